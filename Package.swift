@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Heavy dependencies stay out of GraceModel so the hashes and the model build and test fast.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "grace-backup",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "grace-backup", targets: ["GraceBackupCLI"]),
+        .library(name: "GraceModel", targets: ["GraceModel"]),
+        .library(name: "GraceStorage", targets: ["GraceStorage"]),
+        .library(name: "GraceBackup", targets: ["GraceBackup"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "GraceModel",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings),
+        // zlib itself, from the system; Deflate wraps it. compress-nio does not expose where a
+        // deflate stream ends, which gzip truncation checks and git packs both need.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "Deflate",
+            dependencies: ["CZlib"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "GraceStorage",
+            dependencies: [
+                "GraceModel", "Deflate",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings),
+        .target(
+            name: "GraceBackup",
+            dependencies: ["GraceModel", "GraceStorage", "Deflate", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings),
+        .target(
+            name: "GraceBackupTesting",
+            dependencies: ["GraceStorage", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "GraceBackupCLI",
+            dependencies: [
+                "GraceModel", "GraceStorage", "GraceBackup",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
+        .testTarget(name: "GraceBackupCLITests", dependencies: ["GraceBackupCLI"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

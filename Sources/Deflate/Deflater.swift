@@ -1,0 +1,71 @@
+import CZlib
+
+/// Compresses one zlib, gzip or raw deflate stream fed in pieces.
+///
+/// Not `Sendable`: it owns a z_stream. Use one per task.
+public final class Deflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var finished = false
+
+    /// - Parameter level: zlib's 0...9; Grace stores text with .NET's `CompressionLevel.SmallestSize`, zlib's 9.
+    public init(_ format: Inflater.Format, level: Int32 = 9) throws(DeflateError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = deflateInit2_(stream, level, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else {
+            stream.deallocate()
+            throw DeflateError(status == Z_MEM_ERROR ? .outOfMemory : .corrupt, detail: "deflateInit2 returned \(status)")
+        }
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Compresses `input`, calling `output` with compressed pieces (valid only during the call).
+    public func feed(_ input: UnsafeRawBufferPointer, output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try run(input, flush: Z_NO_FLUSH, output: output)
+    }
+
+    /// Ends the stream, writing what zlib still holds and the trailer.
+    public func finish(output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !finished else { return }
+        try run(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH, output: output)
+        finished = true
+    }
+
+    private func run(_ input: UnsafeRawBufferPointer, flush: Int32, output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunk = 64 * 1024
+        let outputBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { outputBuffer.deallocate() }
+        stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: Bytef.self)) }
+        stream.pointee.avail_in = UInt32(input.count)
+        while true {
+            stream.pointee.next_out = outputBuffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = UInt32(chunk)
+            let status = deflate(stream, flush)
+            guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+                throw DeflateError(status == Z_MEM_ERROR ? .outOfMemory : .corrupt, detail: "deflate returned \(status)")
+            }
+            let produced = chunk - Int(stream.pointee.avail_out)
+            if produced > 0 { try output(UnsafeRawBufferPointer(rebasing: outputBuffer[0..<produced])) }
+            if flush == Z_FINISH {
+                if status == Z_STREAM_END { return }
+            } else if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 {
+                return
+            }
+        }
+    }
+
+    /// Compresses a whole buffer held in memory.
+    public static func compress(_ bytes: [UInt8], format: Inflater.Format, level: Int32 = 9) throws -> [UInt8] {
+        let deflater = try Deflater(format, level: level)
+        var result: [UInt8] = []
+        try bytes.withUnsafeBytes { input in try deflater.feed(input) { result.append(contentsOf: $0) } }
+        try deflater.finish { result.append(contentsOf: $0) }
+        return result
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import GraceStorage
+
+@main
+struct GraceBackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grace-backup",
+        abstract: "Back up, restore, verify and export Grace deployments.",
+        subcommands: [QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self])
+
+    /// The one place that turns a library failure into a message and an exit code
+    /// (docs/exit-codes.md). Anything else is a bug and exits 1.
+    static func main() async {
+        let wantsJSON = CommandLine.arguments.contains("--json")
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as any BackupFailure {
+            report(failure, json: wantsJSON)
+            Foundation.exit(ExitCode(failure.kind).rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func report(_ failure: any BackupFailure, json: Bool) {
+        if json {
+            let object: [String: Any] = ["error": ["kind": failure.kind.rawValue, "message": failure.description,
+                                                   "exit_code": Int(ExitCode(failure.kind).rawValue)]]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+        writeLine("grace-backup: error: \(failure)")
+    }
+}

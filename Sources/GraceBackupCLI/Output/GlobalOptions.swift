@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import GraceModel
+import GraceStorage
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(help: "Print the result as JSON on standard output, and progress as JSON lines on standard error.")
+    var json = false
+
+    var renderer: any ProgressRenderer { json ? JSONLinesProgressRenderer() : TerminalProgressRenderer() }
+
+    /// Prints a result: JSON when asked, else the human text.
+    func emit(_ value: some Encodable, human: () -> String) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        } else {
+            print(human())
+        }
+    }
+}
+
+/// `--deployment LOCATION`, parsed once at the edge.
+struct DeploymentOptions: ParsableArguments {
+    @Option(name: .customLong("deployment"), help: "The Grace deployment: a folder path or file:///path (holding grace.sqlite and objects/).",
+            transform: { try DeploymentLocation(parsing: $0) })
+    var location: DeploymentLocation
+
+    func open(_ mode: DeploymentLocation.OpenMode, now: @escaping @Sendable () -> Instant = { Instant(Date()) }) throws -> Deployment {
+        try location.open(mode, now: now)
+    }
+}

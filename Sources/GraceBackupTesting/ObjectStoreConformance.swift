@@ -1,0 +1,78 @@
+import Foundation
+import GraceStorage
+import NIOCore
+
+/// The promises of `ObjectStore`, checked against any conformer: restic's backend suite, for
+/// our stores. Throws `ConformanceFailure` naming the broken promise.
+public enum ObjectStoreConformance {
+    public static func check(_ store: some ObjectStore, under prefix: String = "conformance-\(UUID().uuidString.prefix(8))") async throws {
+        let base = prefix + "/"
+        let key = try ObjectKey(base + "a/b/object.bin")
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+
+        try expect(try await store.head(key) == nil, "head of a missing key returns nil")
+        do {
+            _ = try await store.get(key)
+            throw ConformanceFailure("get of a missing key must throw")
+        } catch let failure as StorageFailure {
+            try expect(failure.reason == .notFound, "get of a missing key throws .notFound, not \(failure.reason)")
+        }
+
+        let summary = try await store.put(key, bytes: bytes)
+        try expect(summary.sizeBytes == Int64(bytes.count), "put reports the stored size")
+        try expect(try await store.getBytes(key) == bytes, "get returns exactly the bytes put")
+        var pieces = 0
+        for try await piece in try await store.get(key) {
+            pieces += 1
+            try expect(piece.readableBytes <= 64 * 1024, "get streams pieces of at most 64 KiB")
+        }
+        try expect(pieces >= 3, "a 200 KB object streams in several pieces")
+        try expect(try await store.head(key)?.sizeBytes == Int64(bytes.count), "head reports the size")
+
+        try await store.put(key, bytes: [1, 2, 3])
+        try expect(try await store.getBytes(key) == [1, 2, 3], "a second put replaces the object whole")
+
+        // A put whose source fails leaves nothing under the key, not a prefix.
+        let failing = try ObjectKey(base + "failing")
+        let (source, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        continuation.yield(ByteBuffer(bytes: [9, 9, 9]))
+        continuation.finish(throwing: SourceBroke())
+        do {
+            _ = try await store.put(failing, from: source)
+            throw ConformanceFailure("put must rethrow its source's error")
+        } catch is SourceBroke {}
+        try expect(try await store.head(failing) == nil, "a failed put leaves no object behind")
+
+        let empty = try ObjectKey(base + "empty")
+        try await store.put(empty, bytes: [])
+        try expect(try await store.getBytes(empty) == [], "an empty object reads back empty")
+
+        var listed: Set<ObjectKey> = []
+        for try await entry in store.list(under: try ObjectKey.Prefix(base)) { listed.insert(entry.key) }
+        try expect(listed == [key, empty], "list under a prefix returns exactly the objects there, got \(listed)")
+        var outside = 0
+        for try await _ in store.list(under: try ObjectKey.Prefix(base + "a/b/object.bin/none")) { outside += 1 }
+        try expect(outside == 0, "list under a prefix with nothing returns nothing")
+
+        try await store.delete(key)
+        try expect(try await store.head(key) == nil, "delete removes the object")
+        do {
+            try await store.delete(key)
+            throw ConformanceFailure("delete of a missing key must throw")
+        } catch let failure as StorageFailure {
+            try expect(failure.reason == .notFound, "delete of a missing key throws .notFound")
+        }
+        try await store.delete(empty)
+    }
+
+    private static func expect(_ condition: Bool, _ promise: String) throws {
+        guard condition else { throw ConformanceFailure(promise) }
+    }
+}
+
+struct SourceBroke: Error {}
+
+public struct ConformanceFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ promise: String) { description = "ObjectStore promise broken: \(promise)" }
+}

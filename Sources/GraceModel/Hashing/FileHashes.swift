@@ -1,0 +1,38 @@
+/// The pair of hashes Grace keeps on every version object, each as 64 lowercase hex digits.
+public struct FileHashes: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var sha256: String
+    public var blake3: String
+
+    public init(sha256: String, blake3: String) {
+        self.sha256 = sha256
+        self.blake3 = blake3
+    }
+
+    /// True when both are full lowercase hashes, the only form Grace persists (`Sha256FullHashRegex`).
+    public var isWellFormed: Bool { Self.isFullHash(sha256) && Self.isFullHash(blake3) }
+
+    public static func isFullHash(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    public var description: String { "sha256 \(sha256) blake3 \(blake3)" }
+}
+
+/// Which of Grace's two hashes to compute or show.
+public enum HashAlgorithm: String, CaseIterable, Sendable, Codable {
+    case sha256, blake3
+}
+
+enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -1,0 +1,113 @@
+import GraceModel
+
+/// Grace's events, read from an offset in order: the event stream of the storage contract.
+public protocol EventSource: Sendable {
+    /// Up to `limit` events with an offset greater than `offset`, in offset order; empty when
+    /// there are none yet. Never skips an event that a later call could return before it.
+    func events(after offset: Int64, limit: Int) async throws -> [OutboxEvent]
+}
+
+/// The database half of a Grace deployment (docs/storage-contract.md): entity documents, the
+/// change feed and the event outbox.
+///
+/// Every conformer keeps these promises:
+/// - `apply` commits the entity changes, one change-feed row per change and the events in one
+///   transaction; on any error none of it is visible.
+/// - Change-feed sequences strictly increase in commit order, and commit times never decrease
+///   along them, so a reader that has seen sequence N will never later see a new change below N.
+/// - A `.snapshot` read view sees exactly the state as of its `position`, however long it lives
+///   and whatever is written meanwhile.
+public protocol GraceDatabase: EventSource {
+    /// Where the database is, for messages, without credentials.
+    var location: String { get }
+    func apply(_ transaction: GraceTransaction) async throws -> CommitReceipt
+    func openReadView(_ consistency: ReadConsistency) async throws -> any GraceReadView
+    /// Up to `limit` change-feed rows after `sequence`, in order.
+    func changes(after sequence: Int64, limit: Int) async throws -> [ChangeRecord]
+}
+
+public enum ReadConsistency: Sendable {
+    /// One read transaction: every read is as of the view's position. Costs a connection while it lives.
+    case snapshot
+    /// Each read sees the latest committed state: for a single writer's own lookups.
+    case latest
+}
+
+/// An entity as stored: its id and Grace JSON document.
+public struct StoredDocument: Hashable, Sendable {
+    public var kind: EntityKind
+    public var id: String
+    public var json: String
+
+    public init(kind: EntityKind, id: String, json: String) {
+        self.kind = kind
+        self.id = id
+        self.json = json
+    }
+}
+
+/// Reads of a Grace database; see `ReadConsistency` for what a view promises.
+public protocol GraceReadView: Sendable {
+    /// The change-feed position the view reads at (for `.latest`, the position when it opened).
+    var position: ChangePosition { get }
+    /// Every stored document of a kind, in id order; `repositoryID` narrows to one repository
+    /// (owners and organizations ignore it).
+    func documents(of kind: EntityKind, in repositoryID: RepositoryID?) async throws -> [StoredDocument]
+    /// One document, or nil when there is none with that id.
+    func document(of kind: EntityKind, id: String) async throws -> StoredDocument?
+    /// The directory version of a repository with exactly these hashes, if one is stored.
+    func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID?
+    /// How many rows each entity table holds.
+    func counts() async throws -> [EntityKind: Int]
+}
+
+/// A stored document that is not the Grace JSON its table promises.
+public struct MalformedDocument: BackupFailure {
+    public let entityKind: EntityKind
+    public let id: String
+    public let detail: String
+
+    public init(entityKind: EntityKind, id: String, detail: String) {
+        self.entityKind = entityKind
+        self.id = id
+        self.detail = detail
+    }
+
+    public var kind: FailureKind { .integrity }
+    public var description: String { "\(entityKind.rawValue) \(id): the stored document does not decode: \(detail)" }
+}
+
+extension GraceReadView {
+    /// Decodes a document; a failure names the entity.
+    public func decode<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
+        do {
+            return try GraceJSON.decode(type, from: Data(document.json.utf8))
+        } catch {
+            throw MalformedDocument(entityKind: document.kind, id: document.id, detail: "\(error)")
+        }
+    }
+
+    public func all<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind, in repositoryID: RepositoryID? = nil) async throws -> [Value] {
+        try await documents(of: kind, in: repositoryID).map { try decode(type, $0) }
+    }
+
+    public func owners() async throws -> [Owner] { try await all(Owner.self, .owner) }
+    public func organizations() async throws -> [Organization] { try await all(Organization.self, .organization) }
+    public func repositories() async throws -> [Repository] { try await all(Repository.self, .repository) }
+    public func branches(in repositoryID: RepositoryID) async throws -> [Branch] { try await all(Branch.self, .branch, in: repositoryID) }
+    public func references(in repositoryID: RepositoryID) async throws -> [Reference] { try await all(Reference.self, .reference, in: repositoryID) }
+
+    public func one<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind, id: String) async throws -> Value? {
+        guard let document = try await document(of: kind, id: id) else { return nil }
+        return try decode(type, document)
+    }
+
+    public func repository(_ id: RepositoryID) async throws -> Repository? { try await one(Repository.self, .repository, id: id.description) }
+    public func branch(_ id: BranchID) async throws -> Branch? { try await one(Branch.self, .branch, id: id.description) }
+    public func reference(_ id: ReferenceID) async throws -> Reference? { try await one(Reference.self, .reference, id: id.description) }
+    public func directoryVersion(_ id: DirectoryVersionID) async throws -> DirectoryVersion? {
+        try await one(DirectoryVersion.self, .directoryVersion, id: id.description)
+    }
+}
+
+import Foundation

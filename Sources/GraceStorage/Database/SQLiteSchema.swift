@@ -1,0 +1,123 @@
+import GRDB
+
+/// The SQLite schema of the storage contract, version 1. docs/storage-contract.md describes
+/// every table and column; change both in one commit.
+enum SQLiteSchema {
+    static let version = 1
+
+    /// Entity tables: the Grace JSON document plus the columns that queries need. `refs` is
+    /// the reference table because REFERENCES is an SQL keyword.
+    static let statements = [
+        """
+        CREATE TABLE IF NOT EXISTS deployment_info (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS owners (
+            owner_id TEXT PRIMARY KEY NOT NULL,
+            owner_name TEXT NOT NULL,
+            document TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS organizations (
+            organization_id TEXT PRIMARY KEY NOT NULL,
+            owner_id TEXT NOT NULL,
+            organization_name TEXT NOT NULL,
+            document TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS repositories (
+            repository_id TEXT PRIMARY KEY NOT NULL,
+            owner_id TEXT NOT NULL,
+            organization_id TEXT NOT NULL,
+            repository_name TEXT NOT NULL,
+            document TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS branches (
+            branch_id TEXT PRIMARY KEY NOT NULL,
+            repository_id TEXT NOT NULL,
+            branch_name TEXT NOT NULL,
+            parent_branch_id TEXT,
+            document TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS branches_by_repository ON branches (repository_id)",
+        """
+        CREATE TABLE IF NOT EXISTS refs (
+            reference_id TEXT PRIMARY KEY NOT NULL,
+            repository_id TEXT NOT NULL,
+            branch_id TEXT NOT NULL,
+            reference_type TEXT NOT NULL,
+            directory_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            document TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS refs_by_repository ON refs (repository_id)",
+        """
+        CREATE TABLE IF NOT EXISTS directory_versions (
+            directory_version_id TEXT PRIMARY KEY NOT NULL,
+            repository_id TEXT NOT NULL,
+            relative_path TEXT NOT NULL,
+            sha256_hash TEXT NOT NULL,
+            blake3_hash TEXT NOT NULL,
+            document TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS directory_versions_by_hash ON directory_versions (repository_id, sha256_hash)",
+        """
+        CREATE TABLE IF NOT EXISTS change_feed (
+            sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+            committed_at TEXT NOT NULL,
+            committed_at_ns INTEGER NOT NULL,
+            entity_kind TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            repository_id TEXT,
+            operation TEXT NOT NULL CHECK (operation IN ('upsert', 'delete')),
+            document TEXT
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS event_outbox (
+            event_offset INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_type TEXT NOT NULL,
+            repository_id TEXT,
+            correlation_id TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            change_sequence INTEGER NOT NULL,
+            envelope TEXT NOT NULL
+        )
+        """,
+    ]
+
+    static func table(for kind: EntityKind) -> (name: String, idColumn: String) {
+        switch kind {
+        case .owner: ("owners", "owner_id")
+        case .organization: ("organizations", "organization_id")
+        case .repository: ("repositories", "repository_id")
+        case .branch: ("branches", "branch_id")
+        case .reference: ("refs", "reference_id")
+        case .directoryVersion: ("directory_versions", "directory_version_id")
+        }
+    }
+
+    /// Creates the schema on a new database and refuses one written by a newer version.
+    static func migrate(_ db: Database, location: String) throws {
+        for statement in statements { try db.execute(sql: statement) }
+        let stored = try String.fetchOne(db, sql: "SELECT value FROM deployment_info WHERE key = 'schema_version'")
+        if let stored {
+            guard let number = Int(stored), number <= version else {
+                throw StorageFailure(.unsupported, .migrate, location: location,
+                                     message: "the database has schema version \(stored); this grace-backup knows up to \(version): upgrade grace-backup")
+            }
+        } else {
+            try db.execute(sql: "INSERT INTO deployment_info (key, value) VALUES ('schema_version', ?)", arguments: [String(version)])
+        }
+    }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import GraceModel
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An `ObjectStore` in a local folder: key `a/b/c` is the file `<root>/a/b/c`.
+///
+/// A `put` writes `<root>/.incoming/<random>`, fsyncs it, renames it over the key's file and
+/// fsyncs that folder, so a crash never leaves part of an object under its real key; leftovers
+/// in `.incoming` are garbage that `list` never shows.
+public struct FileSystemObjectStore: ObjectStore {
+    public let root: URL
+    public var location: String { "file://\(root.path)" }
+    static let incomingFolder = ".incoming"
+    static let readChunkBytes = 64 * 1024
+
+    /// Opens the store at `root`, creating the folder when `create` is true.
+    /// Throws `.notFound` when the folder is missing and `create` is false.
+    public init(root: URL, create: Bool) throws {
+        self.root = root.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: self.root.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw StorageFailure(.invalidInput, .open, location: "file://\(self.root.path)", message: "is a file, not a folder")
+            }
+        } else if create {
+            do {
+                try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+            } catch {
+                throw StorageFailure(.unavailable, .open, location: "file://\(self.root.path)", message: "cannot create the folder", underlying: error)
+            }
+        } else {
+            throw StorageFailure(.notFound, .open, location: "file://\(self.root.path)", message: "the folder does not exist")
+        }
+    }
+
+    func path(of key: ObjectKey) -> String { root.path + "/" + key.rawValue }
+
+    public func put(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable) async throws -> ObjectSummary {
+        let incoming = root.path + "/" + Self.incomingFolder
+        let temporaryPath = incoming + "/" + UUID().uuidString
+        let finalPath = path(of: key)
+        try createDurableFolder(incoming, key)
+        try createDurableFolder((finalPath as NSString).deletingLastPathComponent, key)
+        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw failure(.unavailable, .put, key, "cannot create \(temporaryPath): \(errnoText())") }
+        var size: Int64 = 0
+        do {
+            defer { close(descriptor) }
+            for try await piece in source {
+                try piece.withUnsafeReadableBytes { bytes in try writeAll(descriptor, bytes, key) }
+                size += Int64(piece.readableBytes)
+            }
+            guard fsync(descriptor) == 0 else { throw failure(.unavailable, .put, key, "fsync failed: \(errnoText())") }
+        } catch {
+            unlink(temporaryPath)
+            throw error
+        }
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let reason = errnoText()
+            unlink(temporaryPath)
+            throw failure(.unavailable, .put, key, "cannot rename into place: \(reason)")
+        }
+        try syncFolder(containing: finalPath, key)
+        return ObjectSummary(key: key, sizeBytes: size, lastModified: modificationInstant(finalPath))
+    }
+
+    public func get(_ key: ObjectKey) async throws -> ObjectStream {
+        let descriptor = open(path(of: key), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .get, key,
+                          code == ENOENT || code == ENOTDIR ? "no such object" : "cannot open: \(errnoText(code))")
+        }
+        let reader = FileReader(descriptor: descriptor)
+        let location = self.location
+        return ObjectStream {
+            do {
+                return try reader.next(chunkBytes: Self.readChunkBytes)
+            } catch {
+                throw StorageFailure(.unavailable, .read, key: key.rawValue, location: location, message: "\(error)")
+            }
+        }
+    }
+
+    public func head(_ key: ObjectKey) async throws -> ObjectSummary? {
+        var status = stat()
+        guard stat(path(of: key), &status) == 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw failure(.unavailable, .head, key, "stat failed: \(errnoText(code))")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return ObjectSummary(key: key, sizeBytes: Int64(status.st_size), lastModified: Self.instant(of: status))
+    }
+
+    public func list(under prefix: ObjectKey.Prefix) -> AsyncThrowingStream<ObjectSummary, any Error> {
+        let start = prefix.rawValue.isEmpty ? root.path : root.path + "/" + String(prefix.rawValue.dropLast())
+        let rootPath = root.path
+        let location = self.location
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    try Self.walk(folder: start, relativeTo: rootPath, isRoot: prefix.rawValue.isEmpty) { summary in
+                        continuation.yield(summary)
+                        return !Task.isCancelled
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: StorageFailure(.unavailable, .list, key: prefix.rawValue, location: location, message: "\(error)"))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    public func delete(_ key: ObjectKey) async throws {
+        guard unlink(path(of: key)) == 0 else {
+            let code = errno
+            throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .delete, key,
+                          code == ENOENT ? "no such object" : "unlink failed: \(errnoText(code))")
+        }
+        // Empty folders left behind are harmless; removing them races with a concurrent put.
+    }
+
+    // MARK: - Helpers
+
+    /// Walks depth first with readdir, yielding regular files; `yield` returns false to stop.
+    static func walk(folder: String, relativeTo rootPath: String, isRoot: Bool, yield: (ObjectSummary) -> Bool) throws {
+        guard let directory = opendir(folder) else {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        var entries: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." || (isRoot && name == incomingFolder) { continue }
+            entries.append((name, entry.pointee.d_type == DT_DIR))
+        }
+        closedir(directory)
+        for entry in entries {
+            let full = folder + "/" + entry.name
+            if entry.isDirectory {
+                try walk(folder: full, relativeTo: rootPath, isRoot: false, yield: yield)
+                continue
+            }
+            var status = stat()
+            guard stat(full, &status) == 0 else { continue }  // deleted since readdir
+            if (status.st_mode & S_IFMT) == S_IFDIR {
+                try walk(folder: full, relativeTo: rootPath, isRoot: false, yield: yield)
+                continue
+            }
+            guard (status.st_mode & S_IFMT) == S_IFREG, let key = try? ObjectKey(String(full.dropFirst(rootPath.count + 1))) else { continue }
+            guard yield(ObjectSummary(key: key, sizeBytes: Int64(status.st_size), lastModified: Self.instant(of: status))) else { return }
+        }
+    }
+
+    private func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, _ key: ObjectKey) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure(.unavailable, .put, key, "write failed: \(errnoText())")
+            }
+            offset += written
+        }
+    }
+
+    /// Creates a folder and its missing ancestors, and fsyncs the parent of each one created:
+    /// without that, a power cut can lose a new folder, and the object renamed into it.
+    private func createDurableFolder(_ folder: String, _ key: ObjectKey) throws {
+        var missing: [String] = []
+        var current = folder
+        while !FileManager.default.fileExists(atPath: current) {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
+        guard !missing.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw failure(.unavailable, .put, key, "cannot create the folder \(folder)", error)
+        }
+        for created in missing { try syncFolder(containing: created, key) }
+    }
+
+    private func syncFolder(containing path: String, _ key: ObjectKey) throws {
+        let folder = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folder >= 0 else { throw failure(.unavailable, .put, key, "cannot open the folder to fsync: \(errnoText())") }
+        defer { close(folder) }
+        guard fsync(folder) == 0 else { throw failure(.unavailable, .put, key, "folder fsync failed: \(errnoText())") }
+    }
+
+    private func modificationInstant(_ path: String) -> Instant? {
+        var status = stat()
+        return stat(path, &status) == 0 ? Self.instant(of: status) : nil
+    }
+
+    static func instant(of status: stat) -> Instant {
+        Instant(nanosecondsSinceEpoch: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec))
+    }
+
+    private func failure(_ reason: FailureKind, _ operation: StorageFailure.Operation, _ key: ObjectKey, _ message: String, _ underlying: (any Error)? = nil) -> StorageFailure {
+        StorageFailure(reason, operation, key: key.rawValue, location: location, message: message, underlying: underlying)
+    }
+}
+
+func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+/// Reads one open file front to back. The stream that owns it pulls one piece at a time
+/// (AsyncThrowingStream's unfolding closure is never run concurrently), which is the only
+/// access, so the descriptor needs no lock.
+final class FileReader: @unchecked Sendable {
+    private let descriptor: Int32
+    private var closed = false
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    deinit { if !closed { close(descriptor) } }
+
+    func next(chunkBytes: Int) throws -> ByteBuffer? {
+        guard !closed else { return nil }
+        var buffer = ByteBufferAllocator().buffer(capacity: chunkBytes)
+        let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: chunkBytes) { target in
+            while true {
+                let result = read(descriptor, target.baseAddress!, chunkBytes)
+                if result >= 0 { return result }
+                if errno != EINTR { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            }
+        }
+        if count == 0 {
+            close(descriptor)
+            closed = true
+            return nil
+        }
+        return buffer
+    }
+}

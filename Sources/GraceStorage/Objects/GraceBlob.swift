@@ -1,0 +1,53 @@
+import Deflate
+import Foundation
+import GraceModel
+import NIOCore
+
+/// How Grace stores a file version's bytes: text gzip-compressed (`Content-Encoding: gzip`,
+/// .NET `CompressionLevel.SmallestSize`), binaries raw. Hashes are always over the
+/// uncompressed bytes.
+public enum GraceBlob {
+    /// The stored form of a file's bytes.
+    public static func encode(_ bytes: [UInt8], isBinary: Bool) throws -> [UInt8] {
+        isBinary ? bytes : try Deflater.compress(bytes, format: .gzip, level: 9)
+    }
+
+    /// What reading an object back gave.
+    public struct Contents: Sendable, Hashable {
+        public var hashes: FileHashes
+        /// Uncompressed length.
+        public var sizeBytes: Int64
+        public var storedBytes: Int64
+        public var sawNulInFirst8KiB: Bool
+    }
+
+    /// Streams the object at `key`, undoes Grace's encoding, and hashes the bytes with both
+    /// algorithms, in constant memory. `consume`, when given, sees every uncompressed piece.
+    /// Throws `DeflateError` when a text object's gzip stream is corrupt or truncated, and the
+    /// store's `.notFound` failure when the object is missing.
+    public static func read(
+        _ key: ObjectKey, isBinary: Bool, from store: some ObjectStore,
+        consume: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) async throws -> Contents {
+        var hasher = FileHasher()
+        var stored: Int64 = 0
+        let inflater = isBinary ? nil : try Inflater(.gzip)
+        for try await piece in try await store.get(key) {
+            stored += Int64(piece.readableBytes)
+            try piece.withUnsafeReadableBytes { bytes in
+                if let inflater {
+                    let used = try inflater.feed(bytes) { plain in
+                        hasher.update(plain)
+                        try consume?(plain)
+                    }
+                    if used < bytes.count { throw DeflateError(.trailingBytes, detail: "after byte \(stored - Int64(bytes.count - used))") }
+                } else {
+                    hasher.update(bytes)
+                    try consume?(bytes)
+                }
+            }
+        }
+        try inflater?.finish()
+        return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: stored, sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
+    }
+}

@@ -1,0 +1,45 @@
+import NIOCore
+
+/// A stored object's bytes, in pieces of at most 64 KiB, read as they are consumed.
+public typealias ObjectStream = AsyncThrowingStream<ByteBuffer, any Error>
+
+/// A flat namespace of objects: what a deployment's object storage, a vault, bundles and
+/// mirrors all need.
+///
+/// Every conformer keeps these promises (`ObjectStoreConformance` checks them):
+/// - `put` is atomic: a reader sees the whole object or nothing, never a prefix, even after a
+///   crash; a second `put` of a key replaces the object whole.
+/// - `get` streams; memory stays constant whatever the object's size.
+/// - `get` and `delete` of a missing key throw a `StorageFailure` with reason `.notFound`;
+///   `get` never returns empty bytes for a missing key. `head` returns nil instead.
+/// - `list` streams every object under a prefix, in no promised order, and may lag behind `put`
+///   (S3 listings can); use `head` to confirm a write.
+public protocol ObjectStore: Sendable {
+    /// Where the store is, for messages: a `file://` or `s3://` location.
+    var location: String { get }
+    func put(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable) async throws -> ObjectSummary
+    func get(_ key: ObjectKey) async throws -> ObjectStream
+    func head(_ key: ObjectKey) async throws -> ObjectSummary?
+    func list(under prefix: ObjectKey.Prefix) -> AsyncThrowingStream<ObjectSummary, any Error>
+    func delete(_ key: ObjectKey) async throws
+}
+
+extension ObjectStore {
+    /// Stores bytes already in memory.
+    @discardableResult
+    public func put(_ key: ObjectKey, bytes: [UInt8]) async throws -> ObjectSummary {
+        let (source, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        continuation.yield(ByteBuffer(bytes: bytes))
+        continuation.finish()
+        return try await put(key, from: source)
+    }
+
+    /// Reads a whole object into memory: for small records only.
+    public func getBytes(_ key: ObjectKey) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for try await var piece in try await get(key) {
+            bytes += piece.readBytes(length: piece.readableBytes) ?? []
+        }
+        return bytes
+    }
+}

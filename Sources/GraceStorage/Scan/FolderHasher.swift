@@ -1,0 +1,144 @@
+import Foundation
+import GraceModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Hashes a folder on disk exactly as Grace would version it: each file's two hashes over its
+/// bytes, then every directory version bottom-up. Skips what Grace's scanner skips: the root
+/// `.grace` folder and files ending in `.gracetmp`. Symbolic links are skipped (Grace stores
+/// no links), and so are sockets, devices and pipes.
+public struct FolderHasher: Sendable {
+    public let concurrency: Int
+
+    public init(concurrency: Int) { self.concurrency = max(1, concurrency) }
+
+    public struct HashedFile: Sendable, Hashable, Codable {
+        public let relativePath: String
+        public let size: Int64
+        public let hashes: FileHashes
+        public let isBinary: Bool
+    }
+
+    public struct HashedDirectory: Sendable, Hashable, Codable {
+        public let relativePath: String
+        /// The sum of the sizes of the files directly inside, as Grace's `Size`.
+        public let size: Int64
+        public let hashes: FileHashes
+    }
+
+    /// Hashes one file in constant memory.
+    public static func hashFile(atPath path: String, relativePath: String) throws -> HashedFile {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw StorageFailure(errno == ENOENT ? .notFound : .unavailable, .read, key: relativePath, location: "file://\(path)", message: errnoText())
+        }
+        defer { close(descriptor) }
+        var hasher = FileHasher()
+        let chunk = 64 * 1024
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(descriptor, buffer.baseAddress!, chunk)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StorageFailure(.unavailable, .read, key: relativePath, location: "file://\(path)", message: errnoText())
+            }
+            if count == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return HashedFile(relativePath: relativePath, size: hasher.byteCount, hashes: hasher.finalize(), isBinary: hasher.sawNulInFirst8KiB)
+    }
+
+    /// Every directory version of the tree at `root`, deepest first and the root (`.`) last.
+    /// Throws `UnsafePath` for a name Grace could not store, naming it.
+    public func hashTree(at root: URL, progress: ProgressSink? = nil) async throws -> (directories: [HashedDirectory], files: [HashedFile]) {
+        var files: [(absolute: String, relative: String)] = []
+        var directories: [String] = [DirectoryVersion.rootPath]
+        try Self.scan(folder: root.path, relative: "", files: &files, directories: &directories)
+        progress?.yield(.phaseStarted(.hashing, totalItems: files.count, totalBytes: nil))
+        let started = ContinuousClock.now
+        var hashed: [HashedFile] = []
+        hashed.reserveCapacity(files.count)
+        try await withThrowingTaskGroup(of: HashedFile.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < files.count else { return }
+                let file = files[next]
+                next += 1
+                group.addTask { try Self.hashFile(atPath: file.absolute, relativePath: file.relative) }
+            }
+            for _ in 0..<concurrency { startNext() }
+            for try await file in group {
+                hashed.append(file)
+                progress?.yield(.advanced(items: 1, bytes: file.size))
+                startNext()
+            }
+        }
+        progress?.yield(.phaseFinished(.hashing, elapsedSeconds: (ContinuousClock.now - started).seconds))
+        return (Self.directoryVersions(files: hashed, directories: directories), hashed)
+    }
+
+    /// Builds the directory versions from hashed files and the list of every folder.
+    static func directoryVersions(files: [HashedFile], directories: [String]) -> [HashedDirectory] {
+        var filesByDirectory: [String: [HashedFile]] = [:]
+        for file in files { filesByDirectory[SafePath.parent(of: file.relativePath), default: []].append(file) }
+        var childrenByDirectory: [String: [String]] = [:]
+        for directory in directories where directory != DirectoryVersion.rootPath {
+            childrenByDirectory[SafePath.parent(of: directory), default: []].append(directory)
+        }
+        func depth(_ path: String) -> Int { path == DirectoryVersion.rootPath ? 0 : path.utf8.count(where: { $0 == 47 }) + 1 }
+        let order = directories.sorted { depth($0) != depth($1) ? depth($0) > depth($1) : $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        var done: [String: HashedDirectory] = [:]
+        var result: [HashedDirectory] = []
+        for path in order {
+            let direct = filesByDirectory[path] ?? []
+            var children = direct.map { DirectoryChild(kind: .file, relativePath: $0.relativePath, size: $0.size, hashes: $0.hashes) }
+            for child in childrenByDirectory[path] ?? [] {
+                let version = done[child]!
+                children.append(DirectoryChild(kind: .directory, relativePath: child, size: version.size, hashes: version.hashes))
+            }
+            let version = HashedDirectory(relativePath: path, size: direct.reduce(0) { $0 + $1.size },
+                                          hashes: DirectoryHasher.hashes(relativePath: path, children: children))
+            done[path] = version
+            result.append(version)
+        }
+        return result
+    }
+
+    private static func scan(folder: String, relative: String, files: inout [(absolute: String, relative: String)], directories: inout [String]) throws {
+        guard let handle = opendir(folder) else {
+            throw StorageFailure(errno == ENOENT ? .notFound : .unavailable, .list, location: "file://\(folder)", message: errnoText())
+        }
+        var entries: [String] = []
+        while let entry = readdir(handle) {
+            let raw = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+            guard let name = String(validating: raw, as: UTF8.self) else {
+                closedir(handle)
+                throw UnsafePath(path: relative + "/" + String(decoding: raw, as: UTF8.self), rule: .notUTF8)
+            }
+            if name != "." && name != ".." { entries.append(name) }
+        }
+        closedir(handle)
+        for name in entries.sorted() {
+            let absolute = folder + "/" + name
+            let path = relative.isEmpty ? name : relative + "/" + name
+            var status = stat()
+            guard lstat(absolute, &status) == 0 else { continue }
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR:
+                if relative.isEmpty && name == ".grace" { continue }
+                try SafePath.validate(path, for: .filesystem)
+                directories.append(path)
+                try scan(folder: absolute, relative: path, files: &files, directories: &directories)
+            case S_IFREG:
+                if name.hasSuffix(".gracetmp") { continue }
+                try SafePath.validate(path, for: .filesystem)
+                files.append((absolute, path))
+            default:
+                continue
+            }
+        }
+    }
+}
