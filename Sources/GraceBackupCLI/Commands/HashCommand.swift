@@ -16,6 +16,15 @@ struct HashCommand: AsyncParsableCommand {
 
     enum Algorithms: String, ExpressibleByArgument, CaseIterable {
         case sha256, blake3, both
+
+        /// Only the hashes asked for are computed, so `--algorithm blake3` measures BLAKE3 alone.
+        var set: Set<HashAlgorithm> {
+            switch self {
+            case .sha256: [.sha256]
+            case .blake3: [.blake3]
+            case .both: [.sha256, .blake3]
+            }
+        }
     }
 
     @OptionGroup var global: GlobalOptions
@@ -36,11 +45,11 @@ struct HashCommand: AsyncParsableCommand {
             throw StorageFailure(.notFound, .open, location: "file://\(url.standardizedFileURL.path)", message: "no such file or folder")
         }
         if !isDirectory.boolValue {
-            let file = try FolderHasher.hashFile(atPath: url.path, relativePath: url.lastPathComponent)
+            let file = try FolderHasher.hashFile(atPath: url.path, relativePath: url.lastPathComponent, algorithms: algorithm.set)
             try global.emit(Output(path: path, kind: "file", files: [file])) { "\(format(file.hashes))  \(path)" }
             return
         }
-        let hasher = FolderHasher(concurrency: ProcessInfo.processInfo.activeProcessorCount)
+        let hasher = FolderHasher(concurrency: ProcessInfo.processInfo.activeProcessorCount, algorithms: algorithm.set)
         let (directories, files) = try await withProgress(rendering: global.renderer) { sink in
             try await hasher.hashTree(at: url, progress: sink)
         }

@@ -5,14 +5,19 @@ import Crypto
 ///
 /// Feed it the *uncompressed* bytes in any pieces; memory stays constant.
 public struct FileHasher {
-    private var sha256 = SHA256()
-    private var blake3 = Blake3Hasher()
+    private var sha256: SHA256?
+    private var blake3: Blake3Hasher?
     private var sniffedBytes = 0
     /// Grace's (and Git's) binary rule: a NUL byte somewhere in the first 8 KiB.
     public private(set) var sawNulInFirst8KiB = false
     public private(set) var byteCount: Int64 = 0
 
-    public init() {}
+    /// - Parameter algorithms: which hashes to compute; one that is left out finalizes as "".
+    ///   Everything that verifies or stores computes both; `hash --algorithm` may ask for one.
+    public init(computing algorithms: Set<HashAlgorithm> = [.sha256, .blake3]) {
+        sha256 = algorithms.contains(.sha256) ? SHA256() : nil
+        blake3 = algorithms.contains(.blake3) ? Blake3Hasher() : nil
+    }
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         if sniffedBytes < FileHasher.binarySniffLength {
@@ -20,8 +25,8 @@ public struct FileHasher {
             if !sawNulInFirst8KiB, sniff > 0, memchr(bytes.baseAddress!, 0, sniff) != nil { sawNulInFirst8KiB = true }
             sniffedBytes += sniff
         }
-        sha256.update(bufferPointer: bytes)
-        blake3.update(bytes)
+        sha256?.update(bufferPointer: bytes)
+        blake3?.update(bytes)
         byteCount += Int64(bytes.count)
     }
 
@@ -30,7 +35,7 @@ public struct FileHasher {
     }
 
     public func finalize() -> FileHashes {
-        FileHashes(sha256: Hex.encode(sha256.finalize()), blake3: Hex.encode(blake3.finalize()))
+        FileHashes(sha256: sha256.map { Hex.encode($0.finalize()) } ?? "", blake3: blake3.map { Hex.encode($0.finalize()) } ?? "")
     }
 
     /// Hashes of a whole byte array: for tests, preimages and small files.

@@ -11,8 +11,13 @@ import Glibc
 /// no links), and so are sockets, devices and pipes.
 public struct FolderHasher: Sendable {
     public let concurrency: Int
+    /// The hashes to compute; a directory's hash of one algorithm needs only its children's of that algorithm.
+    public let algorithms: Set<HashAlgorithm>
 
-    public init(concurrency: Int) { self.concurrency = max(1, concurrency) }
+    public init(concurrency: Int, algorithms: Set<HashAlgorithm> = [.sha256, .blake3]) {
+        self.concurrency = max(1, concurrency)
+        self.algorithms = algorithms
+    }
 
     public struct HashedFile: Sendable, Hashable, Codable {
         public let relativePath: String
@@ -29,13 +34,13 @@ public struct FolderHasher: Sendable {
     }
 
     /// Hashes one file in constant memory.
-    public static func hashFile(atPath path: String, relativePath: String) throws -> HashedFile {
+    public static func hashFile(atPath path: String, relativePath: String, algorithms: Set<HashAlgorithm> = [.sha256, .blake3]) throws -> HashedFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw StorageFailure(errno == ENOENT ? .notFound : .unavailable, .read, key: relativePath, location: "file://\(path)", message: errnoText())
         }
         defer { close(descriptor) }
-        var hasher = FileHasher()
+        var hasher = FileHasher(computing: algorithms)
         let chunk = 64 * 1024
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { buffer.deallocate() }
@@ -67,7 +72,8 @@ public struct FolderHasher: Sendable {
                 guard next < files.count else { return }
                 let file = files[next]
                 next += 1
-                group.addTask { try Self.hashFile(atPath: file.absolute, relativePath: file.relative) }
+                let algorithms = self.algorithms
+                group.addTask { try Self.hashFile(atPath: file.absolute, relativePath: file.relative, algorithms: algorithms) }
             }
             for _ in 0..<concurrency { startNext() }
             for try await file in group {

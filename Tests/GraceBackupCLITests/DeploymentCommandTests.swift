@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+struct DeploymentCommandTests {
+    @Test func simulateThenCheckIsCleanAndAFlippedByteIsNamed() throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let simulated = try CommandLineTool.run(["simulate", "--deployment", deployment, "--seed", "3", "--files", "120", "--operations", "40"])
+        #expect(simulated.exitCode == 0, "\(simulated.standardError)")
+        let clean = try CommandLineTool.run(["check", "--deployment", deployment])
+        #expect(clean.exitCode == 0, "\(clean.standardOutput)")
+        #expect(clean.standardOutput.contains("no problems found"))
+
+        // Flip one byte of one object; check must fail and name it.
+        let objects = URL(fileURLWithPath: deployment).appendingPathComponent("objects")
+        let enumerator = FileManager.default.enumerator(at: objects, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])!
+        var victim: URL?
+        for case let file as URL in enumerator where !file.path.contains("/.incoming/") {
+            let values = try file.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
+            if values.isRegularFile == true, (values.fileSize ?? 0) > 200 { victim = file; break }
+        }
+        let file = try #require(victim)
+        var bytes = try Array(Data(contentsOf: file))
+        bytes[bytes.count / 2] ^= 0x40
+        try Data(bytes).write(to: file)
+        let broken = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        #expect(broken.exitCode == 4)
+        let key = String(file.path.dropFirst(objects.path.count + 1))
+        let report = try JSONSerialization.jsonObject(with: Data(broken.standardOutput.utf8)) as? [String: Any]
+        let problems = report?["problems"] as? [[String: Any]] ?? []
+        #expect(problems.count == 1)
+        #expect(problems.first?["entity"] as? String == key)
+    }
+
+    @Test func simulateFromGitReplaysEveryCommitAndChecksClean() throws {
+        let scratch = try Scratch()
+        let repository = scratch.url.appendingPathComponent("git-source")
+        try FileManager.default.createDirectory(at: repository, withIntermediateDirectories: true)
+        func git(_ arguments: String...) throws {
+            let result = try CommandLineTool.system("git", ["-C", repository.path, "-c", "user.name=T", "-c", "user.email=t@example.com"] + arguments)
+            #expect(result.exitCode == 0, "git \(arguments): \(result.standardError)")
+        }
+        try git("init", "-q", "-b", "main")
+        let source = Scratch.Writer(root: repository)
+        try source.write("README.md", "hello\n")
+        try source.write("src/app/main.fs", "printfn \"hi\"\n")
+        try git("add", "-A")
+        try git("commit", "-q", "-m", "first")
+        try source.write("src/app/main.fs", "printfn \"hello\"\n")
+        try source.write("bin/data.bin", "\u{0}\u{1}\u{2}")
+        try git("add", "-A")
+        try git("commit", "-q", "-m", "second\n\nwith a body")
+        try FileManager.default.removeItem(at: repository.appendingPathComponent("README.md"))
+        try git("add", "-A")
+        try git("commit", "-q", "-m", "third")
+
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let replay = try CommandLineTool.run(["simulate", "--deployment", deployment, "--from-git", repository.path, "--json"])
+        #expect(replay.exitCode == 0, "\(replay.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(replay.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["commits"] as? Int == 3)
+        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        #expect(check.exitCode == 0, "\(check.standardOutput)")
+        let checked = try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any]
+        // Three promotions plus the repository's initial empty one.
+        #expect(checked?["references"] as? Int == 4)
+    }
+
+    @Test func aMissingDeploymentIsNotFound() throws {
+        let scratch = try Scratch()
+        let result = try CommandLineTool.run(["check", "--deployment", scratch.url.appendingPathComponent("none").path])
+        #expect(result.exitCode == 3)
+        #expect(result.standardError.contains("no Grace deployment here"))
+        let badLocation = try CommandLineTool.run(["check", "--deployment", "s3://bucket/x"])
+        #expect(badLocation.exitCode == 64)
+    }
+
+    @Test func quickstartRunsEndToEnd() throws {
+        let scratch = try Scratch()
+        let result = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("no problems found"))
+        let again = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
+        #expect(again.exitCode == 64)
+    }
+}
+
+extension Scratch {
+    struct Writer {
+        let root: URL
+        func write(_ relativePath: String, _ text: String) throws {
+            let file = root.appendingPathComponent(relativePath)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: file)
+        }
+    }
+}
