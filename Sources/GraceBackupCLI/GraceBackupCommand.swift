@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import GraceStorage
 
+/// A failure thrown after the command printed its result: standard output already holds the
+/// JSON document that describes it.
+protocol ResultAlreadyPrinted: BackupFailure {}
+
 @main
 struct GraceBackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +33,8 @@ struct GraceBackupCommand: AsyncParsableCommand {
     }
 
     static func report(_ failure: any BackupFailure, json: Bool) {
-        if json {
+        // A command that already printed its JSON result (check's report) must not print a second document.
+        if json, !(failure is any ResultAlreadyPrinted) {
             let object: [String: Any] = ["error": ["kind": failure.kind.rawValue, "message": failure.description,
                                                    "exit_code": Int(ExitCode(failure.kind).rawValue)]]
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {

@@ -38,7 +38,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 }
 
-struct CheckFoundProblems: BackupFailure {
+struct CheckFoundProblems: ResultAlreadyPrinted {
     let count: Int
     var kind: FailureKind { .integrity }
     var description: String { "check found \(count) problem(s)" }
