@@ -22,28 +22,37 @@ public struct DeploymentChecker: Sendable {
         let view = try await deployment.database.openReadView(.snapshot)
         var report = CheckReport(deployment: deployment.location.description, position: view.position)
 
-        progress?.yield(.phaseStarted(.checkingDirectories, totalItems: nil, totalBytes: nil))
-        var objectsToRead: [ObjectKey: FileVersion] = [:]
-        for document in try await view.documents(of: .repository, in: nil) {
-            guard let repository = decode(Repository.self, document, into: &report) else { continue }
-            report.repositories += 1
-            try await checkRepository(repository, view: view, report: &report, objects: &objectsToRead)
+        // Directory versions are checked on this task while readers hash the objects they name,
+        // as they are found: the hashing starts at once instead of after the metadata pass.
+        progress?.yield(.phaseStarted(.checkingObjects, totalItems: nil, totalBytes: nil))
+        let (discovered, discoveries) = AsyncStream.makeStream(of: (key: ObjectKey, file: FileVersion).self)
+        async let objectOutcome = checkObjects(discovered, progress: progress)
+        var seen: Set<ObjectKey> = []
+        do {
+            for document in try await view.documents(of: .repository, in: nil) {
+                guard let repository = decode(Repository.self, document, into: &report) else { continue }
+                report.repositories += 1
+                try await checkRepository(repository, view: view, report: &report) { key, file in
+                    if seen.insert(key).inserted { discoveries.yield((key, file)) }
+                }
+            }
+        } catch {
+            discoveries.finish()
+            _ = await objectOutcome
+            throw error
         }
-        progress?.yield(.phaseFinished(.checkingDirectories, elapsedSeconds: (ContinuousClock.now - started).seconds))
-
-        let objectsStarted = ContinuousClock.now
-        let totalBytes = objectsToRead.values.reduce(Int64(0)) { $0 + $1.size }
-        progress?.yield(.phaseStarted(.checkingObjects, totalItems: objectsToRead.count, totalBytes: totalBytes))
-        report.objects = objectsToRead.count
-        let (problems, bytes) = await checkObjects(objectsToRead.sorted { $0.key < $1.key }, progress: progress)
+        discoveries.finish()
+        let (problems, bytes) = await objectOutcome
+        report.objects = seen.count
         report.problems += problems
         report.bytesHashed = bytes
-        progress?.yield(.phaseFinished(.checkingObjects, elapsedSeconds: (ContinuousClock.now - objectsStarted).seconds))
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
+        progress?.yield(.phaseFinished(.checkingObjects, elapsedSeconds: report.elapsedSeconds))
         return report
     }
 
-    private func checkRepository(_ repository: Repository, view: any GraceReadView, report: inout CheckReport, objects: inout [ObjectKey: FileVersion]) async throws {
+    private func checkRepository(_ repository: Repository, view: any GraceReadView, report: inout CheckReport,
+                                 found: (ObjectKey, FileVersion) -> Void) async throws {
         let repositoryID = repository.repositoryID
         var directories: [DirectoryVersionID: DirectoryVersion] = [:]
         for document in try await view.documents(of: .directoryVersion, in: repositoryID) {
@@ -73,12 +82,12 @@ public struct DeploymentChecker: Sendable {
             }
         }
         for directory in directories.values.sorted(by: { $0.directoryVersionID < $1.directoryVersionID }) {
-            checkDirectory(directory, among: directories, report: &report, objects: &objects)
+            checkDirectory(directory, among: directories, report: &report, found: found)
         }
     }
 
     private func checkDirectory(_ directory: DirectoryVersion, among directories: [DirectoryVersionID: DirectoryVersion],
-                                report: inout CheckReport, objects: inout [ObjectKey: FileVersion]) {
+                                report: inout CheckReport, found: (ObjectKey, FileVersion) -> Void) {
         let entity = "DirectoryVersion \(directory.directoryVersionID)"
         let path = directory.relativePath
         if !SafePath.isSafe(path, for: .storage, allowRoot: true) {
@@ -121,7 +130,8 @@ public struct DeploymentChecker: Sendable {
                                                     message: "manifest-backed large files are not supported by grace-backup yet; not checked"))
                 continue
             }
-            if let key = try? ObjectKey.fileVersion(file, in: directory.repositoryID) { objects[key] = file }
+            // The path passed SafePath above, so the key is valid.
+            if let key = try? ObjectKey.fileVersion(file, in: directory.repositoryID) { found(key, file) }
         }
         if size != directory.size {
             report.problems.append(CheckProblem(.sizeMismatch, entity: entity, path: path, expected: String(size), actual: String(directory.size),
@@ -135,26 +145,27 @@ public struct DeploymentChecker: Sendable {
         }
     }
 
-    /// Reads and hashes every object, `concurrency` at a time.
-    private func checkObjects(_ objects: [(key: ObjectKey, value: FileVersion)], progress: ProgressSink?) async -> ([CheckProblem], Int64) {
+    /// Reads and hashes every object as it arrives, `concurrency` at a time.
+    private func checkObjects(_ objects: AsyncStream<(key: ObjectKey, file: FileVersion)>, progress: ProgressSink?) async -> ([CheckProblem], Int64) {
         var problems: [CheckProblem] = []
         var bytes: Int64 = 0
         await withTaskGroup(of: ([CheckProblem], Int64).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < objects.count else { return }
-                let (key, file) = objects[next]
-                next += 1
-                group.addTask { await checkObject(key, file) }
-            }
-            for _ in 0..<concurrency { startNext() }
-            for await (found, hashed) in group {
+            func collect(_ found: [CheckProblem], _ hashed: Int64) {
                 problems += found
                 bytes += hashed
                 progress?.yield(.advanced(items: 1, bytes: hashed))
                 for problem in found { progress?.yield(.note(problem.description)) }
-                startNext()
             }
+            var inFlight = 0
+            for await (key, file) in objects {
+                if inFlight == concurrency, let (found, hashed) = await group.next() {
+                    collect(found, hashed)
+                    inFlight -= 1
+                }
+                group.addTask { await checkObject(key, file) }
+                inFlight += 1
+            }
+            for await (found, hashed) in group { collect(found, hashed) }
         }
         return (problems.sorted { $0.entity < $1.entity }, bytes)
     }

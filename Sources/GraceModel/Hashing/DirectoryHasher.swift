@@ -55,21 +55,45 @@ public enum DirectoryHasher {
     }
 
     static func preimage(_ algorithm: HashAlgorithm, relativePath: String, sortedChildren: [(child: DirectoryChild, path: String)]) -> [UInt8] {
-        var text = "grace.directory-version.v1\n"
-        text += "algorithm:\(algorithm.rawValue)\n"
-        text += "path:\(base64(normalize(relativePath)))\n"
-        text += "child-count:\(sortedChildren.count)\n"
+        var text: [UInt8] = []
+        text.reserveCapacity(80 + sortedChildren.count * 160)
+        func append(_ part: String) { text.append(contentsOf: part.utf8) }
+        append("grace.directory-version.v1\nalgorithm:\(algorithm.rawValue)\npath:")
+        appendBase64(normalize(relativePath), to: &text)
+        append("\nchild-count:\(sortedChildren.count)\n")
         for (index, entry) in sortedChildren.enumerated() {
             let hash = algorithm == .sha256 ? entry.child.hashes.sha256 : entry.child.hashes.blake3
-            text += "child:\(index):\(entry.child.kind.rawValue):\(base64(entry.path)):\(entry.child.size):\(hash)\n"
+            append("child:\(index):\(entry.child.kind.rawValue):")
+            appendBase64(entry.path, to: &text)
+            append(":\(entry.child.size):\(hash)\n")
         }
-        return Array(text.utf8)
+        return text
     }
 
     /// Grace's `normalizeFilePath`: only `\` becomes `/`; no trimming, case folding or Unicode normalization.
     public static func normalize(_ path: String) -> String {
-        path.contains("\\") ? path.replacingOccurrences(of: "\\", with: "/") : path
+        guard path.utf8.contains(UInt8(ascii: "\\")) else { return path }
+        return String(decoding: path.utf8.map { $0 == UInt8(ascii: "\\") ? UInt8(ascii: "/") : $0 }, as: UTF8.self)
     }
 
-    static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with `=` padding, of the text's UTF-8 bytes.
+    static func appendBase64(_ text: String, to output: inout [UInt8]) {
+        let bytes = Array(text.utf8)
+        var index = 0
+        while index + 3 <= bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            for shift in [18, 12, 6, 0] { output.append(base64Alphabet[Int(value >> UInt32(shift) & 63)]) }
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest > 0 {
+            let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            output.append(base64Alphabet[Int(value >> 18 & 63)])
+            output.append(base64Alphabet[Int(value >> 12 & 63)])
+            output.append(rest == 2 ? base64Alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
+            output.append(UInt8(ascii: "="))
+        }
+    }
 }

@@ -38,21 +38,40 @@ public struct UnsafePath: Error, Sendable, Hashable, CustomStringConvertible {
 public enum SafePath {
     public static func validate(_ path: String, for use: PathUse, allowRoot: Bool = false) throws(UnsafePath) {
         if allowRoot, path == DirectoryVersion.rootPath { return }
-        guard !path.isEmpty else { throw UnsafePath(path: path, rule: .empty) }
-        if path.utf8.contains(0) { throw UnsafePath(path: path, rule: .nul) }
-        if path.contains("\\") { throw UnsafePath(path: path, rule: .backslash) }
-        let bytes = Array(path.utf8)
+        // One pass over the UTF-8 bytes: this runs for every file of every directory version.
+        let bytes = path.utf8
+        guard let first = bytes.first else { throw UnsafePath(path: path, rule: .empty) }
+        if bytes.contains(0) { throw UnsafePath(path: path, rule: .nul) }
+        if bytes.contains(UInt8(ascii: "\\")) { throw UnsafePath(path: path, rule: .backslash) }
         // "/x" is rooted; "C:..." is a Windows drive, rooted or drive-relative, and no Grace path.
-        if bytes[0] == UInt8(ascii: "/") || (bytes.count >= 2 && bytes[1] == UInt8(ascii: ":") && isASCIILetter(bytes[0])) {
+        if first == UInt8(ascii: "/") || (bytes.count >= 2 && bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: ":") && isASCIILetter(first)) {
             throw UnsafePath(path: path, rule: .absolute)
         }
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            if segment.isEmpty { throw UnsafePath(path: path, rule: .emptySegment) }
-            if segment == "." || segment == ".." { throw UnsafePath(path: path, rule: .dotSegment) }
-            if segment.allSatisfy(\.isWhitespace) { throw UnsafePath(path: path, rule: .blankSegment) }
-            if use == .filesystem, segment.lowercased() == ".git" { throw UnsafePath(path: path, rule: .gitSegment) }
+        var segmentStart = bytes.startIndex
+        while true {
+            let segmentEnd = bytes[segmentStart...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.endIndex
+            try validateSegment(bytes[segmentStart..<segmentEnd], of: path, for: use)
+            guard segmentEnd != bytes.endIndex else { return }
+            segmentStart = bytes.index(after: segmentEnd)
         }
     }
+
+    private static func validateSegment(_ segment: Substring.UTF8View.SubSequence, of path: String, for use: PathUse) throws(UnsafePath) {
+        if segment.isEmpty { throw UnsafePath(path: path, rule: .emptySegment) }
+        if segment.allSatisfy({ $0 == UInt8(ascii: ".") }) && segment.count <= 2 { throw UnsafePath(path: path, rule: .dotSegment) }
+        if use == .filesystem, segment.count == 4,
+           segment.elementsEqual(".git".utf8, by: { $0 | 0x20 == $1 | 0x20 }) {
+            throw UnsafePath(path: path, rule: .gitSegment)
+        }
+        // Blank: only whitespace. ASCII decides most segments; only one made of non-ASCII bytes
+        // and ASCII whitespace needs Unicode's answer.
+        let hasVisibleASCII = segment.contains { $0 < 0x80 && !isASCIIWhitespace($0) }
+        if !hasVisibleASCII, String(Substring(segment)).allSatisfy(\.isWhitespace) {
+            throw UnsafePath(path: path, rule: .blankSegment)
+        }
+    }
+
+    private static func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 32 || (9...13).contains(byte) }
 
     public static func isSafe(_ path: String, for use: PathUse, allowRoot: Bool = false) -> Bool {
         (try? validate(path, for: use, allowRoot: allowRoot)) != nil
@@ -60,8 +79,8 @@ public enum SafePath {
 
     /// The parent directory's path: `.` for a top-level entry.
     public static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return DirectoryVersion.rootPath }
-        return String(path[..<slash])
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return DirectoryVersion.rootPath }
+        return String(Substring(path.utf8[..<slash]))
     }
 
     private static func isASCIILetter(_ byte: UInt8) -> Bool { (65...90).contains(byte) || (97...122).contains(byte) }

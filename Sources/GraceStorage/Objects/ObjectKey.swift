@@ -8,9 +8,17 @@ public struct ObjectKey: Hashable, Comparable, Sendable, CustomStringConvertible
     public init(_ text: String) throws(InvalidObjectKey) {
         guard !text.isEmpty else { throw InvalidObjectKey(key: text, rule: "is empty") }
         guard !text.utf8.contains(0) else { throw InvalidObjectKey(key: text, rule: "contains NUL") }
-        for segment in text.split(separator: "/", omittingEmptySubsequences: false) {
-            guard !segment.isEmpty else { throw InvalidObjectKey(key: text, rule: "has an empty segment") }
-            guard segment != "." && segment != ".." else { throw InvalidObjectKey(key: text, rule: "has a '.' or '..' segment") }
+        var segmentLength = 0, dots = 0
+        for byte in text.utf8 + [UInt8(ascii: "/")] {
+            if byte == UInt8(ascii: "/") {
+                guard segmentLength > 0 else { throw InvalidObjectKey(key: text, rule: "has an empty segment") }
+                guard dots != segmentLength || dots > 2 else { throw InvalidObjectKey(key: text, rule: "has a '.' or '..' segment") }
+                segmentLength = 0
+                dots = 0
+            } else {
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
         }
         rawValue = text
     }

@@ -95,7 +95,9 @@ public struct FolderHasher: Sendable {
             childrenByDirectory[SafePath.parent(of: directory), default: []].append(directory)
         }
         func depth(_ path: String) -> Int { path == DirectoryVersion.rootPath ? 0 : path.utf8.count(where: { $0 == 47 }) + 1 }
-        let order = directories.sorted { depth($0) != depth($1) ? depth($0) > depth($1) : $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        let order = directories.map { (path: $0, depth: depth($0)) }
+            .sorted { $0.depth != $1.depth ? $0.depth > $1.depth : $0.path.utf16.lexicographicallyPrecedes($1.path.utf16) }
+            .map(\.path)
         var done: [String: HashedDirectory] = [:]
         var result: [HashedDirectory] = []
         for path in order {
@@ -127,7 +129,7 @@ public struct FolderHasher: Sendable {
             if name != "." && name != ".." { entries.append(name) }
         }
         closedir(handle)
-        for name in entries.sorted() {
+        for name in entries.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let absolute = folder + "/" + name
             let path = relative.isEmpty ? name : relative + "/" + name
             var status = stat()
