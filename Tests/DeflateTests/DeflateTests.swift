@@ -46,4 +46,24 @@ struct DeflateTests {
         #expect(inflater.isFinished)
         #expect(output == Array("first".utf8))
     }
+
+    @Test func wholeBufferInflaterAgreesWithZlibAndDefersAnythingUnexpected() throws {
+        let compressed = try Deflater.compress(text, format: .gzip)
+        let inflater = try WholeBufferInflater()
+        func decompress(_ input: [UInt8], expected: Int) -> ([UInt8], WholeBufferInflater.Outcome) {
+            var output = [UInt8](repeating: 0, count: expected)
+            let outcome = input.withUnsafeBytes { source in output.withUnsafeMutableBytes { inflater.decompressGzip(source, into: $0) } }
+            return (output, outcome)
+        }
+        let (plain, outcome) = decompress(compressed, expected: text.count)
+        #expect(plain == text)
+        guard case .decompressed = outcome else { Issue.record("expected .decompressed"); return }
+        for (input, expected) in [(compressed, text.count - 1), (compressed, text.count + 1), (Array(compressed.dropLast(4)), text.count),
+                                  (compressed + [0], text.count)] {
+            guard case .needsStreamingRead = decompress(input, expected: expected).1 else {
+                Issue.record("a wrong size, a truncation or trailing bytes must be left to the streaming reader")
+                continue
+            }
+        }
+    }
 }

@@ -173,7 +173,7 @@ public struct DeploymentChecker: Sendable {
     private func checkObject(_ key: ObjectKey, _ file: FileVersion) async -> ([CheckProblem], Int64) {
         let entity = key.rawValue
         do {
-            let contents = try await GraceBlob.read(key, isBinary: file.isBinary, from: deployment.objects)
+            let contents = try await GraceBlob.readForVerification(key, isBinary: file.isBinary, expectedSizeBytes: file.size, from: deployment.objects)
             var problems: [CheckProblem] = []
             if contents.sizeBytes != file.size {
                 problems.append(CheckProblem(.objectSizeMismatch, entity: entity, path: file.relativePath, expected: String(file.size),

@@ -25,7 +25,8 @@ public struct SQLiteGraceDatabase: GraceDatabase {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             let location = self.location
-            try pool.write { db in try SQLiteSchema.migrate(db, location: location) }
+            let createIfMissing = mode == .create
+            try pool.write { db in try SQLiteSchema.migrate(db, location: location, createIfMissing: createIfMissing) }
         } catch let failure as StorageFailure {
             throw failure
         } catch {

@@ -107,8 +107,13 @@ enum SQLiteSchema {
         }
     }
 
-    /// Creates the schema on a new database and refuses one written by a newer version.
-    static func migrate(_ db: Database, location: String) throws {
+    /// Creates the schema on a new database and refuses one written by a newer version. With
+    /// `createIfMissing` false, a file without our schema is refused rather than written into.
+    static func migrate(_ db: Database, location: String, createIfMissing: Bool) throws {
+        if !createIfMissing, try !db.tableExists("deployment_info") {
+            throw StorageFailure(.invalidInput, .open, location: location,
+                                 message: "is an SQLite file but not a Grace deployment database (no deployment_info table); nothing was changed")
+        }
         for statement in statements { try db.execute(sql: statement) }
         let stored = try String.fetchOne(db, sql: "SELECT value FROM deployment_info WHERE key = 'schema_version'")
         if let stored {

@@ -50,4 +50,30 @@ public enum GraceBlob {
         try inflater?.finish()
         return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: stored, sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
     }
+
+    /// Text objects up to this uncompressed size are decompressed whole, in memory.
+    public static let wholeBufferLimitBytes: Int64 = 16 * 1024 * 1024
+
+    /// Like `read`, for verification: the same result, faster for the common case. A text
+    /// object whose file version says it is at most `wholeBufferLimitBytes` long is read whole and
+    /// decompressed with libdeflate; anything unexpected (wrong size, corrupt, truncated) is read
+    /// again by `read`, which says exactly what is wrong. Memory stays under twice the limit.
+    public static func readForVerification(_ key: ObjectKey, isBinary: Bool, expectedSizeBytes: Int64, from store: some ObjectStore) async throws -> Contents {
+        guard !isBinary, expectedSizeBytes <= wholeBufferLimitBytes else { return try await read(key, isBinary: isBinary, from: store) }
+        var compressed: [UInt8] = []
+        for try await piece in try await store.get(key) {
+            compressed += piece.readableBytesView
+            if compressed.count > wholeBufferLimitBytes { return try await read(key, isBinary: isBinary, from: store) }
+        }
+        let inflater = try WholeBufferInflater()
+        var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
+        let outcome = compressed.withUnsafeBytes { input in
+            plain.withUnsafeMutableBytes { output in inflater.decompressGzip(input, into: output) }
+        }
+        guard case .decompressed = outcome else { return try await read(key, isBinary: isBinary, from: store) }
+        var hasher = FileHasher()
+        hasher.update(plain)
+        return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: Int64(compressed.count),
+                        sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
+    }
 }
