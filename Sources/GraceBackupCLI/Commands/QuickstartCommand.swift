@@ -24,6 +24,8 @@ struct QuickstartCommand: AsyncParsableCommand {
         options.repositories = 2
         options.files = 300
         options.operations = 120
+        // Two simulated hours apart, the run spans ten days: Grace's 7-day save retention deletes the first saves.
+        options.secondsBetweenOperations = 2 * 3600
         let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(options.seed), principal: "quickstart")
         let simulation = try await withProgress(rendering: global.renderer) { sink in
             try await Simulator(writer: writer, clock: clock, options: options).run(progress: sink)

@@ -9,7 +9,7 @@ struct SimulateCommand: AsyncParsableCommand {
         abstract: "Write a realistic Grace workload into a deployment, or replay a Git repository's history.",
         discussion: """
             Deterministic for a given seed: the same options give the same ids, contents and timestamps. Time is \
-            simulated (starting at --start-time, about 15 minutes between operations), so weeks of saves, \
+            simulated (starting at --start-time, --minutes-between-operations apart), so weeks of saves, \
             checkpoints, commits, promotions and Grace's retention deletions fit in seconds. With --from-git, the \
             first-parent history of the Git repository's current branch becomes promotions on main, one per commit.
             """)
@@ -22,8 +22,18 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Operations after the initial import.") var operations: Int?
     @Option(help: "Stop after this many seconds of wall time (with or without --operations).") var duration: Double?
     @Option(help: "Mean file size in bytes (log-normal; capped below 1 MiB).") var meanFileSize = 25_000
+    @Option(help: "Simulated minutes between operations, on average.") var minutesBetweenOperations = 15.0
     @Option(help: "Simulated time of the first operation (RFC 3339).", transform: parseInstant) var startTime = Instant(secondsSinceEpoch: 1_767_225_600)
     @Option(name: .customLong("from-git"), help: "Replay this Git repository's first-parent history instead.") var fromGit: String?
+
+    func validate() throws {
+        guard repositories >= 1 else { throw ValidationError("--repositories must be at least 1") }
+        guard files >= 1 else { throw ValidationError("--files must be at least 1") }
+        if let operations, operations < 0 { throw ValidationError("--operations cannot be negative") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be a positive number of seconds") }
+        guard meanFileSize >= 1 else { throw ValidationError("--mean-file-size must be at least 1 byte") }
+        guard minutesBetweenOperations >= 0 else { throw ValidationError("--minutes-between-operations cannot be negative") }
+    }
 
     func run() async throws {
         let clock = SimulatedClock(start: startTime)
@@ -49,6 +59,7 @@ struct SimulateCommand: AsyncParsableCommand {
         options.operations = operations ?? (duration == nil ? 200 : nil)
         options.durationSeconds = duration
         options.meanFileSizeBytes = meanFileSize
+        options.secondsBetweenOperations = minutesBetweenOperations * 60
         let simulator = Simulator(writer: writer, clock: clock, options: options)
         let report = try await withProgress(rendering: global.renderer) { sink in try await simulator.run(progress: sink) }
         try global.emit(report) { Self.summary(report, location: opened.location) }
