@@ -66,6 +66,26 @@ struct DeploymentCommandTests {
         #expect(checked?["references"] as? Int == 4)
     }
 
+    @Test func simulatingTwiceIntoOneDeploymentAddsToItCleanly() throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        for _ in 0..<2 {
+            let result = try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "40", "--operations", "10"])
+            #expect(result.exitCode == 0, "\(result.standardError)")
+        }
+        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        #expect(check.exitCode == 0, "\(check.standardOutput)")
+        let report = try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["repositories"] as? Int == 4)
+    }
+
+    @Test func badSimulateOptionsAreRefused() throws {
+        let scratch = try Scratch()
+        let result = try CommandLineTool.run(["simulate", "--deployment", scratch.url.path, "--files", "0"])
+        #expect(result.exitCode == 64)
+        #expect(result.standardError.contains("--files must be at least 1"))
+    }
+
     @Test func aMissingDeploymentIsNotFound() throws {
         let scratch = try Scratch()
         let result = try CommandLineTool.run(["check", "--deployment", scratch.url.appendingPathComponent("none").path])

@@ -38,7 +38,11 @@ struct SimulateCommand: AsyncParsableCommand {
     func run() async throws {
         let clock = SimulatedClock(start: startTime)
         let opened = try deployment.open(.create, now: { clock.now() })
-        let ids = IDGenerator.seeded(seed)
+        // Into a deployment that already has data, continue after it: later simulated time, and ids
+        // from a stream that depends on the position too, so a second run never reuses an id.
+        let position = try await opened.database.openReadView(.latest).position
+        if let last = position.committedAt, last > startTime { clock.set(last) }
+        let ids = IDGenerator.seeded(position.sequence == 0 ? seed : seed &+ UInt64(position.sequence) &* 0x9E37_79B9_7F4A_7C15)
         let writer = GraceWriter(deployment: opened, now: { clock.now() }, ids: ids, principal: "simulator")
         if let fromGit {
             let url = URL(fileURLWithPath: fromGit)

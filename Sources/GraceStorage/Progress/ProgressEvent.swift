@@ -10,8 +10,6 @@ public enum ProgressEvent: Sendable, Hashable {
 }
 
 public enum ProgressPhase: String, Sendable, Hashable, Codable {
-    case readingDatabase = "reading database"
-    case checkingDirectories = "checking directory versions"
     case checkingObjects = "checking objects"
     case simulating = "simulating"
     case replayingGit = "replaying git history"
