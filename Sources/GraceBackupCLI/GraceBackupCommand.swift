@@ -11,7 +11,12 @@ struct GraceBackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grace-backup",
         abstract: "Back up, restore, verify and export Grace deployments.",
-        subcommands: [QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self])
+        subcommands: [
+            QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self,
+            InitCommand.self, SnapshotCommand.self, SnapshotsCommand.self, ShowCommand.self, DiffCommand.self,
+            RestoreCommand.self, RestoreQuarantineCommand.self, VerifyCommand.self, DrillCommand.self, DrillsCommand.self,
+            UnlockCommand.self,
+        ])
 
     /// The one place that turns a library failure into a message and an exit code
     /// (docs/exit-codes.md). Anything else is a bug and exits 1.

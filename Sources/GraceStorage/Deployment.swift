@@ -25,21 +25,8 @@ public struct DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `file:///path`, or a plain path (relative to the working directory).
     public init(parsing text: String) throws {
-        if text.hasPrefix("file://") {
-            guard let url = URL(string: text), url.isFileURL, !url.path.isEmpty else {
-                throw InvalidLocation(text: text, reason: "is not a file:// URL with a path")
-            }
-            if let host = url.host, !host.isEmpty, host != "localhost" {
-                throw InvalidLocation(text: text, reason: "names host \(host); a local folder is file:///path, with three slashes")
-            }
-            folder = url.standardizedFileURL
-        } else if text.contains("://") {
-            let scheme = text.components(separatedBy: "://")[0]
-            throw InvalidLocation(text: text, reason: "uses \(scheme)://, which this version does not support for a deployment; use a folder path or file:///path")
-        } else if text.isEmpty {
-            throw InvalidLocation(text: text, reason: "is empty")
-        } else {
-            folder = URL(fileURLWithPath: text).standardizedFileURL
+        switch try StorageLocation(parsing: text) {
+        case let .folder(url): folder = url
         }
     }
 

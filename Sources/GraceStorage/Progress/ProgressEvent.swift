@@ -11,6 +11,10 @@ public enum ProgressEvent: Sendable, Hashable {
 
 public enum ProgressPhase: String, Sendable, Hashable, Codable {
     case checkingObjects = "checking objects"
+    case copyingObjects = "copying objects"
+    case restoringObjects = "restoring objects"
+    case writingDatabase = "writing database"
+    case verifyingObjects = "verifying objects"
     case simulating = "simulating"
     case replayingGit = "replaying git history"
     case hashing = "hashing"

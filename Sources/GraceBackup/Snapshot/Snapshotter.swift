@@ -1,0 +1,160 @@
+import Foundation
+import GraceModel
+import GraceStorage
+
+/// Takes snapshots of a deployment into a vault.
+///
+/// The cutoff is fixed by one consistent database read (a snapshot read view); the database as
+/// of the cutoff is written as an image, or, after a parent snapshot, as the change-feed segment
+/// since the parent's cutoff, so the cost follows the change, not the deployment. Then every
+/// object the new documents reference and the vault lacks is copied, verified while it streams.
+/// The manifest is written last: a crash before it leaves only unreferenced records.
+public struct Snapshotter: Sendable {
+    public let deployment: Deployment
+    public let vault: Vault
+    public let now: @Sendable () -> Instant
+    /// Objects copied at once.
+    public let concurrency: Int
+    /// After this many segments on one image, the next snapshot writes a full image again.
+    public let maxSegments: Int
+
+    public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant, concurrency: Int = 4, maxSegments: Int = 32) {
+        self.deployment = deployment
+        self.vault = vault
+        self.now = now
+        self.concurrency = concurrency
+        self.maxSegments = maxSegments
+    }
+
+    public func snapshot(progress: ProgressSink? = nil) async throws -> SnapshotRecord {
+        let started = ContinuousClock.now
+        let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now)
+        do {
+            let record = try await takeSnapshot(started: started, progress: progress)
+            try await lock.release()
+            return record
+        } catch {
+            try? await lock.release()  // the snapshot's own error is the one to report
+            throw error
+        }
+    }
+
+    private func takeSnapshot(started: ContinuousClock.Instant, progress: ProgressSink?) async throws -> SnapshotRecord {
+        // The database first: Grace stores objects before the metadata naming them, so every
+        // object this view references is already in object storage.
+        let view = try await deployment.database.openReadView(.snapshot)
+        let cutoff = view.position
+        let parent = try await vault.snapshots().last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
+
+        var image: Manifest.RecordReference
+        var segments: [Manifest.RecordReference] = []
+        var newDirectories: [DirectoryVersion] = []
+        var counts: [String: Int]
+        if let parent, parent.manifest.segments.count < maxSegments {
+            image = parent.manifest.image
+            segments = parent.manifest.segments
+            let changes = try await changes(from: parent.manifest.cutoff.sequence, to: cutoff.sequence)
+            if !changes.isEmpty {
+                let encoded = try JSONLines.encode(changes)
+                let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
+                segments.append(.init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: changes.count,
+                                      fromSequence: parent.manifest.cutoff.sequence, toSequence: cutoff.sequence))
+            }
+            for change in changes where change.kind == .directoryVersion {
+                guard let document = change.document else { continue }
+                newDirectories.append(try decodeDirectory(document, id: change.id))
+            }
+            counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
+        } else {
+            var lines: [ImageLine] = []
+            for kind in EntityKind.allCases {
+                for document in try await view.documents(of: kind, in: nil) {
+                    lines.append(ImageLine(kind: kind, id: document.id, document: document.json))
+                    if kind == .directoryVersion { newDirectories.append(try decodeDirectory(document.json, id: document.id)) }
+                }
+            }
+            let encoded = try JSONLines.encode(lines)
+            let (key, sha256) = try await vault.putSealed(encoded, in: "images")
+            image = .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: lines.count, fromSequence: nil, toSequence: cutoff.sequence)
+            counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
+        }
+
+        let copied = try await copyObjects(of: newDirectories, progress: progress)
+        let manifest = Manifest(
+            vaultID: vault.config.vaultID, deployment: deployment.location.description, createdAt: now(), cutoff: cutoff,
+            parent: parent?.id, image: image, segments: segments, counts: counts,
+            newObjects: copied.newObjects, newObjectBytes: copied.newBytes,
+            elapsedSeconds: (ContinuousClock.now - started).seconds)
+        let (_, sha256) = try await vault.putSealed(Array(try GraceJSON.encode(manifest)), in: "snapshots", suffix: ".json")
+        return SnapshotRecord(id: sha256, manifest: manifest)
+    }
+
+    private func changes(from: Int64, to: Int64) async throws -> [SegmentLine] {
+        var lines: [SegmentLine] = []
+        var after = from
+        while after < to {
+            let batch = try await deployment.database.changes(after: after, limit: 5000).filter { $0.sequence <= to }
+            guard let last = batch.last else { break }
+            lines += batch.map(SegmentLine.init)
+            after = last.sequence
+        }
+        return lines
+    }
+
+    private func decodeDirectory(_ json: String, id: String) throws -> DirectoryVersion {
+        do {
+            return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
+        } catch {
+            throw MalformedDocument(entityKind: .directoryVersion, id: id, detail: "\(error)")
+        }
+    }
+
+    struct CopyOutcome {
+        var newObjects = 0
+        var newBytes: Int64 = 0
+    }
+
+    /// Copies every object the directory versions name that the vault does not have yet.
+    private func copyObjects(of directories: [DirectoryVersion], progress: ProgressSink?) async throws -> CopyOutcome {
+        var wanted: [String: (FileVersion, RepositoryID)] = [:]
+        for directory in directories {
+            for file in directory.files {
+                guard file.contentReference.kind == .wholeFileContent else {
+                    throw UnsupportedGraceData(what: "manifest-backed large file \(file.relativePath)", whereFound: "DirectoryVersion \(directory.directoryVersionID)")
+                }
+                if wanted[file.blake3Hash] == nil { wanted[file.blake3Hash] = (file, directory.repositoryID) }
+            }
+        }
+        let started = ContinuousClock.now
+        progress?.yield(.phaseStarted(.copyingObjects, totalItems: wanted.count, totalBytes: wanted.values.reduce(0) { $0 + $1.0.size }))
+        var outcome = CopyOutcome()
+        let work = Array(wanted.values)
+        try await withThrowingTaskGroup(of: (String, Int64, Bool).self) { group in
+            var next = 0
+            func startNext() throws {
+                guard next < work.count else { return }
+                let (file, repositoryID) = work[next]
+                next += 1
+                let source = try ObjectKey.fileVersion(file, in: repositoryID)
+                let target = try Vault.objectKey(blake3: file.blake3Hash)
+                group.addTask {
+                    if let existing = try await vault.store.head(target) { return (file.blake3Hash, existing.sizeBytes, false) }
+                    let bytes = try await ObjectCopier.copy(file, from: deployment.objects, at: source, to: vault.store, at: target)
+                    return (file.blake3Hash, bytes, true)
+                }
+            }
+            for _ in 0..<concurrency { try startNext() }
+            while let (_, bytes, isNew) = try await group.next() {
+                if isNew {
+                    outcome.newObjects += 1
+                    outcome.newBytes += bytes
+                }
+                progress?.yield(.advanced(items: 1, bytes: bytes))
+                try startNext()
+            }
+        }
+        progress?.yield(.phaseFinished(.copyingObjects, elapsedSeconds: (ContinuousClock.now - started).seconds))
+        return outcome
+    }
+
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import GraceBackup
+import GraceModel
+import GraceStorage
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a snapshot into an empty deployment, or roll a live one back to it (--in-place).",
+        discussion: """
+            The database as of the snapshot's cutoff, every object it references back at Grace's key in Grace's \
+            encoding, then `check` on the result. In place, objects the restored database does not reference are \
+            orphans (uploaded after the cutoff): listed by default, moved aside with --quarantine, deleted with \
+            --delete-orphans. --dry-run prints the plan and changes nothing.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var vault: VaultOptions
+    @Option(help: "Snapshot to restore (id or unique prefix); the newest by default.") var snapshot: String?
+    @Option(name: .customLong("to"), help: "The deployment to restore into: an empty folder, or a live deployment with --in-place.",
+            transform: { try DeploymentLocation(parsing: $0) })
+    var target: DeploymentLocation
+    @Flag(help: "Roll a live deployment back to the snapshot.") var inPlace = false
+    @Flag(help: "With --in-place, move orphans under quarantine/<restore id>/.") var quarantine = false
+    @Flag(help: "With --in-place, delete orphans.") var deleteOrphans = false
+    @Flag(help: "Print the plan (counts, bytes, orphans) and change nothing.") var dryRun = false
+    @Option(help: "Restore this Grace repository alone, leaving the others untouched.", transform: { text in
+        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
+        return id
+    })
+    var repositoryID: RepositoryID?
+
+    func validate() throws {
+        if quarantine && deleteOrphans { throw ValidationError("--quarantine and --delete-orphans cannot be used together") }
+        if (quarantine || deleteOrphans) && !inPlace { throw ValidationError("--quarantine and --delete-orphans apply only with --in-place") }
+    }
+
+    func run() async throws {
+        let opened = try await vault.open()
+        let record = try await opened.snapshot(snapshot)
+        if !inPlace, !dryRun, FileManager.default.fileExists(atPath: target.databasePath) {
+            throw VaultFailure.targetNotEmpty(target.description)
+        }
+        let deployment = try target.open(inPlace ? .openExisting : .create, now: wallClock)
+        var options = RestoreOptions()
+        options.inPlace = inPlace
+        options.orphans = quarantine ? .quarantine : deleteOrphans ? .delete : .list
+        options.dryRun = dryRun
+        options.repositoryID = repositoryID
+        let report = try await withProgress(rendering: global.renderer) { sink in
+            try await Restorer(vault: opened).restore(record, into: deployment, options: options, progress: sink)
+        }
+        try global.emit(report) { Self.describe(report) }
+        if let check = report.check, !check.isClean { throw CheckFoundProblems(count: check.problems.count) }
+    }
+
+    static func describe(_ report: RestoreReport) -> String {
+        var lines = [
+            "\(report.dryRun ? "would restore" : "restored") snapshot \(report.snapshot.prefix(12)) (change \(report.cutoff)) into \(report.target)"
+                + (report.repositoryID.map { ", repository \($0) only" } ?? ""),
+            "  \(report.documents) documents written, \(report.documentsRemoved) removed; \(report.objects) objects referenced, "
+                + "\(report.objectsCopied) copied (\(formatBytes(report.bytesCopied)))",
+        ]
+        if !report.orphans.isEmpty || report.orphanHandling != .list {
+            let handled: String = switch report.orphanHandling {
+            case .list: "left in place (--quarantine or --delete-orphans to act)"
+            case .quarantine: "moved to quarantine \(report.quarantineID ?? "") (restore-quarantine puts them back)"
+            case .delete: "deleted"
+            }
+            let action = report.dryRun ? "found" : handled
+            lines.append("  \(report.orphans.count) orphan object(s), \(formatBytes(report.orphanBytes)), \(action)")
+            lines += report.orphans.prefix(20).map { "    \($0)" }
+            if report.orphans.count > 20 { lines.append("    ... \(report.orphans.count - 20) more (--json lists all)") }
+        }
+        if let check = report.check { lines.append(CheckCommand.summary(check).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")) }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct RestoreQuarantineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restore-quarantine", abstract: "Put objects an in-place restore quarantined back where they were.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var deployment: DeploymentOptions
+    @Argument(help: "The quarantine id the restore printed.") var quarantineID: String
+
+    func run() async throws {
+        let opened = try deployment.open(.openExisting)
+        let moved = try await Quarantine.restore(quarantineID, in: opened.objects)
+        try global.emit(["restored": moved]) { "put \(moved) object(s) back from quarantine \(quarantineID)" }
+    }
+}
