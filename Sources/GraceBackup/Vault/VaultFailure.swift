@@ -1,7 +1,7 @@
 import GraceStorage
 
 /// What can go wrong with a vault and its records, each naming what and where.
-public enum VaultFailure: BackupFailure {
+public enum VaultFailure: BackupFailure, Equatable {
     case notAVault(location: String)
     case alreadyAVault(location: String)
     case unsupportedFormat(location: String, found: String)

@@ -11,6 +11,15 @@ public struct VaultLockRecord: Codable, Sendable, Hashable, CustomStringConverti
     public var createdAt: Instant
     public var expiresAt: Instant
 
+    public init(id: String, hostname: String, processID: Int32, purpose: String, createdAt: Instant, expiresAt: Instant) {
+        self.id = id
+        self.hostname = hostname
+        self.processID = processID
+        self.purpose = purpose
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+
     public var description: String { "\(purpose) (pid \(processID) on \(hostname), since \(createdAt), lock \(id))" }
 
     /// Stale: expired, or held by a process of this host that no longer exists (killed).
