@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+struct VaultCommandTests {
+    @Test func snapshotRestoreVerifyAndDrillThroughTheCLI() throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let vault = scratch.url.appendingPathComponent("vault").path
+        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "80", "--operations", "20"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 3)  // no vault yet
+        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 64)
+        let first = try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault, "--json"])
+        #expect(first.exitCode == 0, "\(first.standardError)")
+        let firstID = try #require((try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])?["id"] as? String)
+        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+
+        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count == 2)
+        let diff = try CommandLineTool.run(["diff", "--vault", vault, String(firstID.prefix(8)), String(firstID.prefix(8))])
+        #expect(diff.standardOutput.contains("no repositories, branches or references added or removed"))
+        #expect(try CommandLineTool.run(["show", "--vault", vault, "0000abcd"]).exitCode == 3)
+
+        let restored = scratch.url.appendingPathComponent("restored").path
+        let restore = try CommandLineTool.run(["restore", "--vault", vault, "--snapshot", String(firstID.prefix(10)), "--to", restored])
+        #expect(restore.exitCode == 0, "\(restore.standardError)")
+        #expect(restore.standardOutput.contains("no problems found"))
+        let again = try CommandLineTool.run(["restore", "--vault", vault, "--to", restored])
+        #expect(again.exitCode == 64)
+        #expect(again.standardError.contains("already holds a deployment"))
+
+        let verify = try CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
+        #expect(verify.exitCode == 0, "\(verify.standardOutput)")
+        #expect(try CommandLineTool.run(["verify", "--vault", vault, "--read-data-subset", "50%"]).exitCode == 0)
+        let drill = try CommandLineTool.run(["drill", "--vault", vault, "--json"])
+        #expect(drill.exitCode == 0, "\(drill.standardError)")
+        let drills = try CommandLineTool.run(["drills", "--vault", vault])
+        #expect(drills.standardOutput.contains("passed"))
+    }
+
+    /// SIGKILL `snapshot` at many points: every earlier snapshot still restores, the vault still
+    /// verifies with its data read back, and the next snapshot completes.
+    @Test func aSnapshotKilledAtAnyPointLosesNothing() async throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let vault = scratch.url.appendingPathComponent("vault").path
+        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "400", "--operations", "10"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+
+        let delaysMilliseconds = [5, 30, 60, 100, 150, 220, 300, 450, 700, 1000]
+        var killedMidway = 0
+        for (round, delay) in delaysMilliseconds.enumerated() {
+            // New data each round, so each snapshot has work to be killed in.
+            #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "5", "--seed", "\(round + 100)"]).exitCode == 0)
+            let process = Process()
+            process.executableURL = CommandLineTool.executable
+            process.arguments = ["snapshot", "--deployment", deployment, "--vault", vault]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(delay))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killedMidway += 1
+            }
+            process.waitUntilExit()
+
+            let verify = try CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
+            #expect(verify.exitCode == 0, "round \(round): \(verify.standardOutput)")
+        }
+        #expect(killedMidway >= 3, "the loop must actually kill snapshots midway")
+
+        // Every snapshot that exists restores clean, and the next snapshot completes despite the dead locks.
+        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        let ids = (try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(!ids.isEmpty)
+        for (index, id) in ids.enumerated() {
+            let target = scratch.url.appendingPathComponent("restored-\(index)").path
+            let restore = try CommandLineTool.run(["restore", "--vault", vault, "--snapshot", id, "--to", target])
+            #expect(restore.exitCode == 0, "snapshot \(id): \(restore.standardOutput) \(restore.standardError)")
+        }
+        let next = try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        #expect(next.exitCode == 0, "\(next.standardError)")
+    }
+}
