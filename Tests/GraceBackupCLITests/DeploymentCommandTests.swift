@@ -99,7 +99,8 @@ struct DeploymentCommandTests {
         let scratch = try Scratch()
         let result = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
         #expect(result.exitCode == 0, "\(result.standardError)")
-        #expect(result.standardOutput.contains("no problems found"))
+        #expect(result.standardOutput.contains("0 problems") && result.standardOutput.contains("check found 0 problems"))
+        #expect(result.standardOutput.contains("drilled the newest snapshot: passed"))
         let again = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
         #expect(again.exitCode == 64)
     }

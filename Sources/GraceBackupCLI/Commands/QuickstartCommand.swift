@@ -7,48 +7,79 @@ import GraceStorage
 struct QuickstartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
-        abstract: "Create a sample Grace deployment, simulate a workload on it, check it, and say what happened.")
+        abstract: "Create a sample Grace deployment, back it up twice, restore it, check it and drill it, and say what happened.")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Folder to create the sample in; a new temporary folder by default.") var folder: String?
 
+    struct Summary: Encodable {
+        let deployment: String
+        let vault: String
+        let simulation: SimulationReport
+        let check: CheckReport
+        let firstSnapshot: String
+        let secondSnapshot: String
+        let restore: RestoreReport
+        let drill: DrillReport
+    }
+
     func run() async throws {
         let root = try folder.map { URL(fileURLWithPath: $0) } ?? Self.makeTemporaryFolder()
         let location = DeploymentLocation(folder: root.appendingPathComponent("deployment"))
-        if FileManager.default.fileExists(atPath: location.databasePath) {
-            throw InvalidLocation(text: location.description, reason: "already holds a deployment; pass another --folder")
+        let vaultFolder = root.appendingPathComponent("vault")
+        let restoredLocation = DeploymentLocation(folder: root.appendingPathComponent("restored"))
+        for taken in [location.databasePath, vaultFolder.path, restoredLocation.folder.path] where FileManager.default.fileExists(atPath: taken) {
+            throw InvalidLocation(text: taken, reason: "already exists; pass another --folder")
         }
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
         let deployment = try location.open(.create, now: { clock.now() })
+        let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(1), principal: "quickstart")
         var options = SimulationOptions()
         options.repositories = 2
         options.files = 300
         options.operations = 120
         // Two simulated hours apart, the run spans ten days: Grace's 7-day save retention deletes the first saves.
         options.secondsBetweenOperations = 2 * 3600
-        let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(options.seed), principal: "quickstart")
-        let simulation = try await withProgress(rendering: global.renderer) { sink in
-            try await Simulator(writer: writer, clock: clock, options: options).run(progress: sink)
+        let renderer = global.renderer
+
+        let simulation = try await withProgress(rendering: renderer) { try await Simulator(writer: writer, clock: clock, options: options).run(progress: $0) }
+        let check = try await withProgress(rendering: renderer) { try await DeploymentChecker(deployment: deployment).check(progress: $0) }
+        let vault = try await Vault.initialize(in: try FileSystemObjectStore(root: vaultFolder, create: true), now: wallClock())
+        let snapshotter = Snapshotter(deployment: deployment, vault: vault, now: wallClock)
+        let first = try await withProgress(rendering: renderer) { try await snapshotter.snapshot(progress: $0) }
+        var more = options
+        more.seed = 2
+        more.files = 20
+        more.operations = 30
+        _ = try await Simulator(writer: GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(2), principal: "quickstart"),
+                                clock: clock, options: more).run()
+        let second = try await withProgress(rendering: renderer) { try await snapshotter.snapshot(progress: $0) }
+        let restore = try await withProgress(rendering: renderer) { sink in
+            try await Restorer(vault: vault).restore(second, into: try restoredLocation.open(.create, now: wallClock), options: RestoreOptions(), progress: sink)
         }
-        let check = try await withProgress(rendering: global.renderer) { sink in
-            try await DeploymentChecker(deployment: deployment).check(progress: sink)
+        let drill = try await withProgress(rendering: renderer) { try await Drill(vault: vault, scratchParent: root, now: wallClock).run(snapshot: nil, progress: $0) }
+
+        let summary = Summary(deployment: location.description, vault: vault.location, simulation: simulation, check: check,
+                              firstSnapshot: first.id, secondSnapshot: second.id, restore: restore, drill: drill)
+        try global.emit(summary) {
+            let operations = simulation.operations.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            return """
+                1. created a Grace deployment in \(location.folder.path) and simulated ten days of work on it:
+                   \(simulation.repositories) repositories, \(simulation.branches) branches; \(operations);
+                   \(simulation.referencesDeletedByRetention) saves deleted by Grace's 7-day retention
+                2. checked it: \(check.references) references, \(check.directoryVersions) directory versions, \(check.objects) objects, \(check.problems.count) problems
+                3. took snapshot \(first.shortID) into the vault \(vaultFolder.path): \(first.manifest.newObjects) objects, \(formatBytes(first.manifest.newObjectBytes))
+                4. changed the deployment and took snapshot \(second.shortID): only the change, \(second.manifest.newObjects) new objects (\(formatBytes(second.manifest.newObjectBytes)))
+                5. restored it into \(restoredLocation.folder.path): \(restore.documents) documents, \(restore.objectsCopied) objects; check found \(restore.check?.problems.count ?? 0) problems
+                6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(String(format: "%.2f", drill.restoreSeconds)) s
+                next: grace-backup snapshots --vault \(vaultFolder.path)
+                      grace-backup verify --vault \(vaultFolder.path) --read-data
+                      grace-backup restore --vault \(vaultFolder.path) --snapshot \(first.shortID) --to \(location.folder.path) --in-place --dry-run
+                """
         }
-        struct Summary: Encodable {
-            let deployment: String
-            let simulation: SimulationReport
-            let check: CheckReport
+        if !check.isClean || !(restore.check?.isClean ?? false) || !drill.succeeded {
+            throw CheckFoundProblems(count: check.problems.count + (restore.check?.problems.count ?? 0) + drill.problems.count)
         }
-        try global.emit(Summary(deployment: location.description, simulation: simulation, check: check)) {
-            """
-            1. created a Grace deployment in \(location.folder.path)
-               (database \(DeploymentLocation.databaseFileName), objects in \(DeploymentLocation.objectsFolderName)/)
-            \(SimulateCommand.summary(simulation, location: location).split(separator: "\n").map { "2. " + $0 }.joined(separator: "\n"))
-            3. \(CheckCommand.summary(check).split(separator: "\n").joined(separator: "\n   "))
-            next: grace-backup check --deployment \(location.folder.path)
-                  grace-backup hash <folder>   (Grace's hashes of any checkout)
-            """
-        }
-        if !check.isClean { throw CheckFoundProblems(count: check.problems.count) }
     }
 
     static func makeTemporaryFolder() throws -> URL {
