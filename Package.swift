@@ -47,10 +47,12 @@ let package = Package(
             name: "Deflate",
             dependencies: ["CZlib", "CLibDeflate"],
             swiftSettings: strictSettings),
+        // syncfs(2), which Swift's Glibc module does not export: one flush of a whole file system.
+        .target(name: "CFileSystem"),
         .target(
             name: "GraceStorage",
             dependencies: [
-                "GraceModel", "Deflate",
+                "GraceModel", "Deflate", "CFileSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

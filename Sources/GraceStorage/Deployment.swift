@@ -39,7 +39,9 @@ public struct DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
     public enum OpenMode: Sendable { case create, openExisting }
 
     /// Opens the deployment; `.openExisting` throws `.notFound` when it is not there.
-    public func open(_ mode: OpenMode, now: @escaping @Sendable () -> Instant) throws -> Deployment {
+    /// `objectDurability` `.onSynchronize` is for a restore, which synchronizes before it writes the database.
+    public func open(_ mode: OpenMode, now: @escaping @Sendable () -> Instant,
+                     objectDurability: FileSystemObjectStore.Durability = .eachPut) throws -> Deployment {
         if mode == .openExisting {
             guard FileManager.default.fileExists(atPath: databasePath) else {
                 throw StorageFailure(.notFound, .open, location: description,
@@ -53,7 +55,7 @@ public struct DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
             }
         }
         let database = try SQLiteGraceDatabase(path: databasePath, mode: mode == .create ? .create : .openExisting, now: now)
-        let objects = try FileSystemObjectStore(root: objectsFolder, create: mode == .create)
+        let objects = try FileSystemObjectStore(root: objectsFolder, create: mode == .create, durability: objectDurability)
         return Deployment(database: database, objects: objects, location: self)
     }
 }

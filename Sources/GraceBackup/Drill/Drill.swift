@@ -48,6 +48,7 @@ public struct Drill: Sendable {
             bytesRestored: restored.bytesCopied, problems: problems, succeeded: problems.isEmpty)
         let key = try ObjectKey("drills/\(startedAt.description.replacingOccurrences(of: ":", with: ""))-\(snapshot.shortID).json")
         try await vault.store.put(key, bytes: Array(try GraceJSON.encode(report)))
+        try await vault.store.synchronize()
         return report
     }
 }

@@ -91,6 +91,8 @@ public struct Restorer: Sendable {
         }
 
         (report.objectsCopied, report.bytesCopied) = try await copyObjects(missing, into: target, progress: progress)
+        // Objects before the database that names them, durable before it commits.
+        try await target.objects.synchronize()
         progress?.yield(.phaseStarted(.writingDatabase, totalItems: changes.count, totalBytes: nil))
         let databaseStarted = ContinuousClock.now
         if !changes.isEmpty { _ = try await target.database.apply(GraceTransaction(changes: changes)) }
@@ -107,6 +109,7 @@ public struct Restorer: Sendable {
             case .delete:
                 for key in report.orphans { try await target.objects.delete(try ObjectKey(key)) }
             }
+            try await target.objects.synchronize()
         }
         report.check = try await DeploymentChecker(deployment: target).check(progress: progress)
         report.elapsedSeconds = (ContinuousClock.now - started).seconds

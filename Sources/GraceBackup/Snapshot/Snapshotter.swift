@@ -85,7 +85,10 @@ public struct Snapshotter: Sendable {
             parent: parent?.id, image: image, segments: segments, counts: counts,
             newObjects: copied.newObjects, newObjectBytes: copied.newBytes,
             elapsedSeconds: (ContinuousClock.now - started).seconds)
+        // Everything the manifest names must be durable before the manifest is.
+        try await vault.store.synchronize()
         let (_, sha256) = try await vault.putSealed(Array(try GraceJSON.encode(manifest)), in: "snapshots", suffix: ".json")
+        try await vault.store.synchronize()
         return SnapshotRecord(id: sha256, manifest: manifest)
     }
 
@@ -138,7 +141,11 @@ public struct Snapshotter: Sendable {
                 let source = try ObjectKey.fileVersion(file, in: repositoryID)
                 let target = try Vault.objectKey(blake3: file.blake3Hash)
                 group.addTask {
-                    if let existing = try await vault.store.head(target) { return (file.blake3Hash, existing.sizeBytes, false) }
+                    // An object already in the vault is reused if it has the stored size: after a
+                    // crash before `synchronize`, an unflushed object can be empty.
+                    if let existing = try await vault.store.head(target), existing.sizeBytes == (try await deployment.objects.head(source))?.sizeBytes {
+                        return (file.blake3Hash, existing.sizeBytes, false)
+                    }
                     let bytes = try await ObjectCopier.copy(file, from: deployment.objects, at: source, to: vault.store, at: target)
                     return (file.blake3Hash, bytes, true)
                 }

@@ -34,6 +34,7 @@ public struct Vault: Sendable {
         let id: RepositoryID = ids.make()
         let config = VaultConfig(vaultID: id.description, createdAt: now)
         try await store.put(configKey, bytes: Array(try GraceJSON.encode(config)))
+        try await store.synchronize()
         return Vault(store: store, config: config)
     }
 

@@ -42,7 +42,7 @@ struct RestoreCommand: AsyncParsableCommand {
         if !inPlace, !dryRun, FileManager.default.fileExists(atPath: target.databasePath) {
             throw VaultFailure.targetNotEmpty(target.description)
         }
-        let deployment = try target.open(inPlace ? .openExisting : .create, now: wallClock)
+        let deployment = try target.open(inPlace ? .openExisting : .create, now: wallClock, objectDurability: .onSynchronize)
         var options = RestoreOptions()
         options.inPlace = inPlace
         options.orphans = quarantine ? .quarantine : deleteOrphans ? .delete : .list

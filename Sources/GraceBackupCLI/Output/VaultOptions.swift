@@ -11,7 +11,7 @@ struct VaultOptions: ParsableArguments {
 
     func open() async throws -> Vault {
         do {
-            return try await Vault.open(location.open(create: false))
+            return try await Vault.open(location.open(create: false, durability: .onSynchronize))
         } catch let failure as StorageFailure where failure.reason == .notFound {
             throw VaultFailure.notAVault(location: location.description)
         }

@@ -1,3 +1,4 @@
+import CFileSystem
 import Foundation
 import GraceModel
 import NIOCore
@@ -8,19 +9,30 @@ import Glibc
 
 /// An `ObjectStore` in a local folder: key `a/b/c` is the file `<root>/a/b/c`.
 ///
-/// A `put` writes `<root>/.incoming/<random>`, fsyncs it, renames it over the key's file and
-/// fsyncs that folder, so a crash never leaves part of an object under its real key; leftovers
-/// in `.incoming` are garbage that `list` never shows.
+/// A `put` writes `<root>/.incoming/<random>`, renames it over the key's file, and with
+/// `.eachPut` durability fsyncs the file and the folders first, so a crash never leaves part of an
+/// object under its real key; leftovers in `.incoming` are garbage that `list` never shows.
+/// With `.onSynchronize`, puts skip those fsyncs and `synchronize` flushes the whole file system
+/// once (syncfs): thousands of small objects then cost one flush instead of thousands.
 public struct FileSystemObjectStore: ObjectStore {
+    public enum Durability: Sendable {
+        /// Every put is durable when it returns: what Grace's writer needs.
+        case eachPut
+        /// Puts are durable once `synchronize` returns: for bulk copies that end in one commit point.
+        case onSynchronize
+    }
+
     public let root: URL
+    public let durability: Durability
     public var location: String { "file://\(root.path)" }
     static let incomingFolder = ".incoming"
     static let readChunkBytes = 64 * 1024
 
     /// Opens the store at `root`, creating the folder when `create` is true.
     /// Throws `.notFound` when the folder is missing and `create` is false.
-    public init(root: URL, create: Bool) throws {
+    public init(root: URL, create: Bool, durability: Durability = .eachPut) throws {
         self.root = root.standardizedFileURL
+        self.durability = durability
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: self.root.path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
@@ -54,7 +66,9 @@ public struct FileSystemObjectStore: ObjectStore {
                 try piece.withUnsafeReadableBytes { bytes in try writeAll(descriptor, bytes, key) }
                 size += Int64(piece.readableBytes)
             }
-            guard fsync(descriptor) == 0 else { throw failure(.unavailable, .put, key, "fsync failed: \(errnoText())") }
+            if durability == .eachPut {
+                guard fsync(descriptor) == 0 else { throw failure(.unavailable, .put, key, "fsync failed: \(errnoText())") }
+            }
         } catch {
             unlink(temporaryPath)
             throw error
@@ -64,7 +78,7 @@ public struct FileSystemObjectStore: ObjectStore {
             unlink(temporaryPath)
             throw failure(.unavailable, .put, key, "cannot rename into place: \(reason)")
         }
-        try syncFolder(containing: finalPath, key)
+        if durability == .eachPut { try syncFolder(containing: finalPath, key) }
         return ObjectSummary(key: key, sizeBytes: size, lastModified: modificationInstant(finalPath))
     }
 
@@ -187,7 +201,19 @@ public struct FileSystemObjectStore: ObjectStore {
         } catch {
             throw failure(.unavailable, .put, key, "cannot create the folder \(folder)", error)
         }
-        for created in missing { try syncFolder(containing: created, key) }
+        if durability == .eachPut {
+            for created in missing { try syncFolder(containing: created, key) }
+        }
+    }
+
+    public func synchronize() async throws {
+        guard durability == .onSynchronize else { return }
+        let descriptor = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw StorageFailure(.unavailable, .write, location: location, message: "cannot open the folder to sync: \(errnoText())") }
+        defer { close(descriptor) }
+        guard grace_sync_file_system(descriptor) == 0 else {
+            throw StorageFailure(.unavailable, .write, location: location, message: "syncfs failed: \(errnoText())")
+        }
     }
 
     private func syncFolder(containing path: String, _ key: ObjectKey) throws {

@@ -7,8 +7,9 @@ public typealias ObjectStream = AsyncThrowingStream<ByteBuffer, any Error>
 /// mirrors all need.
 ///
 /// Every conformer keeps these promises (`ObjectStoreConformance` checks them):
-/// - `put` is atomic: a reader sees the whole object or nothing, never a prefix, even after a
-///   crash; a second `put` of a key replaces the object whole.
+/// - `put` is atomic: a reader sees the whole object or nothing, never a prefix; a second `put`
+///   of a key replaces the object whole. An object is durable (survives a crash or power cut)
+///   when `put` returns, or, for a store opened to defer durability, once `synchronize` returns.
 /// - `get` streams; memory stays constant whatever the object's size.
 /// - `get` and `delete` of a missing key throw a `StorageFailure` with reason `.notFound`;
 ///   `get` never returns empty bytes for a missing key. `head` returns nil instead.
@@ -22,9 +23,15 @@ public protocol ObjectStore: Sendable {
     func head(_ key: ObjectKey) async throws -> ObjectSummary?
     func list(under prefix: ObjectKey.Prefix) -> AsyncThrowingStream<ObjectSummary, any Error>
     func delete(_ key: ObjectKey) async throws
+    /// Makes every `put` and `delete` that has returned durable. Writers call it before they write
+    /// the record that makes earlier writes visible (a manifest, a database transaction).
+    func synchronize() async throws
 }
 
 extension ObjectStore {
+    /// Stores whose writes are durable when they return have nothing to do.
+    public func synchronize() async throws {}
+
     /// Stores bytes already in memory.
     @discardableResult
     public func put(_ key: ObjectKey, bytes: [UInt8]) async throws -> ObjectSummary {

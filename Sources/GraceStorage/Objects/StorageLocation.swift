@@ -30,10 +30,11 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Opens the store; with `create` false, a missing folder is `.notFound`.
-    public func open(create: Bool) throws -> any ObjectStore {
+    /// Opens the store; with `create` false, a missing folder is `.notFound`. Vaults open with
+    /// `.onSynchronize`: their writers call `synchronize` before each manifest.
+    public func open(create: Bool, durability: FileSystemObjectStore.Durability = .eachPut) throws -> any ObjectStore {
         switch self {
-        case let .folder(url): try FileSystemObjectStore(root: url, create: create)
+        case let .folder(url): try FileSystemObjectStore(root: url, create: create, durability: durability)
         }
     }
 }
