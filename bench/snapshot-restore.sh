@@ -7,6 +7,8 @@
 #  4. verify --read-data vs openssl dgst -sha256 then b3sum --num-threads 1 over the decoded objects
 #  5. peak memory of a snapshot (GNU time's maximum resident set size)
 # Usage: bench/snapshot-restore.sh [work folder]; runs bench/check-and-hash.sh's setup first if needed.
+# Every --prepare ends in `sync`, so the dirty pages of the setup are not flushed inside a timed run
+# (grace-backup's syncfs would otherwise pay for them; cp -a and restic do not sync at all).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,9 +34,9 @@ echo "bench: deployment of $(find "$deployment/objects" -type f | wc -l) objects
 echo
 echo "## first snapshot"
 hyperfine --runs 3 --export-markdown "$run/first.md" \
-    -n "grace-backup snapshot" --prepare "rm -rf $run/vault && $tool init --vault $run/vault >/dev/null" "$tool snapshot --deployment $deployment --vault $run/vault" \
-    -n "cp -a" --prepare "rm -rf $run/copy" "cp -a $deployment $run/copy" \
-    -n "restic backup" --prepare "rm -rf $run/restic && restic init --repo $run/restic >/dev/null" "restic --repo $run/restic backup --quiet $deployment"
+    -n "grace-backup snapshot" --prepare "rm -rf $run/vault && $tool init --vault $run/vault >/dev/null && sync" "$tool snapshot --deployment $deployment --vault $run/vault" \
+    -n "cp -a" --prepare "rm -rf $run/copy && sync" "cp -a $deployment $run/copy" \
+    -n "restic backup" --prepare "rm -rf $run/restic && restic init --repo $run/restic >/dev/null && sync" "restic --repo $run/restic backup --quiet $deployment"
 
 echo
 echo "## snapshot after about 1% of the files changed"
@@ -46,16 +48,16 @@ restic --repo "$run/restic-base" backup --quiet "$deployment"
 "$tool" simulate --deployment "$deployment" --seed 8 --operations 70 >/dev/null
 echo "bench: $(find "$deployment/objects" -type f | wc -l) objects after the change"
 hyperfine --runs 5 --export-markdown "$run/second.md" \
-    -n "grace-backup snapshot (second)" --prepare "rm -rf $run/vault && cp -a $run/vault-base $run/vault" "$tool snapshot --deployment $deployment --vault $run/vault" \
-    -n "restic backup (second)" --prepare "rm -rf $run/restic && cp -a $run/restic-base $run/restic" "restic --repo $run/restic backup --quiet $deployment"
+    -n "grace-backup snapshot (second)" --prepare "rm -rf $run/vault && cp -a $run/vault-base $run/vault && sync" "$tool snapshot --deployment $deployment --vault $run/vault" \
+    -n "restic backup (second)" --prepare "rm -rf $run/restic && cp -a $run/restic-base $run/restic && sync" "restic --repo $run/restic backup --quiet $deployment"
 
 echo
 echo "## restore into an empty folder"
 "$tool" snapshot --deployment "$deployment" --vault "$run/vault-base" >/dev/null
 hyperfine --runs 3 --export-markdown "$run/restore.md" \
-    -n "grace-backup restore (check included)" --prepare "rm -rf $run/restored" "$tool restore --vault $run/vault-base --to $run/restored" \
-    -n "cp -a" --prepare "rm -rf $run/copy" "cp -a $deployment $run/copy" \
-    -n "restic restore" --prepare "rm -rf $run/restic-restored" "restic --repo $run/restic-base restore latest --target $run/restic-restored"
+    -n "grace-backup restore (check included)" --prepare "rm -rf $run/restored && sync" "$tool restore --vault $run/vault-base --to $run/restored" \
+    -n "cp -a" --prepare "rm -rf $run/copy && sync" "cp -a $deployment $run/copy" \
+    -n "restic restore" --prepare "rm -rf $run/restic-restored && sync" "restic --repo $run/restic-base restore latest --target $run/restic-restored"
 
 echo
 echo "## verify --read-data against openssl + b3sum over the decoded objects"
