@@ -28,7 +28,7 @@ public struct Snapshotter: Sendable {
 
     public func snapshot(progress: ProgressSink? = nil) async throws -> SnapshotRecord {
         let started = ContinuousClock.now
-        let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now)
+        let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now, progress: progress)
         do {
             let record = try await takeSnapshot(started: started, progress: progress)
             try await lock.release()

@@ -42,7 +42,9 @@ public struct VaultLock: Sendable {
     /// deployment we test; a crashed holder's lock is recognized by its process id on this host.
     public static let lifetimeSeconds = 6 * 3600.0
 
-    public static func acquire(in vault: Vault, purpose: String, now: @Sendable () -> Instant) async throws -> VaultLock {
+    /// Takes the vault's lock, removing stale ones (each reported on `progress`); throws `.locked`
+    /// naming the holder when a live lock exists.
+    public static func acquire(in vault: Vault, purpose: String, now: @Sendable () -> Instant, progress: ProgressSink? = nil) async throws -> VaultLock {
         let host = ProcessInfo.processInfo.hostName
         let id: RepositoryID = IDGenerator.random.make()
         let record = VaultLockRecord(id: id.description, hostname: host, processID: getpid(), purpose: purpose,
@@ -52,6 +54,7 @@ public struct VaultLock: Sendable {
         let lock = VaultLock(record: record, key: key, vault: vault)
         for other in try await vault.locks() where other.record.id != record.id {
             if other.record.isStale(now: now(), hostname: host) {
+                progress?.yield(.note("removed a stale lock: \(other.record)"))
                 try? await vault.store.delete(other.key)  // another process may be removing it too
                 continue
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GraceBackup
 import GraceModel
 import GraceStorage
@@ -160,6 +161,33 @@ struct SnapshotRestoreTests {
         #expect(after.filter { $0.value.contains(chosen.description) && !$0.key.hasPrefix("Owner") && !$0.key.hasPrefix("Organization") }
             == chosenAtCutoff.filter { !$0.key.hasPrefix("Owner") && !$0.key.hasPrefix("Organization") })
         #expect(after.filter { !$0.value.contains(chosen.description) } == othersNow)
+    }
+}
+
+extension SnapshotRestoreTests {
+    @Test func aRepositoryDeletedSinceTheSnapshotComesBackAlone() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 10)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let atCutoff = try await VaultFixture.documents(of: fixture.deployment)
+        let chosen = try await fixture.deployment.database.openReadView(.latest).repositories()[1].repositoryID
+        // Delete the repository outright, as an operator's mistake would: every row that names it.
+        let queue = try DatabaseQueue(path: fixture.deployment.location.databasePath)
+        try await queue.write { db in
+            for table in ["repositories", "branches", "refs", "directory_versions"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [chosen.description])
+            }
+        }
+        try await queue.close()
+        #expect(try await fixture.deployment.database.openReadView(.latest).repository(chosen) == nil)
+
+        var options = RestoreOptions()
+        options.inPlace = true
+        options.repositoryID = chosen
+        let report = try await Restorer(vault: fixture.vault).restore(snapshot, into: fixture.deployment, options: options)
+        #expect(report.check?.problems == [])
+        #expect(report.documentsRemoved == 0 && report.objectsCopied == 0)  // its objects were never deleted
+        #expect(try await VaultFixture.documents(of: fixture.deployment) == atCutoff)
     }
 }
 
