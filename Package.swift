@@ -40,12 +40,9 @@ let package = Package(
         // zlib itself, from the system; Deflate wraps it. compress-nio does not expose where a
         // deflate stream ends, which gzip truncation checks and git packs both need.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // libdeflate decompresses a whole buffer 2-3x faster than zlib streams: check uses it for
-        // Grace's gzip text objects, whose size it knows in advance.
-        .systemLibrary(name: "CLibDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .target(
             name: "Deflate",
-            dependencies: ["CZlib", "CLibDeflate"],
+            dependencies: ["CZlib"],
             swiftSettings: strictSettings),
         // syncfs(2), which Swift's Glibc module does not export: one flush of a whole file system.
         .target(name: "CFileSystem"),

@@ -8,6 +8,8 @@ public struct DeflateError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Bytes follow the end of the stream where none may.
         case trailingBytes
         case outOfMemory
+        /// An optional library (libdeflate) is not installed.
+        case unavailable
     }
 
     public let reason: Reason
@@ -25,6 +27,7 @@ public struct DeflateError: Error, Sendable, Hashable, CustomStringConvertible {
         case .truncated: "the compressed stream is truncated"
         case .trailingBytes: "bytes follow the end of the compressed stream"
         case .outOfMemory: "zlib ran out of memory"
+        case .unavailable: "a compression library is unavailable"
         }
         return detail.isEmpty ? what : "\(what) (\(detail))"
     }

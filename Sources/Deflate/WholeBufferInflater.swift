@@ -1,19 +1,28 @@
-import CLibDeflate
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Decompresses a whole gzip member held in memory whose uncompressed size is known, with
-/// libdeflate. About twice as fast as zlib's streaming inflate, so `check` uses it for Grace's
-/// text objects, whose `Size` the file version records.
+/// libdeflate: about twice as fast as zlib's streaming inflate, so `check` and `verify` use it for
+/// Grace's text objects, whose `Size` the file version records.
 ///
-/// Not `Sendable`: it owns a libdeflate decompressor. Use one per task.
+/// libdeflate is loaded at run time (Debian's `libdeflate0`, present on a stock machine), not
+/// linked, so building needs no `-dev` package; where it is missing `init` throws and callers
+/// use `Inflater` instead. Not `Sendable`: it owns a libdeflate decompressor. Use one per task.
 public final class WholeBufferInflater {
+    private let library: LibDeflate
     private let decompressor: OpaquePointer
 
     public init() throws(DeflateError) {
-        guard let decompressor = libdeflate_alloc_decompressor() else { throw DeflateError(.outOfMemory) }
+        guard let library = LibDeflate.shared else { throw DeflateError(.unavailable, detail: "libdeflate.so.0 is not installed") }
+        guard let decompressor = library.allocate() else { throw DeflateError(.outOfMemory) }
+        self.library = library
         self.decompressor = decompressor
     }
 
-    deinit { libdeflate_free_decompressor(decompressor) }
+    deinit { library.free(decompressor) }
 
     public enum Outcome {
         /// The member decompressed to exactly the expected size; the bytes are in the output buffer.
@@ -28,9 +37,30 @@ public final class WholeBufferInflater {
     public func decompressGzip(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Outcome {
         var consumed = 0
         var produced = 0
-        let result = libdeflate_gzip_decompress_ex(decompressor, input.baseAddress, input.count,
-                                                   output.baseAddress, output.count, &consumed, &produced)
-        guard result == LIBDEFLATE_SUCCESS, consumed == input.count, produced == output.count else { return .needsStreamingRead }
+        let result = library.gzipDecompress(decompressor, input.baseAddress, input.count, output.baseAddress, output.count, &consumed, &produced)
+        guard result == 0, consumed == input.count, produced == output.count else { return .needsStreamingRead }
         return .decompressed
     }
+}
+
+/// The three libdeflate functions we call, looked up once in `libdeflate.so.0`.
+struct LibDeflate: @unchecked Sendable {  // immutable function pointers into a library never unloaded
+    typealias Allocate = @convention(c) () -> OpaquePointer?
+    typealias Free = @convention(c) (OpaquePointer?) -> Void
+    typealias GzipDecompress = @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int,
+                                                UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int>?) -> Int32
+
+    let allocate: Allocate
+    let free: Free
+    let gzipDecompress: GzipDecompress
+
+    static let shared: LibDeflate? = {
+        guard let handle = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL),
+              let allocate = dlsym(handle, "libdeflate_alloc_decompressor"),
+              let free = dlsym(handle, "libdeflate_free_decompressor"),
+              let decompress = dlsym(handle, "libdeflate_gzip_decompress_ex")
+        else { return nil }
+        return LibDeflate(allocate: unsafeBitCast(allocate, to: Allocate.self), free: unsafeBitCast(free, to: Free.self),
+                          gzipDecompress: unsafeBitCast(decompress, to: GzipDecompress.self))
+    }()
 }

@@ -65,7 +65,8 @@ public enum GraceBlob {
             compressed += piece.readableBytesView
             if compressed.count > wholeBufferLimitBytes { return try await read(key, isBinary: isBinary, from: store) }
         }
-        let inflater = try WholeBufferInflater()
+        // Without libdeflate (not installed), the streaming reader does the same job more slowly.
+        guard let inflater = try? WholeBufferInflater() else { return try await read(key, isBinary: isBinary, from: store) }
         var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
         let outcome = compressed.withUnsafeBytes { input in
             plain.withUnsafeMutableBytes { output in inflater.decompressGzip(input, into: output) }
