@@ -90,7 +90,8 @@ public struct Restorer: Sendable {
             return report
         }
 
-        (report.objectsCopied, report.bytesCopied) = try await copyObjects(missing, into: target, progress: progress)
+        let catalog = try await vault.catalog(snapshot.manifest.indexes)
+        (report.objectsCopied, report.bytesCopied) = try await copyObjects(missing, from: catalog, into: target, progress: progress)
         // Objects before the database that names them, durable before it commits.
         try await target.objects.synchronize()
         progress?.yield(.phaseStarted(.writingDatabase, totalItems: changes.count, totalBytes: nil))
@@ -191,33 +192,52 @@ public struct Restorer: Sendable {
         return missing
     }
 
-    private func copyObjects(_ objects: [ObjectKey: FileVersion], into target: Deployment, progress: ProgressSink?) async throws -> (Int, Int64) {
+    /// Writes each missing object from its pack, verified against both hashes and its size
+    /// first; packs are read one at a time per task, whole (each is checked against its name).
+    private func copyObjects(_ objects: [ObjectKey: FileVersion], from catalog: PackCatalog, into target: Deployment, progress: ProgressSink?) async throws -> (Int, Int64) {
+        var byPack: [String: [(key: ObjectKey, file: FileVersion, entry: PackEntry)]] = [:]
+        for (key, file) in objects {
+            guard let entry = catalog.entries[file.blake3Hash] else {
+                throw VaultFailure.objectDamaged(key: "content \(file.blake3Hash)", detail: "no index of the snapshot locates it (needed for \(file.relativePath))")
+            }
+            byPack[entry.pack, default: []].append((key, file, entry))
+        }
         let started = ContinuousClock.now
         progress?.yield(.phaseStarted(.restoringObjects, totalItems: objects.count, totalBytes: objects.values.reduce(0) { $0 + $1.size }))
-        let work = Array(objects)
+        let work = byPack.sorted { $0.key < $1.key }
         var copied = 0
         var bytes: Int64 = 0
-        try await withThrowingTaskGroup(of: Int64.self) { group in
+        try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
             var next = 0
-            func startNext() throws {
+            func startNext() {
                 guard next < work.count else { return }
-                let (key, file) = work[next]
+                let (pack, items) = work[next]
                 next += 1
-                let source = try Vault.objectKey(blake3: file.blake3Hash)
                 group.addTask {
-                    do {
-                        return try await ObjectCopier.copy(file, from: vault.store, at: source, to: target.objects, at: key)
-                    } catch let failure as StorageFailure where failure.reason == .notFound && failure.key == source.rawValue {
-                        throw VaultFailure.objectDamaged(key: source.rawValue, detail: "it is missing (needed for \(file.relativePath))")
+                    let packBytes = try await vault.readPack(pack)
+                    var written: Int64 = 0
+                    for item in items {
+                        let end = Int(item.entry.offset + item.entry.length)
+                        guard item.entry.offset >= 0, end <= packBytes.count else {
+                            throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) lies past the pack's end")
+                        }
+                        let stored = Array(packBytes[Int(item.entry.offset)..<end])
+                        let contents = try GraceBlob.decode(storedBytes: stored, isBinary: item.file.isBinary, expectedSizeBytes: item.file.size)
+                        guard contents.hashes == item.file.hashes, contents.sizeBytes == item.file.size else {
+                            throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) hashes to \(contents.hashes)")
+                        }
+                        try await target.objects.put(item.key, bytes: stored)
+                        written += Int64(stored.count)
                     }
+                    return (items.count, written)
                 }
             }
-            for _ in 0..<concurrency { try startNext() }
-            while let stored = try await group.next() {
-                copied += 1
+            for _ in 0..<max(1, concurrency / 2) { startNext() }
+            while let (count, stored) = try await group.next() {
+                copied += count
                 bytes += stored
-                progress?.yield(.advanced(items: 1, bytes: stored))
-                try startNext()
+                progress?.yield(.advanced(items: count, bytes: stored))
+                startNext()
             }
         }
         progress?.yield(.phaseFinished(.restoringObjects, elapsedSeconds: (ContinuousClock.now - started).seconds))

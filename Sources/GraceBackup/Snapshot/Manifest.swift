@@ -22,6 +22,8 @@ public struct Manifest: Codable, Sendable, Hashable {
     public var image: RecordReference
     /// Change-feed segments applied in order on top of the image.
     public var segments: [RecordReference]
+    /// Index records that locate every file content the snapshot references in `packs/`.
+    public var indexes: [RecordReference]
     /// Entities by kind as of the cutoff.
     public var counts: [String: Int]
     /// File contents this snapshot added to the vault (the rest it shares with earlier snapshots).

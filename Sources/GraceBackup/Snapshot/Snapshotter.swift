@@ -44,7 +44,11 @@ public struct Snapshotter: Sendable {
         // object this view references is already in object storage.
         let view = try await deployment.database.openReadView(.snapshot)
         let cutoff = view.position
-        let parent = try await vault.snapshots().last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
+        let existing = try await vault.snapshots()
+        let parent = existing.last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
+        // Contents any committed snapshot already stored: only indexes a manifest names count,
+        // since packs written by a snapshot that crashed before its manifest may not be durable.
+        let catalog = try await vault.catalog(existing.flatMap(\.manifest.indexes))
 
         var image: Manifest.RecordReference
         var segments: [Manifest.RecordReference] = []
@@ -79,10 +83,17 @@ public struct Snapshotter: Sendable {
             counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
         }
 
-        let copied = try await copyObjects(of: newDirectories, progress: progress)
+        let copied = try await copyObjects(of: newDirectories, skipping: catalog, progress: progress)
+        var indexes = catalog.indexes
+        if !copied.entries.isEmpty {
+            let encoded = try JSONLines.encode(copied.entries)
+            let (key, sha256) = try await vault.putSealed(encoded, in: "index")
+            indexes.append(.init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: copied.entries.count,
+                                 fromSequence: nil, toSequence: nil))
+        }
         let manifest = Manifest(
             vaultID: vault.config.vaultID, deployment: deployment.location.description, createdAt: now(), cutoff: cutoff,
-            parent: parent?.id, image: image, segments: segments, counts: counts,
+            parent: parent?.id, image: image, segments: segments, indexes: indexes, counts: counts,
             newObjects: copied.newObjects, newObjectBytes: copied.newBytes,
             elapsedSeconds: (ContinuousClock.now - started).seconds)
         // Everything the manifest names must be durable before the manifest is.
@@ -113,55 +124,69 @@ public struct Snapshotter: Sendable {
     }
 
     struct CopyOutcome {
-        var newObjects = 0
-        var newBytes: Int64 = 0
+        var entries: [PackEntry] = []
+        var newObjects: Int { entries.count }
+        var newBytes: Int64 { entries.reduce(0) { $0 + $1.length } }
     }
 
-    /// Copies every object the directory versions name that the vault does not have yet.
-    private func copyObjects(of directories: [DirectoryVersion], progress: ProgressSink?) async throws -> CopyOutcome {
+    /// Copies every content the directory versions name that the vault does not have yet into
+    /// packs, each verified against both of Grace's hashes and its size before it is packed.
+    private func copyObjects(of directories: [DirectoryVersion], skipping catalog: PackCatalog, progress: ProgressSink?) async throws -> CopyOutcome {
         var wanted: [String: (FileVersion, RepositoryID)] = [:]
         for directory in directories {
             for file in directory.files {
                 guard file.contentReference.kind == .wholeFileContent else {
                     throw UnsupportedGraceData(what: "manifest-backed large file \(file.relativePath)", whereFound: "DirectoryVersion \(directory.directoryVersionID)")
                 }
-                if wanted[file.blake3Hash] == nil { wanted[file.blake3Hash] = (file, directory.repositoryID) }
+                if catalog.entries[file.blake3Hash] == nil, wanted[file.blake3Hash] == nil { wanted[file.blake3Hash] = (file, directory.repositoryID) }
             }
         }
         let started = ContinuousClock.now
         progress?.yield(.phaseStarted(.copyingObjects, totalItems: wanted.count, totalBytes: wanted.values.reduce(0) { $0 + $1.0.size }))
-        var outcome = CopyOutcome()
-        let work = Array(wanted.values)
-        try await withThrowingTaskGroup(of: (String, Int64, Bool).self) { group in
+        let packs = PackWriter(vault: vault)
+        let work = wanted.values.sorted { $0.0.relativePath < $1.0.relativePath }  // neighbours share packs
+        try await withThrowingTaskGroup(of: Int64.self) { group in
             var next = 0
             func startNext() throws {
                 guard next < work.count else { return }
                 let (file, repositoryID) = work[next]
                 next += 1
                 let source = try ObjectKey.fileVersion(file, in: repositoryID)
-                let target = try Vault.objectKey(blake3: file.blake3Hash)
                 group.addTask {
-                    // An object already in the vault is reused if it has the stored size: after a
-                    // crash before `synchronize`, an unflushed object can be empty.
-                    if let existing = try await vault.store.head(target), existing.sizeBytes == (try await deployment.objects.head(source))?.sizeBytes {
-                        return (file.blake3Hash, existing.sizeBytes, false)
+                    let stored = try await deployment.objects.getBytes(source)
+                    let contents: GraceBlob.Contents
+                    do {
+                        contents = try GraceBlob.decode(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+                    } catch {
+                        throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location, detail: "\(error)")
                     }
-                    let bytes = try await ObjectCopier.copy(file, from: deployment.objects, at: source, to: vault.store, at: target)
-                    return (file.blake3Hash, bytes, true)
+                    guard contents.hashes == file.hashes, contents.sizeBytes == file.size else {
+                        throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location,
+                            detail: "its bytes hash to \(contents.hashes) (\(contents.sizeBytes) bytes); the file version says \(file.hashes) (\(file.size) bytes)")
+                    }
+                    try await packs.add(blake3: file.blake3Hash, storedBytes: stored)
+                    return Int64(stored.count)
                 }
             }
             for _ in 0..<concurrency { try startNext() }
-            while let (_, bytes, isNew) = try await group.next() {
-                if isNew {
-                    outcome.newObjects += 1
-                    outcome.newBytes += bytes
-                }
+            while let bytes = try await group.next() {
                 progress?.yield(.advanced(items: 1, bytes: bytes))
                 try startNext()
             }
         }
+        let outcome = CopyOutcome(entries: try await packs.finish())
         progress?.yield(.phaseFinished(.copyingObjects, elapsedSeconds: (ContinuousClock.now - started).seconds))
         return outcome
     }
+}
 
+public enum SnapshotFailure: BackupFailure {
+    case objectDoesNotMatch(ObjectKey, location: String, detail: String)
+
+    public var kind: FailureKind { .integrity }
+    public var description: String {
+        switch self {
+        case let .objectDoesNotMatch(key, location, detail): "\(key) in \(location): \(detail); the snapshot was not written"
+        }
+    }
 }

@@ -15,13 +15,14 @@ public struct VaultConfig: Codable, Sendable, Hashable {
 }
 
 /// Where snapshots live: a folder or a bucket prefix, through the `ObjectStore` contract, so the
-/// same code runs on both. Content-addressed: a file version's bytes are stored once, under the
-/// BLAKE3 of its uncompressed bytes, however many snapshots hold them.
+/// same code runs on both. Content-addressed: a file version's bytes are stored once, identified
+/// by the BLAKE3 of its uncompressed bytes, however many snapshots hold them; small contents are
+/// packed together, so a snapshot writes a few large files instead of one per file version.
 ///
-/// Layout (docs/formats/vault.md): `config.json`, `objects/<2 hex>/<blake3>`, `images/<sha256>`,
-/// `segments/<sha256>`, `snapshots/<sha256>.json`, `locks/<id>.json`, `drills/<time>-<id>.json`.
-/// Every record but the config is named by the SHA-256 of its bytes, so truncation and tampering
-/// show on read; objects are checked against both of Grace's hashes.
+/// Layout (docs/formats/vault.md): `config.json`, `packs/<sha256>`, `index/<sha256>`,
+/// `images/<sha256>`, `segments/<sha256>`, `snapshots/<sha256>.json`, `locks/<id>.json`,
+/// `drills/<time>-<id>.json`. Every record but the config is named by the SHA-256 of its bytes, so
+/// truncation and tampering show on read; contents are checked against both of Grace's hashes.
 public struct Vault: Sendable {
     public let store: any ObjectStore
     public let config: VaultConfig
@@ -52,13 +53,6 @@ public struct Vault: Sendable {
     }
 
     public var location: String { store.location }
-
-    // MARK: - Keys
-
-    /// The key of a file version's bytes: the BLAKE3 of the uncompressed bytes, fanned out by its first two digits.
-    static func objectKey(blake3: String) throws -> ObjectKey {
-        try ObjectKey("objects/\(blake3.prefix(2))/\(blake3)")
-    }
 
     // MARK: - Sealed records
 

@@ -77,4 +77,28 @@ public enum GraceBlob {
         return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: Int64(compressed.count),
                         sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
     }
+
+    /// Undoes Grace's encoding of stored bytes already in memory and hashes them: libdeflate
+    /// when the expected size is right, zlib streaming otherwise (which says what is wrong).
+    /// Throws `DeflateError` for a gzip stream that does not decode.
+    public static func decode(storedBytes: [UInt8], isBinary: Bool, expectedSizeBytes: Int64) throws -> Contents {
+        var hasher = FileHasher()
+        if isBinary {
+            hasher.update(storedBytes)
+        } else if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater(),
+                  case let (plain, .decompressed) = storedBytes.withUnsafeBytes({ input in
+                      var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
+                      let outcome = plain.withUnsafeMutableBytes { inflater.decompressGzip(input, into: $0) }
+                      return (plain, outcome)
+                  }) {
+            hasher.update(plain)
+        } else {
+            let inflater = try Inflater(.gzip)
+            let used = try storedBytes.withUnsafeBytes { input in try inflater.feed(input) { hasher.update($0) } }
+            try inflater.finish()
+            if used < storedBytes.count { throw DeflateError(.trailingBytes, detail: "after byte \(used)") }
+        }
+        return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: Int64(storedBytes.count),
+                        sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
+    }
 }

@@ -200,17 +200,17 @@ struct VaultIntegrityTests {
         let second = try await fixture.snapshot()
         #expect(try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1).problems == [])
 
-        // Flip a byte of one object: only reading the data finds it.
-        let objects = fixture.root.appendingPathComponent("vault/objects")
-        let folder = try FileManager.default.contentsOfDirectory(atPath: objects.path).sorted()[0]
-        let name = try FileManager.default.contentsOfDirectory(atPath: objects.appendingPathComponent(folder).path).sorted()[0]
-        let object = objects.appendingPathComponent(folder).appendingPathComponent(name)
-        var bytes = try Array(Data(contentsOf: object))
+        // Flip a byte inside one pack: only reading the data finds it, and names the pack and the content.
+        let packs = fixture.root.appendingPathComponent("vault/packs")
+        let name = try FileManager.default.contentsOfDirectory(atPath: packs.path).sorted()[0]
+        let pack = packs.appendingPathComponent(name)
+        var bytes = try Array(Data(contentsOf: pack))
         bytes[bytes.count / 2] ^= 0x10
-        try Data(bytes).write(to: object)
+        try Data(bytes).write(to: pack)
         #expect(try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 1).problems == [])
         let problems = try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1).problems
-        #expect(problems.map(\.key) == ["objects/\(folder)/\(name)"])
+        #expect(problems.count == 1)
+        #expect(problems.first?.key == "packs/\(name)" && problems.first?.message.contains("content ") == true)
 
         // Truncate the segment: verify names it, and restoring the snapshot that needs it fails clearly.
         let segment = fixture.root.appendingPathComponent("vault").appendingPathComponent(second.manifest.segments[0].key)
