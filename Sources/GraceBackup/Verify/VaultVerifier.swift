@@ -149,9 +149,11 @@ public struct VaultVerifier: Sendable {
                     problems.append(VerifyProblem(key: pack, message: "content \(file.blake3Hash) lies past the pack's end (truncated)"))
                     continue
                 }
-                let stored = Array(bytes[Int(entry.offset)..<Int(entry.offset + entry.length)])
                 do {
-                    let contents = try GraceBlob.decode(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+                    let contents = try bytes.withUnsafeBytes { pack in
+                        try GraceBlob.decode(storedBytes: UnsafeRawBufferPointer(rebasing: pack[Int(entry.offset)..<Int(entry.offset + entry.length)]),
+                                             isBinary: file.isBinary, expectedSizeBytes: file.size)
+                    }
                     hashedBytes += contents.sizeBytes
                     if contents.hashes != file.hashes || contents.sizeBytes != file.size {
                         problems.append(VerifyProblem(key: pack, message: "content \(file.blake3Hash) (\(file.relativePath)) hashes to \(contents.hashes), \(contents.sizeBytes) bytes"))

@@ -82,19 +82,24 @@ public enum GraceBlob {
     /// when the expected size is right, zlib streaming otherwise (which says what is wrong).
     /// Throws `DeflateError` for a gzip stream that does not decode.
     public static func decode(storedBytes: [UInt8], isBinary: Bool, expectedSizeBytes: Int64) throws -> Contents {
+        try storedBytes.withUnsafeBytes { try decode(storedBytes: $0, isBinary: isBinary, expectedSizeBytes: expectedSizeBytes) }
+    }
+
+    /// The same, for a slice of a larger buffer (a pack), without copying it.
+    public static func decode(storedBytes: UnsafeRawBufferPointer, isBinary: Bool, expectedSizeBytes: Int64) throws -> Contents {
         var hasher = FileHasher()
         if isBinary {
             hasher.update(storedBytes)
         } else if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater(),
-                  case let (plain, .decompressed) = storedBytes.withUnsafeBytes({ input in
+                  case let (plain, .decompressed) = { () -> ([UInt8], WholeBufferInflater.Outcome) in
                       var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
-                      let outcome = plain.withUnsafeMutableBytes { inflater.decompressGzip(input, into: $0) }
+                      let outcome = plain.withUnsafeMutableBytes { inflater.decompressGzip(storedBytes, into: $0) }
                       return (plain, outcome)
-                  }) {
+                  }() {
             hasher.update(plain)
         } else {
             let inflater = try Inflater(.gzip)
-            let used = try storedBytes.withUnsafeBytes { input in try inflater.feed(input) { hasher.update($0) } }
+            let used = try inflater.feed(storedBytes) { hasher.update($0) }
             try inflater.finish()
             if used < storedBytes.count { throw DeflateError(.trailingBytes, detail: "after byte \(used)") }
         }
