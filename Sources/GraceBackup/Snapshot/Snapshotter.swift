@@ -50,40 +50,47 @@ public struct Snapshotter: Sendable {
         // since packs written by a snapshot that crashed before its manifest may not be durable.
         let catalog = try await vault.catalog(existing.flatMap(\.manifest.indexes))
 
-        var image: Manifest.RecordReference
-        var segments: [Manifest.RecordReference] = []
+        // Read what changed, then copy its objects while the database record is encoded and
+        // written: the two use different cores.
+        let counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
+        let extendsParent = parent.map { $0.manifest.segments.count < maxSegments } ?? false
         var newDirectories: [DirectoryVersion] = []
-        var counts: [String: Int]
-        if let parent, parent.manifest.segments.count < maxSegments {
-            image = parent.manifest.image
-            segments = parent.manifest.segments
-            let changes = try await changes(from: parent.manifest.cutoff.sequence, to: cutoff.sequence)
-            if !changes.isEmpty {
-                let encoded = try JSONLines.encode(changes)
-                let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
-                segments.append(.init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: changes.count,
-                                      fromSequence: parent.manifest.cutoff.sequence, toSequence: cutoff.sequence))
-            }
+        var changes: [SegmentLine] = []
+        var lines: [ImageLine] = []
+        if let parent, extendsParent {
+            changes = try await self.changes(from: parent.manifest.cutoff.sequence, to: cutoff.sequence)
             for change in changes where change.kind == .directoryVersion {
                 guard let document = change.document else { continue }
                 newDirectories.append(try decodeDirectory(document, id: change.id))
             }
-            counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
         } else {
-            var lines: [ImageLine] = []
             for kind in EntityKind.allCases {
                 for document in try await view.documents(of: kind, in: nil) {
                     lines.append(ImageLine(kind: kind, id: document.id, document: document.json))
                     if kind == .directoryVersion { newDirectories.append(try decodeDirectory(document.json, id: document.id)) }
                 }
             }
+        }
+        async let copying = copyObjects(of: newDirectories, skipping: catalog, progress: progress)
+
+        var image: Manifest.RecordReference
+        var segments: [Manifest.RecordReference] = []
+        if let parent, extendsParent {
+            image = parent.manifest.image
+            segments = parent.manifest.segments
+            if !changes.isEmpty {
+                let encoded = try JSONLines.encode(changes)
+                let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
+                segments.append(.init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: changes.count,
+                                      fromSequence: parent.manifest.cutoff.sequence, toSequence: cutoff.sequence))
+            }
+        } else {
             let encoded = try JSONLines.encode(lines)
             let (key, sha256) = try await vault.putSealed(encoded, in: "images")
             image = .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: lines.count, fromSequence: nil, toSequence: cutoff.sequence)
-            counts = try await view.counts().reduce(into: [:]) { $0[$1.key.rawValue] = $1.value }
         }
 
-        let copied = try await copyObjects(of: newDirectories, skipping: catalog, progress: progress)
+        let copied = try await copying
         var indexes = catalog.indexes
         if !copied.entries.isEmpty {
             let encoded = try JSONLines.encode(copied.entries)
