@@ -2,7 +2,7 @@ import Foundation
 import GraceModel
 import GraceStorage
 
-/// A drill's report, stored in the vault as evidence: `drills/<started>-<snapshot>.json`.
+/// A drill's report, stored in the vault as evidence: `drills/<sha256>.json`, sealed like every record.
 public struct DrillReport: Sendable, Codable, Hashable {
     public var snapshot: String
     public var cutoff: ChangePosition
@@ -46,8 +46,7 @@ public struct Drill: Sendable {
             cutoffAgeSeconds: snapshot.manifest.cutoff.committedAt.map { Double(startedAt.nanosecondsSinceEpoch - $0.nanosecondsSinceEpoch) / 1e9 },
             restoreSeconds: (ContinuousClock.now - started).seconds, documents: restored.documents, objects: restored.objects,
             bytesRestored: restored.bytesCopied, problems: problems, succeeded: problems.isEmpty)
-        let key = try ObjectKey("drills/\(startedAt.description.replacingOccurrences(of: ":", with: ""))-\(snapshot.shortID).json")
-        try await vault.store.put(key, bytes: Array(try GraceJSON.encode(report)))
+        _ = try await vault.putSealed(Array(try GraceJSON.encode(report)), in: "drills", suffix: ".json")
         try await vault.store.synchronize()
         return report
     }
@@ -58,7 +57,7 @@ extension Vault {
     public func drills() async throws -> [DrillReport] {
         var reports: [DrillReport] = []
         for try await summary in store.list(under: try ObjectKey.Prefix("drills")) {
-            let bytes = try await store.getBytes(summary.key)
+            let bytes = try await getSealed(summary.key)
             guard let report = try? GraceJSON.decode(DrillReport.self, from: Data(bytes)) else {
                 throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a drill report")
             }

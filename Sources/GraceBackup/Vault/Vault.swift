@@ -21,7 +21,7 @@ public struct VaultConfig: Codable, Sendable, Hashable {
 ///
 /// Layout (docs/formats/vault.md): `config.json`, `packs/<sha256>`, `index/<sha256>`,
 /// `images/<sha256>`, `segments/<sha256>`, `snapshots/<sha256>.json`, `locks/<id>.json`,
-/// `drills/<time>-<id>.json`. Every record but the config is named by the SHA-256 of its bytes, so
+/// `drills/<sha256>.json`. Every record but the config and locks is named by the SHA-256 of its bytes, so
 /// truncation and tampering show on read; contents are checked against both of Grace's hashes.
 public struct Vault: Sendable {
     public let store: any ObjectStore
