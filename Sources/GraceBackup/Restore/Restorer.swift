@@ -207,38 +207,28 @@ public struct Restorer: Sendable {
         let work = byPack.sorted { $0.key < $1.key }
         var copied = 0
         var bytes: Int64 = 0
-        try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < work.count else { return }
-                let (pack, items) = work[next]
-                next += 1
-                group.addTask {
-                    let packBytes = try await vault.readPack(pack)
-                    var written: Int64 = 0
-                    for item in items {
-                        let end = Int(item.entry.offset + item.entry.length)
-                        guard item.entry.offset >= 0, end <= packBytes.count else {
-                            throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) lies past the pack's end")
-                        }
-                        let stored = Array(packBytes[Int(item.entry.offset)..<end])
-                        let contents = try GraceBlob.decode(storedBytes: stored, isBinary: item.file.isBinary, expectedSizeBytes: item.file.size)
-                        guard contents.hashes == item.file.hashes, contents.sizeBytes == item.file.size else {
-                            throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) hashes to \(contents.hashes)")
-                        }
-                        try await target.objects.put(item.key, bytes: stored)
-                        written += Int64(stored.count)
-                    }
-                    return (items.count, written)
+        let vault = self.vault
+        try await forEachConcurrently(work, limit: max(1, concurrency / 2), { pack, items in
+            let packBytes = try await vault.readPack(pack)
+            var written: Int64 = 0
+            for item in items {
+                let end = Int(item.entry.offset + item.entry.length)
+                guard item.entry.offset >= 0, end <= packBytes.count else {
+                    throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) lies past the pack's end")
                 }
+                let stored = Array(packBytes[Int(item.entry.offset)..<end])
+                let contents = try GraceBlob.decode(storedBytes: stored, isBinary: item.file.isBinary, expectedSizeBytes: item.file.size)
+                guard contents.hashes == item.file.hashes, contents.sizeBytes == item.file.size else {
+                    throw VaultFailure.objectDamaged(key: pack, detail: "content \(item.file.blake3Hash) hashes to \(contents.hashes)")
+                }
+                try await target.objects.put(item.key, bytes: stored)
+                written += Int64(stored.count)
             }
-            for _ in 0..<max(1, concurrency / 2) { startNext() }
-            while let (count, stored) = try await group.next() {
-                copied += count
-                bytes += stored
-                progress?.yield(.advanced(items: count, bytes: stored))
-                startNext()
-            }
+            return (items.count, written)
+        }) { count, stored in
+            copied += count
+            bytes += stored
+            progress?.yield(.advanced(items: count, bytes: stored))
         }
         progress?.yield(.phaseFinished(.restoringObjects, elapsedSeconds: (ContinuousClock.now - started).seconds))
         return (copied, bytes)

@@ -102,8 +102,6 @@ struct DatabaseState: Sendable {
         }
     }
 
-    var lines: [ImageLine] { documents.keys.sorted().map { ImageLine(kind: $0.kind, id: $0.id, document: documents[$0]!) } }
-
     func all<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind) throws -> [Value] {
         try documents.filter { $0.key.kind == kind }.sorted { $0.key < $1.key }.map { entry in
             do {
@@ -112,11 +110,5 @@ struct DatabaseState: Sendable {
                 throw MalformedDocument(entityKind: kind, id: entry.key.id, detail: "\(error)")
             }
         }
-    }
-
-    func counts() -> [String: Int] {
-        var counts: [String: Int] = [:]
-        for key in documents.keys { counts[key.kind.rawValue, default: 0] += 1 }
-        return counts
     }
 }

@@ -152,34 +152,24 @@ public struct Snapshotter: Sendable {
         progress?.yield(.phaseStarted(.copyingObjects, totalItems: wanted.count, totalBytes: wanted.values.reduce(0) { $0 + $1.0.size }))
         let packs = PackWriter(vault: vault)
         let work = wanted.values.sorted { $0.0.relativePath < $1.0.relativePath }  // neighbours share packs
-        try await withThrowingTaskGroup(of: Int64.self) { group in
-            var next = 0
-            func startNext() throws {
-                guard next < work.count else { return }
-                let (file, repositoryID) = work[next]
-                next += 1
-                let source = try ObjectKey.fileVersion(file, in: repositoryID)
-                group.addTask {
-                    let stored = try await deployment.objects.getBytes(source)
-                    let contents: GraceBlob.Contents
-                    do {
-                        contents = try GraceBlob.decode(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
-                    } catch {
-                        throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location, detail: "\(error)")
-                    }
-                    guard contents.hashes == file.hashes, contents.sizeBytes == file.size else {
-                        throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location,
-                            detail: "its bytes hash to \(contents.hashes) (\(contents.sizeBytes) bytes); the file version says \(file.hashes) (\(file.size) bytes)")
-                    }
-                    try await packs.add(blake3: file.blake3Hash, storedBytes: stored)
-                    return Int64(stored.count)
-                }
+        let deployment = self.deployment
+        try await forEachConcurrently(work, limit: concurrency, { file, repositoryID in
+            let source = try ObjectKey.fileVersion(file, in: repositoryID)
+            let stored = try await deployment.objects.getBytes(source)
+            let contents: GraceBlob.Contents
+            do {
+                contents = try GraceBlob.decode(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+            } catch {
+                throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location, detail: "\(error)")
             }
-            for _ in 0..<concurrency { try startNext() }
-            while let bytes = try await group.next() {
-                progress?.yield(.advanced(items: 1, bytes: bytes))
-                try startNext()
+            guard contents.hashes == file.hashes, contents.sizeBytes == file.size else {
+                throw SnapshotFailure.objectDoesNotMatch(source, location: deployment.objects.location,
+                    detail: "its bytes hash to \(contents.hashes) (\(contents.sizeBytes) bytes); the file version says \(file.hashes) (\(file.size) bytes)")
             }
+            try await packs.add(blake3: file.blake3Hash, storedBytes: stored)
+            return Int64(stored.count)
+        }) { bytes in
+            progress?.yield(.advanced(items: 1, bytes: bytes))
         }
         let outcome = CopyOutcome(entries: try await packs.finish())
         progress?.yield(.phaseFinished(.copyingObjects, elapsedSeconds: (ContinuousClock.now - started).seconds))

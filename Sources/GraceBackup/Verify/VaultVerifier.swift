@@ -107,23 +107,15 @@ public struct VaultVerifier: Sendable {
             }
             return (pack, items, read)
         }
-        await withTaskGroup(of: ([VerifyProblem], Int, Int64).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < work.count else { return }
-                let (pack, items, read) = work[next]
-                next += 1
-                group.addTask { await checkPack(pack, items, read: read) }
-            }
-            for _ in 0..<concurrency { startNext() }
-            for await (problems, objectsRead, bytes) in group {
-                for problem in problems { progress?.yield(.note(problem.description)) }
-                report.problems += problems
-                report.objectsRead += objectsRead
-                report.bytesRead += bytes
-                progress?.yield(.advanced(items: objectsRead, bytes: bytes))
-                startNext()
-            }
+        let verifier = self
+        try await forEachConcurrently(work, limit: concurrency, { pack, items, read in
+            await verifier.checkPack(pack, items, read: read)
+        }) { problems, objectsRead, bytes in
+            for problem in problems { progress?.yield(.note(problem.description)) }
+            report.problems += problems
+            report.objectsRead += objectsRead
+            report.bytesRead += bytes
+            progress?.yield(.advanced(items: objectsRead, bytes: bytes))
         }
         report.problems.sort { $0.key < $1.key }
         report.elapsedSeconds = (ContinuousClock.now - started).seconds

@@ -22,12 +22,11 @@ public enum GraceBlob {
     }
 
     /// Streams the object at `key`, undoes Grace's encoding, and hashes the bytes with both
-    /// algorithms, in constant memory. `consume`, when given, sees every uncompressed piece.
+    /// algorithms, in constant memory.
     /// Throws `DeflateError` when a text object's gzip stream is corrupt or truncated, and the
     /// store's `.notFound` failure when the object is missing.
     public static func read(
-        _ key: ObjectKey, isBinary: Bool, from store: some ObjectStore,
-        consume: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+        _ key: ObjectKey, isBinary: Bool, from store: some ObjectStore
     ) async throws -> Contents {
         var hasher = FileHasher()
         var stored: Int64 = 0
@@ -36,14 +35,10 @@ public enum GraceBlob {
             stored += Int64(piece.readableBytes)
             try piece.withUnsafeReadableBytes { bytes in
                 if let inflater {
-                    let used = try inflater.feed(bytes) { plain in
-                        hasher.update(plain)
-                        try consume?(plain)
-                    }
+                    let used = try inflater.feed(bytes) { hasher.update($0) }
                     if used < bytes.count { throw DeflateError(.trailingBytes, detail: "after byte \(stored - Int64(bytes.count - used))") }
                 } else {
                     hasher.update(bytes)
-                    try consume?(bytes)
                 }
             }
         }

@@ -66,21 +66,12 @@ public struct FolderHasher: Sendable {
         let started = ContinuousClock.now
         var hashed: [HashedFile] = []
         hashed.reserveCapacity(files.count)
-        try await withThrowingTaskGroup(of: HashedFile.self) { group in
-            var next = 0
-            func startNext() {
-                guard next < files.count else { return }
-                let file = files[next]
-                next += 1
-                let algorithms = self.algorithms
-                group.addTask { try Self.hashFile(atPath: file.absolute, relativePath: file.relative, algorithms: algorithms) }
-            }
-            for _ in 0..<concurrency { startNext() }
-            for try await file in group {
-                hashed.append(file)
-                progress?.yield(.advanced(items: 1, bytes: file.size))
-                startNext()
-            }
+        let algorithms = self.algorithms
+        try await forEachConcurrently(files, limit: concurrency, { file in
+            try Self.hashFile(atPath: file.absolute, relativePath: file.relative, algorithms: algorithms)
+        }) { file in
+            hashed.append(file)
+            progress?.yield(.advanced(items: 1, bytes: file.size))
         }
         progress?.yield(.phaseFinished(.hashing, elapsedSeconds: (ContinuousClock.now - started).seconds))
         return (Self.directoryVersions(files: hashed, directories: directories), hashed)
