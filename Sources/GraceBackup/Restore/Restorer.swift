@@ -58,11 +58,16 @@ public struct Restorer: Sendable {
     }
 
     public func restore(_ snapshot: SnapshotRecord, into target: Deployment, options: RestoreOptions, progress: ProgressSink? = nil) async throws -> RestoreReport {
+        try await restore(try await vault.restorePoint(of: snapshot), into: target, options: options, progress: progress)
+    }
+
+    /// Restores a snapshot, or a snapshot plus captured changes (point in time).
+    public func restore(_ point: RestorePoint, into target: Deployment, options: RestoreOptions, progress: ProgressSink? = nil) async throws -> RestoreReport {
         let started = ContinuousClock.now
-        var report = RestoreReport(snapshot: snapshot.id, cutoff: snapshot.manifest.cutoff, target: target.location.description,
+        var report = RestoreReport(snapshot: point.label, cutoff: point.cutoff, target: target.location.description,
                                    dryRun: options.dryRun, repositoryID: options.repositoryID?.description, orphanHandling: options.orphans)
-        var state = try await vault.databaseState(of: snapshot)
-        if let repositoryID = options.repositoryID { state = try Self.narrow(state, to: repositoryID, location: vault.location, snapshot: snapshot.id) }
+        var state = point.state
+        if let repositoryID = options.repositoryID { state = try Self.narrow(state, to: repositoryID, location: vault.location, snapshot: point.label) }
 
         let current = try await target.database.openReadView(.snapshot)
         let currentCounts = try await current.counts()
@@ -90,7 +95,7 @@ public struct Restorer: Sendable {
             return report
         }
 
-        let catalog = try await vault.catalog(snapshot.manifest.indexes)
+        let catalog = try await vault.catalog(point.indexes)
         (report.objectsCopied, report.bytesCopied) = try await copyObjects(missing, from: catalog, into: target, progress: progress)
         // Objects before the database that names them, durable before it commits.
         try await target.objects.synchronize()

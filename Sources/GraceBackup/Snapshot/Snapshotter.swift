@@ -48,7 +48,7 @@ public struct Snapshotter: Sendable {
         let parent = existing.last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
         // Contents any committed snapshot already stored: only indexes a manifest names count,
         // since packs written by a snapshot that crashed before its manifest may not be durable.
-        let catalog = try await vault.catalog(existing.flatMap(\.manifest.indexes))
+        let catalog = try await vault.catalog(existing.flatMap(\.manifest.indexes) + (try await vault.captures()).compactMap(\.index))
 
         // Read what changed, then copy its objects while the database record is encoded and
         // written: the two use different cores.
@@ -138,7 +138,7 @@ public struct Snapshotter: Sendable {
 
     /// Copies every content the directory versions name that the vault does not have yet into
     /// packs, each verified against both of Grace's hashes and its size before it is packed.
-    private func copyObjects(of directories: [DirectoryVersion], skipping catalog: PackCatalog, progress: ProgressSink?) async throws -> CopyOutcome {
+    func copyObjects(of directories: [DirectoryVersion], skipping catalog: PackCatalog, progress: ProgressSink?) async throws -> CopyOutcome {
         var wanted: [String: (FileVersion, RepositoryID)] = [:]
         for directory in directories {
             for file in directory.files {

@@ -8,6 +8,8 @@ public struct VaultLockRecord: Codable, Sendable, Hashable, CustomStringConverti
     public var hostname: String
     public var processID: Int32
     public var purpose: String
+    /// What the lock excludes: locks of the same scope only; nil means `snapshot`.
+    public var scope: String?
     public var createdAt: Instant
     public var expiresAt: Instant
 
@@ -44,15 +46,17 @@ public struct VaultLock: Sendable {
 
     /// Takes the vault's lock, removing stale ones (each reported on `progress`); throws `.locked`
     /// naming the holder when a live lock exists.
-    public static func acquire(in vault: Vault, purpose: String, now: @Sendable () -> Instant, progress: ProgressSink? = nil) async throws -> VaultLock {
+    /// Locks of different `scope`s do not exclude each other: a `stream` runs beside snapshots.
+    public static func acquire(in vault: Vault, purpose: String, scope: String = "snapshot", now: @Sendable () -> Instant, progress: ProgressSink? = nil) async throws -> VaultLock {
         let host = ProcessInfo.processInfo.hostName
         let id: RepositoryID = IDGenerator.random.make()
-        let record = VaultLockRecord(id: id.description, hostname: host, processID: getpid(), purpose: purpose,
+        var record = VaultLockRecord(id: id.description, hostname: host, processID: getpid(), purpose: purpose,
                                      createdAt: now(), expiresAt: now().adding(seconds: lifetimeSeconds))
+        record.scope = scope
         let key = try ObjectKey("locks/\(record.id).json")
         try await vault.store.put(key, bytes: Array(try GraceJSON.encode(record)))
         let lock = VaultLock(record: record, key: key, vault: vault)
-        for other in try await vault.locks() where other.record.id != record.id {
+        for other in try await vault.locks() where other.record.id != record.id && (other.record.scope ?? "snapshot") == scope {
             if other.record.isStale(now: now(), hostname: host) {
                 progress?.yield(.note("removed a stale lock: \(other.record)"))
                 try? await vault.store.delete(other.key)  // another process may be removing it too

@@ -18,6 +18,10 @@ struct RestoreCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var vault: VaultOptions
     @Option(help: "Snapshot to restore (id or unique prefix); the newest by default.") var snapshot: String?
+    @Option(name: .customLong("to-time"), help: "Restore the state at this instant (RFC 3339), from a snapshot and the changes `stream` captured.",
+            transform: parseInstant)
+    var toTime: Instant?
+    @Option(name: .customLong("to-sequence"), help: "Restore the state right after this change-feed sequence.") var toSequence: Int64?
     @Option(name: .customLong("to"), help: "The deployment to restore into: an empty folder, or a live deployment with --in-place.",
             transform: { try DeploymentLocation(parsing: $0) })
     var target: DeploymentLocation
@@ -34,11 +38,20 @@ struct RestoreCommand: AsyncParsableCommand {
     func validate() throws {
         if quarantine && deleteOrphans { throw ValidationError("--quarantine and --delete-orphans cannot be used together") }
         if (quarantine || deleteOrphans) && !inPlace { throw ValidationError("--quarantine and --delete-orphans apply only with --in-place") }
+        if [snapshot != nil, toTime != nil, toSequence != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --snapshot, --to-time and --to-sequence")
+        }
     }
 
     func run() async throws {
         let opened = try await vault.open()
-        let record = try await opened.snapshot(snapshot)
+        let point: RestorePoint = if let toTime {
+            try await opened.restorePoint(at: .time(toTime))
+        } else if let toSequence {
+            try await opened.restorePoint(at: .sequence(toSequence))
+        } else {
+            try await opened.restorePoint(of: try await opened.snapshot(snapshot))
+        }
         if !inPlace, !dryRun, FileManager.default.fileExists(atPath: target.databasePath) {
             throw VaultFailure.targetNotEmpty(target.description)
         }
@@ -49,7 +62,7 @@ struct RestoreCommand: AsyncParsableCommand {
         options.dryRun = dryRun
         options.repositoryID = repositoryID
         let report = try await withProgress(rendering: global.renderer) { sink in
-            try await Restorer(vault: opened).restore(record, into: deployment, options: options, progress: sink)
+            try await Restorer(vault: opened).restore(point, into: deployment, options: options, progress: sink)
         }
         try global.emit(report) { Self.describe(report) }
         if let check = report.check, !check.isClean { throw CheckFoundProblems(count: check.problems.count) }

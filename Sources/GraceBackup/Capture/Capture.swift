@@ -1,0 +1,92 @@
+import Foundation
+import GraceModel
+import GraceStorage
+
+/// A capture record, `captures/<sha256>.json`: one stretch of the change feed that `stream` wrote
+/// into the vault after a snapshot, with the index of the contents it added. Written last, like a
+/// manifest: a capture exists once its record does. Format: docs/formats/vault.md.
+public struct CaptureRecord: Codable, Sendable, Hashable {
+    public static let formatName = "grace-backup-capture"
+    public static let currentVersion = 1
+
+    public var format = CaptureRecord.formatName
+    public var version = CaptureRecord.currentVersion
+    public var vaultID: String
+    public var deployment: String
+    public var createdAt: Instant
+    /// The changes held: sequences `(fromSequence, to.sequence]`.
+    public var fromSequence: Int64
+    public var to: ChangePosition
+    public var segment: Manifest.RecordReference
+    /// The index of the contents this capture added to `packs/`, if any.
+    public var index: Manifest.RecordReference?
+}
+
+/// Follows a deployment's change feed into a vault: each call to `captureOnce` writes what changed
+/// since the last capture (or snapshot) as one segment, after copying the contents it names.
+/// Writes nothing when nothing changed, so an idle deployment costs no storage requests.
+public struct ChangeCapture: Sendable {
+    public let deployment: Deployment
+    public let vault: Vault
+    public let now: @Sendable () -> Instant
+
+    public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant) {
+        self.deployment = deployment
+        self.vault = vault
+        self.now = now
+    }
+
+    /// Where the vault's record of this deployment ends: the latest snapshot cutoff or capture.
+    public func capturedPosition() async throws -> Int64 {
+        let snapshots = try await vault.snapshots().filter { $0.manifest.deployment == deployment.location.description }
+        let captures = try await vault.captures().filter { $0.deployment == deployment.location.description }
+        return max(snapshots.map(\.manifest.cutoff.sequence).max() ?? 0, captures.map(\.to.sequence).max() ?? 0)
+    }
+
+    /// Captures the changes after `position`; returns the new position, or nil when nothing changed.
+    public func captureOnce(after position: Int64, progress: ProgressSink? = nil) async throws -> CaptureRecord? {
+        let changes = try await deployment.database.changes(after: position, limit: 50_000)
+        guard let last = changes.last else { return nil }
+        let lines = changes.map(SegmentLine.init)
+        let directories = try lines.compactMap { line -> DirectoryVersion? in
+            guard line.kind == .directoryVersion, let json = line.document else { return nil }
+            return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
+        }
+        let catalog = try await vault.catalog((try await vault.snapshots()).flatMap(\.manifest.indexes) + (try await vault.captures()).compactMap(\.index))
+        let copied = try await Snapshotter(deployment: deployment, vault: vault, now: now).copyObjects(of: directories, skipping: catalog, progress: progress)
+        var index: Manifest.RecordReference?
+        if !copied.entries.isEmpty {
+            let encoded = try JSONLines.encode(copied.entries)
+            let (key, sha256) = try await vault.putSealed(encoded, in: "index")
+            index = .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: copied.entries.count, fromSequence: nil, toSequence: nil)
+        }
+        let encoded = try JSONLines.encode(lines)
+        let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
+        let record = CaptureRecord(
+            vaultID: vault.config.vaultID, deployment: deployment.location.description, createdAt: now(), fromSequence: position,
+            to: ChangePosition(sequence: last.sequence, committedAt: last.committedAt),
+            segment: .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: lines.count,
+                           fromSequence: position, toSequence: last.sequence),
+            index: index)
+        // The segment and its contents are durable before the record that makes them count.
+        try await vault.store.synchronize()
+        _ = try await vault.putSealed(Array(try GraceJSON.encode(record)), in: "captures", suffix: ".json")
+        try await vault.store.synchronize()
+        return record
+    }
+}
+
+extension Vault {
+    /// Every intact capture record, in order of position.
+    public func captures() async throws -> [CaptureRecord] {
+        var records: [CaptureRecord] = []
+        for try await summary in store.list(under: try ObjectKey.Prefix("captures")) where summary.key.rawValue.hasSuffix(".json") {
+            let bytes = try await getSealed(summary.key)
+            guard let record = try? GraceJSON.decode(CaptureRecord.self, from: Data(bytes)), record.format == CaptureRecord.formatName else {
+                throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a capture record")
+            }
+            records.append(record)
+        }
+        return records.sorted { ($0.fromSequence, $0.to.sequence) < ($1.fromSequence, $1.to.sequence) }
+    }
+}

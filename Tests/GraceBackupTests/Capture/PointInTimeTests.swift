@@ -1,0 +1,58 @@
+import Foundation
+import GraceBackup
+import GraceModel
+import GraceStorage
+import Testing
+
+struct PointInTimeTests {
+    /// The documents a deployment held right after change `sequence`, replayed from its own change feed.
+    static func documents(of deployment: Deployment, through sequence: Int64) async throws -> [String: String] {
+        var documents: [String: String] = [:]
+        for change in try await deployment.database.changes(after: 0, limit: 1_000_000) where change.sequence <= sequence {
+            documents["\(change.kind.rawValue) \(change.entityID)"] = change.document
+        }
+        return documents
+    }
+
+    @Test func restoringToAnySequenceGivesTheStateRightAfterIt() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 5)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let capture = ChangeCapture(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() })
+        #expect(try await capture.captureOnce(after: snapshot.manifest.cutoff.sequence) == nil)  // nothing changed: nothing written
+        var position = try await capture.capturedPosition()
+        for round in 0..<3 {
+            try await fixture.simulate(files: 5, operations: 8, seed: UInt64(40 + round))
+            let record = try #require(try await capture.captureOnce(after: position))
+            #expect(record.fromSequence == position)
+            position = record.to.sequence
+        }
+        let first = snapshot.manifest.cutoff.sequence
+        for target in [first, first + 1, (first + position) / 2, position - 1, position] {
+            let point = try await fixture.vault.restorePoint(at: .sequence(target))
+            #expect(point.cutoff.sequence == target)
+            let restored = try fixture.emptyTarget("restored-\(target)")
+            let report = try await Restorer(vault: fixture.vault).restore(point, into: restored, options: RestoreOptions())
+            #expect(report.check?.problems == [], "sequence \(target)")
+            #expect(try await VaultFixture.documents(of: restored) == (try await Self.documents(of: fixture.deployment, through: target)), "sequence \(target)")
+        }
+        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(position + 1)) }
+        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(first - 1)) }
+    }
+
+    @Test func restoringToATimeStopsAtTheLastChangeCommittedByThen() async throws {
+        let fixture = try await VaultFixture(files: 40, operations: 5)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let capture = ChangeCapture(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() })
+        try await fixture.simulate(files: 5, operations: 20, seed: 9)
+        _ = try #require(try await capture.captureOnce(after: snapshot.manifest.cutoff.sequence))
+        let changes = try await fixture.deployment.database.changes(after: snapshot.manifest.cutoff.sequence, limit: 100_000)
+        let middle = changes[changes.count / 2]
+        // The last change committed at or before that instant: commit times can repeat within a transaction.
+        let expected = changes.last { $0.committedAt <= middle.committedAt }!.sequence
+        let point = try await fixture.vault.restorePoint(at: .time(middle.committedAt))
+        #expect(point.cutoff.sequence == expected)
+        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .time(changes.last!.committedAt.adding(seconds: 1))) }
+    }
+}
