@@ -25,14 +25,17 @@ struct StreamCommandTests {
         stream.executableURL = CommandLineTool.executable
         stream.arguments = ["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "8", "--interval", "0.3", "--json"]
         let output = Pipe()
+        let errorLog = scratch.url.appendingPathComponent("stream.err")
+        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         stream.standardOutput = output
-        stream.standardError = FileHandle.nullDevice
+        stream.standardError = try FileHandle(forWritingTo: errorLog)
         try stream.run()
-        // Wait until the first stream holds its lock, however slow this machine is.
-        let locks = vault.appendingPathComponent("locks")
-        for _ in 0..<200 where ((try? FileManager.default.contentsOfDirectory(atPath: locks.path)) ?? []).isEmpty {
+        // Wait until the first stream says it is following (it has its lock then), however slow this machine is.
+        func firstStreamLog() -> String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
+        for _ in 0..<400 where !firstStreamLog().contains("stream: following") && stream.isRunning {
             try await Task.sleep(for: .milliseconds(50))
         }
+        #expect(firstStreamLog().contains("stream: following"), "the first stream did not start: \(firstStreamLog())")
         let second = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1"])
         #expect(second.exitCode == 6)
         #expect(second.standardError.contains("stream of"))
@@ -41,8 +44,8 @@ struct StreamCommandTests {
         stream.waitUntilExit()
         #expect(stream.terminationStatus == 0)
         let lines = String(decoding: captured, as: UTF8.self).split(separator: "\n")
-        #expect(!lines.isEmpty)
-        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any]
+        let lastLine = try #require(lines.last, "the first stream captured nothing: \(firstStreamLog())")
+        let last = try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
         let sequence = try #require((last?["to"] as? [String: Any])?["sequence"] as? Int)
 
         let restored = scratch.url.appendingPathComponent("restored").path
