@@ -10,6 +10,7 @@ extension ExitCode {
         case .unavailable: self.init(5)
         case .locked: self.init(6)
         case .unsupported: self.init(7)
+        case .outdated: self.init(8)
         case .invalidInput: self = .validationFailure  // 64, the same as a bad flag
         case .cancelled: self.init(130)
         }

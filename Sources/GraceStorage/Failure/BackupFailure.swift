@@ -16,6 +16,8 @@ public enum FailureKind: String, Sendable, Codable, CaseIterable {
     case invalidInput
     /// Grace data this toolkit does not handle yet, such as manifest-backed large files.
     case unsupported
+    /// Backups exist but are older than their configured bound (status): for monitoring.
+    case outdated
     case cancelled
 }
 
