@@ -20,33 +20,45 @@ struct StreamCommandTests {
         #expect(idle.exitCode == 0, "\(idle.standardError)")
         #expect(Self.files(under: vault) == before)
 
-        // Busy: changes made while the stream runs are captured; a second stream refuses and names the first.
+        // A live stream lock (held by this test process) makes a second stream refuse, naming the first.
+        let lock = vault.appendingPathComponent("locks/0f0e0d0c-0b0a-4908-8706-050403020100.json")
+        let record = #"{"createdAt":"2026-01-01T00:00:00Z","expiresAt":"2200-01-01T00:00:00Z","hostname":"\#(ProcessInfo.processInfo.hostName)","id":"0f0e0d0c-0b0a-4908-8706-050403020100","processID":\#(getpid()),"purpose":"stream of the test","scope":"stream"}"#
+        try FileManager.default.createDirectory(at: lock.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(record.utf8).write(to: lock)
+        let second = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1"])
+        #expect(second.exitCode == 6)
+        #expect(second.standardError.contains("stream of the test"))
+        try FileManager.default.removeItem(at: lock)
+
+        // Busy: changes made while the stream runs are captured and restorable.
         let stream = Process()
         stream.executableURL = CommandLineTool.executable
-        stream.arguments = ["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "8", "--interval", "0.3", "--json"]
+        stream.arguments = ["stream", "--deployment", deployment, "--vault", vault.path, "--interval", "0.3", "--json"]
         let output = Pipe()
         let errorLog = scratch.url.appendingPathComponent("stream.err")
         FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         stream.standardOutput = output
         stream.standardError = try FileHandle(forWritingTo: errorLog)
         try stream.run()
-        // Wait until the first stream says it is following (it has its lock then), however slow this machine is.
         func firstStreamLog() -> String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
         for _ in 0..<400 where !firstStreamLog().contains("stream: following") && stream.isRunning {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(firstStreamLog().contains("stream: following"), "the first stream did not start: \(firstStreamLog())")
-        let second = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1"])
-        #expect(second.exitCode == 6)
-        #expect(second.standardError.contains("stream of"))
+        #expect(firstStreamLog().contains("stream: following"), "the stream did not start: \(firstStreamLog())")
         #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "15", "--seed", "5"]).exitCode == 0)
+        // SIGTERM: the stream captures what is left, then exits 0, however late the changes came.
+        kill(stream.processIdentifier, SIGTERM)
         let captured = output.fileHandleForReading.readDataToEndOfFile()
         stream.waitUntilExit()
-        #expect(stream.terminationStatus == 0)
+        #expect(stream.terminationStatus == 0, "stream exited \(stream.terminationStatus) (\(stream.terminationReason == .uncaughtSignal ? "signal" : "exit")): \(firstStreamLog())")
         let lines = String(decoding: captured, as: UTF8.self).split(separator: "\n")
-        let lastLine = try #require(lines.last, "the first stream captured nothing: \(firstStreamLog())")
+        let lastLine = try #require(lines.last, "the stream captured nothing: \(firstStreamLog())")
         let last = try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
         let sequence = try #require((last?["to"] as? [String: Any])?["sequence"] as? Int)
+
+        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        let position = (try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any])?["position"] as? [String: Any]
+        #expect(position?["sequence"] as? Int == sequence, "a stream stopped by SIGTERM must have captured every change")
 
         let restored = scratch.url.appendingPathComponent("restored").path
         let restore = try CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence)", "--to", restored])

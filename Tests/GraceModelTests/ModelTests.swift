@@ -18,6 +18,9 @@ struct InstantTests {
         #expect(Instant(parsing: "2026-07-11 20:00:00Z") == nil)
         #expect(Instant(parsing: "2026-13-11T20:00:00Z") == nil)
         #expect(Instant(parsing: "yesterday") == nil)
+        // Past what Int64 nanoseconds hold: refused, never a crash.
+        #expect(Instant(parsing: "2999-01-01T00:00:00Z") == nil)
+        #expect(Instant(parsing: "1600-01-01T00:00:00Z") == nil)
     }
 }
 

@@ -48,6 +48,7 @@ public struct VaultVerifier: Sendable {
         var checkedRecords: Set<String> = []
         var referenced: [String: FileVersion] = [:]  // blake3 → a file version naming it
         var catalog = PackCatalog()
+        var snapshotCutoffs: [(deployment: String, sequence: Int64)] = []
 
         for try await summary in vault.store.list(under: try ObjectKey.Prefix("snapshots")) where summary.key.rawValue.hasSuffix(".json") {
             let snapshot: SnapshotRecord
@@ -58,6 +59,7 @@ public struct VaultVerifier: Sendable {
                 continue
             }
             report.snapshots += 1
+            snapshotCutoffs.append((snapshot.manifest.deployment, snapshot.manifest.cutoff.sequence))
             for index in snapshot.manifest.indexes where checkedRecords.insert(index.key).inserted {
                 report.records += 1
                 do {
@@ -87,6 +89,29 @@ public struct VaultVerifier: Sendable {
                 }
             }
         }
+        // Captures: each intact, its contents indexed and referenced, and the chain without gaps or
+        // overlaps (a capture starts where a snapshot or the previous capture of its deployment ended).
+        var captures: [(key: String, record: CaptureRecord)] = []
+        for try await summary in vault.store.list(under: try ObjectKey.Prefix("captures")) where summary.key.rawValue.hasSuffix(".json") {
+            do {
+                let bytes = try await vault.getSealed(summary.key)
+                guard let record = try? GraceJSON.decode(CaptureRecord.self, from: Data(bytes)) else {
+                    throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a capture record")
+                }
+                captures.append((summary.key.rawValue, record))
+                report.records += record.index == nil ? 2 : 3  // the capture record, its segment, its index
+                if let index = record.index { catalog.entries.merge(try await vault.catalog([index]).entries) { first, _ in first } }
+                let lines = try JSONLines.decode(SegmentLine.self, from: try await vault.getSealed(try ObjectKey(record.segment.key), expectedSHA256: record.segment.sha256),
+                                                 key: record.segment.key)
+                for line in lines where line.kind == .directoryVersion {
+                    guard let json = line.document, let directory = try? GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8)) else { continue }
+                    for file in directory.files { referenced[file.blake3Hash] = file }
+                }
+            } catch let failure as VaultFailure {
+                report.problems.append(VerifyProblem(key: summary.key.rawValue, message: failure.description))
+            }
+        }
+        report.problems += Self.continuityProblems(captures: captures, snapshots: snapshotCutoffs)
         report.objectsReferenced = referenced.count
         var byPack: [String: [(file: FileVersion, entry: PackEntry)]] = [:]
         for (blake3, file) in referenced.sorted(by: { $0.key < $1.key }) {
@@ -121,6 +146,27 @@ public struct VaultVerifier: Sendable {
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         progress?.yield(.phaseFinished(.verifyingObjects, elapsedSeconds: report.elapsedSeconds))
         return report
+    }
+
+    /// A capture must start exactly where a snapshot or another capture of its deployment ends
+    /// (else a gap: changes nobody captured), and no two captures may hold the same change.
+    static func continuityProblems(captures: [(key: String, record: CaptureRecord)], snapshots: [(deployment: String, sequence: Int64)]) -> [VerifyProblem] {
+        var problems: [VerifyProblem] = []
+        for deployment in Set(captures.map(\.record.deployment)) {
+            let own = captures.filter { $0.record.deployment == deployment }.sorted { $0.record.fromSequence < $1.record.fromSequence }
+            let starts = Set(snapshots.filter { $0.deployment == deployment }.map(\.sequence)).union(own.map(\.record.to.sequence))
+            var previousEnd: Int64?
+            for (key, record) in own {
+                if !starts.contains(record.fromSequence) {
+                    problems.append(VerifyProblem(key: key, message: "gap: it starts after change \(record.fromSequence), where no snapshot or capture ends"))
+                }
+                if let previousEnd, record.fromSequence < previousEnd {
+                    problems.append(VerifyProblem(key: key, message: "overlap: it holds changes \(record.fromSequence + 1)...\(min(previousEnd, record.to.sequence)) that another capture holds too"))
+                }
+                previousEnd = max(previousEnd ?? record.to.sequence, record.to.sequence)
+            }
+        }
+        return problems
     }
 
     /// Without reading: the pack exists and is long enough for its slices. Reading: every slice

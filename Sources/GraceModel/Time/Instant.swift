@@ -84,7 +84,11 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, CustomStringConv
         guard index == bytes.count else { return nil }
         let days = Instant.daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        self.nanosecondsSinceEpoch = seconds * 1_000_000_000 + nanos
+        // Nanoseconds in an Int64 reach 1677-09-21 to 2262-04-11: outside that, this is no Instant.
+        let (scaled, overflowed) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflowedAgain) = scaled.addingReportingOverflow(nanos)
+        guard !overflowed, !overflowedAgain else { return nil }
+        self.nanosecondsSinceEpoch = total
     }
 
     public init(from decoder: any Decoder) throws {

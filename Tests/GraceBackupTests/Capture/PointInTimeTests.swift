@@ -55,4 +55,36 @@ struct PointInTimeTests {
         #expect(point.cutoff.sequence == expected)
         await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .time(changes.last!.committedAt.adding(seconds: 1))) }
     }
+
+    @Test func verifyCoversCapturesAndNamesAGapInTheChain() async throws {
+        let fixture = try await VaultFixture(files: 40, operations: 5)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let capture = ChangeCapture(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() })
+        var position = snapshot.manifest.cutoff.sequence
+        var records: [CaptureRecord] = []
+        for round in 0..<3 {
+            try await fixture.simulate(files: 5, operations: 5, seed: UInt64(60 + round))
+            let record = try #require(try await capture.captureOnce(after: position))
+            records.append(record)
+            position = record.to.sequence
+        }
+        let clean = try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 3)
+        #expect(clean.problems == [])
+        #expect(clean.records >= 2 + 3 * 2)  // image, snapshot index, and each capture's record and index
+
+        // Lose the middle capture: the last one now starts where nothing ends.
+        let captures = fixture.root.appendingPathComponent("vault/captures")
+        for name in try FileManager.default.contentsOfDirectory(atPath: captures.path) {
+            let data = try Data(contentsOf: captures.appendingPathComponent(name))
+            if let record = try? GraceJSON.decode(CaptureRecord.self, from: data), record == records[1] {
+                try FileManager.default.removeItem(at: captures.appendingPathComponent(name))
+            }
+        }
+        let broken = try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 3)
+        #expect(broken.problems.count == 1 && broken.problems.first?.message.hasPrefix("gap:") == true)
+        await #expect(throws: PointInTimeFailure.gap(afterSequence: records[0].to.sequence)) {
+            try await fixture.vault.restorePoint(at: .sequence(records[2].to.sequence))
+        }
+    }
 }
