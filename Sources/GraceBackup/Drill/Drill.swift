@@ -33,17 +33,33 @@ public struct Drill: Sendable {
     }
 
     public func run(snapshot id: String?, progress: ProgressSink? = nil) async throws -> DrillReport {
+        try await run(try await vault.restorePoint(of: try await vault.snapshot(id)), progress: progress)
+    }
+
+    /// A drill of a point in time chosen at random between the oldest snapshot and the last captured
+    /// change, so repeated drills exercise snapshots and captures alike. `seed` picks the point.
+    public func runAtRandomPoint(seed: UInt64, progress: ProgressSink? = nil) async throws -> DrillReport {
+        let status = try await vault.status(now: now(), deployment: nil, bounds: StatusBounds())
+        guard let earliest = status.earliestRestorable, let latest = status.latestRestorable else {
+            throw VaultFailure.noSnapshots(location: vault.location)
+        }
+        var generator = SeededGenerator(seed: seed)
+        let sequence = Int64.random(in: earliest.sequence...max(earliest.sequence, latest.sequence), using: &generator)
+        return try await run(try await vault.restorePoint(at: .sequence(sequence)), progress: progress)
+    }
+
+    /// A drill of a given restore point (a snapshot, or a point in time).
+    public func run(_ point: RestorePoint, progress: ProgressSink? = nil) async throws -> DrillReport {
         let startedAt = now()
-        let snapshot = try await vault.snapshot(id)
         let scratch = scratchParent.appendingPathComponent("grace-backup-drill-\(UUID().uuidString.prefix(8).lowercased())")
         defer { try? FileManager.default.removeItem(at: scratch) }  // scratch only; the report says what mattered
         let target = try DeploymentLocation(folder: scratch).open(.create, now: now)
         let started = ContinuousClock.now
-        let restored = try await Restorer(vault: vault).restore(snapshot, into: target, options: RestoreOptions(), progress: progress)
+        let restored = try await Restorer(vault: vault).restore(point, into: target, options: RestoreOptions(), progress: progress)
         let problems = restored.check?.problems ?? []
         let report = DrillReport(
-            snapshot: snapshot.id, cutoff: snapshot.manifest.cutoff, startedAt: startedAt,
-            cutoffAgeSeconds: snapshot.manifest.cutoff.committedAt.map { Double(startedAt.nanosecondsSinceEpoch - $0.nanosecondsSinceEpoch) / 1e9 },
+            snapshot: point.label, cutoff: point.cutoff, startedAt: startedAt,
+            cutoffAgeSeconds: point.cutoff.committedAt.map { Double(startedAt.nanosecondsSinceEpoch - $0.nanosecondsSinceEpoch) / 1e9 },
             restoreSeconds: (ContinuousClock.now - started).seconds, documents: restored.documents, objects: restored.objects,
             bytesRestored: restored.bytesCopied, problems: problems, succeeded: problems.isEmpty)
         _ = try await vault.putSealed(Array(try GraceJSON.encode(report)), in: "drills", suffix: ".json")

@@ -12,12 +12,20 @@ struct DrillCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var vault: VaultOptions
     @Option(help: "Snapshot to drill (id or unique prefix); the newest by default.") var snapshot: String?
+    @Flag(name: .customLong("to-time"), help: "Drill a random point in time between the oldest snapshot and the last captured change.")
+    var toRandomTime = false
     @Option(help: "Folder for the scratch deployment (removed afterwards).") var scratch: String = FileManager.default.temporaryDirectory.path
+
+    func validate() throws {
+        if toRandomTime && snapshot != nil { throw ValidationError("give --snapshot or --to-time, not both") }
+    }
 
     func run() async throws {
         let opened = try await vault.open()
         let report = try await withProgress(rendering: global.renderer) { sink in
-            try await Drill(vault: opened, scratchParent: URL(fileURLWithPath: scratch), now: wallClock).run(snapshot: snapshot, progress: sink)
+            let drill = Drill(vault: opened, scratchParent: URL(fileURLWithPath: scratch), now: wallClock)
+            return toRandomTime ? try await drill.runAtRandomPoint(seed: UInt64.random(in: 0...UInt64.max), progress: sink)
+                : try await drill.run(snapshot: snapshot, progress: sink)
         }
         try global.emit(report) { DrillsCommand.describe(report) }
         if !report.succeeded { throw DrillFailed(problems: report.problems.count) }

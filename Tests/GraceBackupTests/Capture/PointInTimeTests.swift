@@ -87,4 +87,24 @@ struct PointInTimeTests {
             try await fixture.vault.restorePoint(at: .sequence(records[2].to.sequence))
         }
     }
+
+    @Test func aDrillAtRandomPointsRestoresWhereverItLands() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 5)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        try await fixture.simulate(files: 5, operations: 10, seed: 21)
+        let capture = ChangeCapture(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() })
+        let record = try #require(try await capture.captureOnce(after: snapshot.manifest.cutoff.sequence))
+        let scratch = fixture.root.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let drill = Drill(vault: fixture.vault, scratchParent: scratch, now: { fixture.clock.now() })
+        var points: Set<Int64> = []
+        for seed in UInt64(1)...4 {
+            let report = try await drill.runAtRandomPoint(seed: seed)
+            #expect(report.succeeded, "seed \(seed) at \(report.cutoff)")
+            #expect((snapshot.manifest.cutoff.sequence...record.to.sequence).contains(report.cutoff.sequence))
+            points.insert(report.cutoff.sequence)
+        }
+        #expect(points.count > 1)
+    }
 }
