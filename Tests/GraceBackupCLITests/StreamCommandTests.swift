@@ -68,4 +68,17 @@ struct StreamCommandTests {
         #expect(tooLate.exitCode == 3)
         #expect(tooLate.standardError.contains("latest covered is change sequence \(sequence)"))
     }
+
+    @Test func streamTakesBaseSnapshotsOnItsSchedule() throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let vault = scratch.url.appendingPathComponent("vault").path
+        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "30", "--operations", "3"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        let stream = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--duration", "2.5", "--interval", "0.2", "--snapshot-every", "1s"])
+        #expect(stream.exitCode == 0, "\(stream.standardError)")
+        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        #expect(((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count ?? 0) >= 1)
+        #expect(try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--snapshot-every", "soon"]).exitCode == 64)
+    }
 }

@@ -21,6 +21,7 @@ struct StreamCommand: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
     @Option(help: "Seconds between captures while the deployment changes.") var interval: Double = 1
     @Option(help: "Stop after this many seconds (for tests and drills); runs until a signal otherwise.") var duration: Double?
+    @Option(help: "Take a new base snapshot this often: 24h, 90m or 3600s.", transform: parseInterval) var snapshotEvery: Double?
 
     func validate() throws {
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
@@ -35,6 +36,7 @@ struct StreamCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         var position = try await capture.capturedPosition()
         var captured = 0
+        var lastSnapshot = ContinuousClock.now
         writeLine("stream: following \(opened.location) from change \(position) into \(target.location)")
         do {
             while true {
@@ -49,6 +51,12 @@ struct StreamCommand: AsyncParsableCommand {
                     }
                 }
                 if stopping { break }
+                if let every = snapshotEvery, ContinuousClock.now - lastSnapshot >= .seconds(every) {
+                    // A new base keeps restores short; captures go on from where they are, which stays continuous.
+                    let snapshot = try await Snapshotter(deployment: opened, vault: target, now: wallClock).snapshot()
+                    lastSnapshot = ContinuousClock.now
+                    writeLine("took snapshot \(snapshot.shortID) at change \(snapshot.manifest.cutoff.sequence)")
+                }
                 try await Task.sleep(for: .seconds(interval))
             }
         } catch {
@@ -83,4 +91,12 @@ final class StopSignal: @unchecked Sendable {  // `sources` is written once in i
     }
 
     var isSet: Bool { flag.raised.withLock { $0 } }
+}
+
+/// Parses `24h`, `90m`, `3600s` or a bare number of seconds.
+func parseInterval(_ text: String) throws -> Double {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+    let (number, scale) = text.last.flatMap { units[$0] }.map { (String(text.dropLast()), $0) } ?? (text, 1)
+    guard let value = Double(number), value > 0 else { throw ValidationError("\"\(text)\" is not a duration such as 24h, 90m or 3600s") }
+    return value * scale
 }
