@@ -52,7 +52,7 @@ public struct ChangeCapture: Sendable {
             guard line.kind == .directoryVersion, let json = line.document else { return nil }
             return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
         }
-        let catalog = try await vault.catalog((try await vault.snapshots()).flatMap(\.manifest.indexes) + (try await vault.captures()).compactMap(\.index))
+        let catalog = try await vault.committedCatalog(snapshots: try await vault.snapshots())
         let copied = try await Snapshotter(deployment: deployment, vault: vault, now: now).copyObjects(of: directories, skipping: catalog, progress: progress)
         var index: Manifest.RecordReference?
         if !copied.entries.isEmpty {

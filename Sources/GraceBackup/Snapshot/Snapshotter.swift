@@ -46,9 +46,7 @@ public struct Snapshotter: Sendable {
         let cutoff = view.position
         let existing = try await vault.snapshots()
         let parent = existing.last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
-        // Contents any committed snapshot already stored: only indexes a manifest names count,
-        // since packs written by a snapshot that crashed before its manifest may not be durable.
-        let catalog = try await vault.catalog(existing.flatMap(\.manifest.indexes) + (try await vault.captures()).compactMap(\.index))
+        let catalog = try await vault.committedCatalog(snapshots: existing)
 
         // Read what changed, then copy its objects while the database record is encoded and
         // written: the two use different cores.

@@ -33,6 +33,12 @@ extension Vault {
         return catalog
     }
 
+    /// Every content a committed snapshot or capture stored. Only indexes a manifest or capture
+    /// record names count: packs written by a writer that crashed before its record may not be durable.
+    func committedCatalog(snapshots: [SnapshotRecord]) async throws -> PackCatalog {
+        try await catalog(snapshots.flatMap(\.manifest.indexes) + (try await captures()).compactMap(\.index))
+    }
+
     /// Reads one pack whole, checking it against the SHA-256 in its name. Packs are at most
     /// `PackWriter.targetBytes` plus one object, and Grace's objects stay under a few MiB
     /// (larger files are manifest-backed), so memory stays bounded.
