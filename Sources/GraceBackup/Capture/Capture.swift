@@ -25,10 +25,14 @@ public struct CaptureRecord: Codable, Sendable, Hashable {
 /// Follows a deployment's change feed into a vault: each call to `captureOnce` writes what changed
 /// since the last capture (or snapshot) as one segment, after copying the contents it names.
 /// Writes nothing when nothing changed, so an idle deployment costs no storage requests.
-public struct ChangeCapture: Sendable {
+///
+/// An actor because it keeps the vault's content catalog between captures: each capture reads only
+/// the index records added since (by itself or a snapshot) instead of every one.
+public actor ChangeCapture {
     public let deployment: Deployment
     public let vault: Vault
     public let now: @Sendable () -> Instant
+    private var catalog = PackCatalog()
 
     public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant) {
         self.deployment = deployment
@@ -38,28 +42,21 @@ public struct ChangeCapture: Sendable {
 
     /// Where the vault's record of this deployment ends: the latest snapshot cutoff or capture.
     public func capturedPosition() async throws -> Int64 {
-        let snapshots = try await vault.snapshots().filter { $0.manifest.deployment == deployment.location.description }
-        let captures = try await vault.captures().filter { $0.deployment == deployment.location.description }
-        return max(snapshots.map(\.manifest.cutoff.sequence).max() ?? 0, captures.map(\.to.sequence).max() ?? 0)
+        try await vault.capturedPosition(of: deployment.location.description)
     }
 
-    /// Captures the changes after `position`; returns the new position, or nil when nothing changed.
-    public func captureOnce(after position: Int64, progress: ProgressSink? = nil) async throws -> CaptureRecord? {
-        let changes = try await deployment.database.changes(after: position, limit: 50_000)
+    /// Captures the changes after `position` (at most `limit`); returns the record, or nil when nothing changed.
+    public func captureOnce(after position: Int64, limit: Int = 50_000, progress: ProgressSink? = nil) async throws -> CaptureRecord? {
+        let changes = try await deployment.database.changes(after: position, limit: limit)
         guard let last = changes.last else { return nil }
         let lines = changes.map(SegmentLine.init)
         let directories = try lines.compactMap { line -> DirectoryVersion? in
             guard line.kind == .directoryVersion, let json = line.document else { return nil }
             return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
         }
-        let catalog = try await vault.committedCatalog(snapshots: try await vault.snapshots())
+        catalog = try await vault.reusableCatalog(refreshing: catalog)
         let copied = try await Snapshotter(deployment: deployment, vault: vault, now: now).copyObjects(of: directories, skipping: catalog, progress: progress)
-        var index: Manifest.RecordReference?
-        if !copied.entries.isEmpty {
-            let encoded = try JSONLines.encode(copied.entries)
-            let (key, sha256) = try await vault.putSealed(encoded, in: "index")
-            index = .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: copied.entries.count, fromSequence: nil, toSequence: nil)
-        }
+        let index = try await vault.commitIndex(copied.entries)
         let encoded = try JSONLines.encode(lines)
         let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
         let record = CaptureRecord(
@@ -79,14 +76,28 @@ public struct ChangeCapture: Sendable {
 extension Vault {
     /// Every intact capture record, in order of position.
     public func captures() async throws -> [CaptureRecord] {
-        var records: [CaptureRecord] = []
+        try await captureRecords().map(\.record)
+    }
+
+    /// Every intact capture record with its key, in order of position.
+    func captureRecords() async throws -> [(key: ObjectKey, record: CaptureRecord)] {
+        var records: [(key: ObjectKey, record: CaptureRecord)] = []
         for try await summary in store.list(under: try ObjectKey.Prefix("captures")) where summary.key.rawValue.hasSuffix(".json") {
             let bytes = try await getSealed(summary.key)
             guard let record = try? GraceJSON.decode(CaptureRecord.self, from: Data(bytes)), record.format == CaptureRecord.formatName else {
                 throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a capture record")
             }
-            records.append(record)
+            records.append((summary.key, record))
         }
-        return records.sorted { ($0.fromSequence, $0.to.sequence) < ($1.fromSequence, $1.to.sequence) }
+        return records.sorted { ($0.record.fromSequence, $0.record.to.sequence) < ($1.record.fromSequence, $1.record.to.sequence) }
+    }
+}
+
+extension Vault {
+    /// Where the vault's record of a deployment ends: its latest snapshot cutoff or capture.
+    public func capturedPosition(of deployment: String) async throws -> Int64 {
+        let snapshots = try await snapshots().filter { $0.manifest.deployment == deployment }
+        let captures = try await captures().filter { $0.deployment == deployment }
+        return max(snapshots.map(\.manifest.cutoff.sequence).max() ?? 0, captures.map(\.to.sequence).max() ?? 0)
     }
 }

@@ -9,7 +9,6 @@ public struct RestorePoint: Sendable {
     public let label: String
     public let cutoff: ChangePosition
     let state: DatabaseState
-    let indexes: [Manifest.RecordReference]
 }
 
 /// Where point-in-time restore wants to stop.
@@ -22,21 +21,29 @@ public enum PointInTimeFailure: BackupFailure, Equatable {
     case beforeFirstSnapshot(earliest: ChangePosition?)
     case notCovered(latest: ChangePosition)
     case gap(afterSequence: Int64)
+    case damagedSegment(key: String, holding: ClosedRange<Int64>, lastGood: ChangePosition, detail: String)
 
-    public var kind: FailureKind { .notFound }
+    public var kind: FailureKind {
+        if case .damagedSegment = self { return .integrity }
+        return .notFound
+    }
     public var description: String {
         switch self {
         case let .beforeFirstSnapshot(earliest):
             "no snapshot is that old; the earliest restorable point is " + (earliest.map { "change \($0)" } ?? "none: take a snapshot first")
         case let .notCovered(latest): "the vault does not cover that point; the latest covered is change \(latest)"
         case let .gap(after): "the captured changes have a gap after sequence \(after); restore to that sequence or earlier"
+        case let .damagedSegment(key, holding, lastGood, detail):
+            "segment \(key), holding changes \(holding.lowerBound)...\(holding.upperBound), cannot be read (\(detail)); "
+                + "the last good point before it is \(lastGood): restore with --to-sequence \(lastGood.sequence)"
+                + (lastGood.committedAt.map { " or --to-time \($0)" } ?? "")
         }
     }
 }
 
 extension Vault {
     public func restorePoint(of snapshot: SnapshotRecord) async throws -> RestorePoint {
-        RestorePoint(label: snapshot.id, cutoff: snapshot.manifest.cutoff, state: try await databaseState(of: snapshot), indexes: snapshot.manifest.indexes)
+        RestorePoint(label: snapshot.id, cutoff: snapshot.manifest.cutoff, state: try await databaseState(of: snapshot))
     }
 
     /// The newest snapshot at or before the target, with the captured changes after it applied
@@ -55,12 +62,23 @@ extension Vault {
         }
         var state = try await databaseState(of: base)
         var position = base.manifest.cutoff
-        var indexes = base.manifest.indexes
         let captures = try await self.captures().filter { $0.deployment == base.manifest.deployment && $0.to.sequence > position.sequence }
         var reachedTarget = false
         for capture in captures {
+            if case let .sequence(sequence) = target, position.sequence >= sequence {
+                reachedTarget = true  // a later segment is not needed, so its damage does not matter
+                break
+            }
             guard capture.fromSequence <= position.sequence else { throw PointInTimeFailure.gap(afterSequence: position.sequence) }
-            let lines = try JSONLines.decode(SegmentLine.self, from: try await getSealed(try ObjectKey(capture.segment.key), expectedSHA256: capture.segment.sha256), key: capture.segment.key)
+            let lines: [SegmentLine]
+            do {
+                lines = try JSONLines.decode(SegmentLine.self, from: try await getSealed(try ObjectKey(capture.segment.key), expectedSHA256: capture.segment.sha256),
+                                             key: capture.segment.key)
+            } catch let failure as VaultFailure {
+                // Nothing past a damaged segment can be restored: stop at the last good point and say where.
+                throw PointInTimeFailure.damagedSegment(key: capture.segment.key, holding: capture.fromSequence + 1...capture.to.sequence,
+                                                        lastGood: position, detail: failure.description)
+            }
             var applied: [SegmentLine] = []
             for line in lines where line.sequence > position.sequence {
                 guard precedes(ChangePosition(sequence: line.sequence, committedAt: line.committedAt)) else {
@@ -71,7 +89,6 @@ extension Vault {
             }
             state.apply(applied)
             if let last = applied.last { position = ChangePosition(sequence: last.sequence, committedAt: last.committedAt) }
-            if let index = capture.index { indexes.append(index) }
             if reachedTarget { break }
         }
         if !reachedTarget {
@@ -82,6 +99,6 @@ extension Vault {
             default: throw PointInTimeFailure.notCovered(latest: position)
             }
         }
-        return RestorePoint(label: position == base.manifest.cutoff ? base.id : "\(base.id.prefix(12))+captures", cutoff: position, state: state, indexes: indexes)
+        return RestorePoint(label: position == base.manifest.cutoff ? base.id : "\(base.id.prefix(12))+captures", cutoff: position, state: state)
     }
 }

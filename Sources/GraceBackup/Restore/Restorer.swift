@@ -95,7 +95,7 @@ public struct Restorer: Sendable {
             return report
         }
 
-        let catalog = try await vault.catalog(point.indexes)
+        let catalog = try await vault.contentCatalog()
         (report.objectsCopied, report.bytesCopied) = try await copyObjects(missing, from: catalog, into: target, progress: progress)
         // Objects before the database that names them, durable before it commits.
         try await target.objects.synchronize()

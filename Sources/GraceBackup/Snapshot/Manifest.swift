@@ -22,7 +22,8 @@ public struct Manifest: Codable, Sendable, Hashable {
     public var image: RecordReference
     /// Change-feed segments applied in order on top of the image.
     public var segments: [RecordReference]
-    /// Index records that locate every file content the snapshot references in `packs/`.
+    /// The index records this snapshot wrote (for its contents new to the vault). Readers find
+    /// contents through every index of the vault, which `prune` may rewrite; this list is a record.
     public var indexes: [RecordReference]
     /// Entities by kind as of the cutoff.
     public var counts: [String: Int]

@@ -46,7 +46,7 @@ public struct Snapshotter: Sendable {
         let cutoff = view.position
         let existing = try await vault.snapshots()
         let parent = existing.last { $0.manifest.deployment == deployment.location.description && $0.manifest.cutoff.sequence <= cutoff.sequence }
-        let catalog = try await vault.committedCatalog(snapshots: existing)
+        let catalog = try await vault.reusableCatalog()
 
         // Read what changed, then copy its objects while the database record is encoded and
         // written: the two use different cores.
@@ -89,13 +89,7 @@ public struct Snapshotter: Sendable {
         }
 
         let copied = try await copying
-        var indexes = catalog.indexes
-        if !copied.entries.isEmpty {
-            let encoded = try JSONLines.encode(copied.entries)
-            let (key, sha256) = try await vault.putSealed(encoded, in: "index")
-            indexes.append(.init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: copied.entries.count,
-                                 fromSequence: nil, toSequence: nil))
-        }
+        let indexes = try await vault.commitIndex(copied.entries).map { [$0] } ?? []
         let manifest = Manifest(
             vaultID: vault.config.vaultID, deployment: deployment.location.description, createdAt: now(), cutoff: cutoff,
             parent: parent?.id, image: image, segments: segments, indexes: indexes, counts: counts,

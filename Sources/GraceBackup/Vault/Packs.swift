@@ -13,30 +13,65 @@ struct PackEntry: Codable, Sendable, Hashable {
     var length: Int64
 }
 
-/// Every content reachable through a set of index records: BLAKE3 → its slice of a pack.
+/// Every content the vault holds: BLAKE3 → its slice of a pack, read from every index record.
+///
+/// An index record commits the packs it names: writers make their packs durable before they write
+/// the index, so a crash leaves packs no index names (garbage for `prune`), never an index that
+/// names a pack that may be lost. Contents are found through the vault's indexes, not through a
+/// manifest, so `prune` can repack and rewrite indexes without changing any snapshot's id.
 struct PackCatalog: Sendable {
-    var entries: [String: PackEntry] = [:]
-    /// The index records the catalog was read from, for the next manifest to name.
-    var indexes: [Manifest.RecordReference] = []
+    private(set) var entries: [String: PackEntry] = [:]
+    /// Each index record read, with its entries: a refresh reads only the new ones.
+    var byIndex: [String: [PackEntry]] = [:]
+    /// Packs a prune has condemned: left out, so a writer copies such a content again instead of
+    /// reusing a slice that is about to be deleted.
+    private(set) var excludedPacks: Set<String> = []
+
+    var indexKeys: [String] { byIndex.keys.sorted() }
+
+    mutating func rebuild(excluding excluded: Set<String>) {
+        excludedPacks = excluded
+        entries = [:]
+        for key in byIndex.keys.sorted() {
+            for entry in byIndex[key]! where !excluded.contains(entry.pack) && entries[entry.blake3] == nil { entries[entry.blake3] = entry }
+        }
+    }
 }
 
 extension Vault {
-    /// Reads the index records (checking each against its SHA-256) into one catalog.
-    func catalog(_ indexes: [Manifest.RecordReference]) async throws -> PackCatalog {
-        var catalog = PackCatalog()
-        var seen: Set<String> = []
-        for index in indexes where seen.insert(index.key).inserted {
-            let bytes = try await getSealed(try ObjectKey(index.key), expectedSHA256: index.sha256)
-            for entry in try JSONLines.decode(PackEntry.self, from: bytes, key: index.key) { catalog.entries[entry.blake3] = entry }
-            catalog.indexes.append(index)
+    /// The catalog of every index record in the vault, checking each against its SHA-256. Given the
+    /// previous catalog, reads only index records added since and forgets removed ones.
+    func contentCatalog(refreshing previous: PackCatalog = PackCatalog(), excludingPacks excluded: Set<String> = []) async throws -> PackCatalog {
+        var catalog = previous
+        var present: Set<String> = []
+        var changed = previous.excludedPacks != excluded
+        for try await summary in store.list(under: try ObjectKey.Prefix("index")) {
+            let key = summary.key.rawValue
+            present.insert(key)
+            guard catalog.byIndex[key] == nil else { continue }
+            catalog.byIndex[key] = try JSONLines.decode(PackEntry.self, from: try await getSealed(summary.key), key: key)
+            changed = true
         }
+        for key in catalog.byIndex.keys where !present.contains(key) {
+            catalog.byIndex[key] = nil
+            changed = true
+        }
+        if changed || catalog.entries.isEmpty { catalog.rebuild(excluding: excluded) }
         return catalog
     }
 
-    /// Every content a committed snapshot or capture stored. Only indexes a manifest or capture
-    /// record names count: packs written by a writer that crashed before its record may not be durable.
-    func committedCatalog(snapshots: [SnapshotRecord]) async throws -> PackCatalog {
-        try await catalog(snapshots.flatMap(\.manifest.indexes) + (try await captures()).compactMap(\.index))
+    /// The catalog a writer may reuse contents from: every index, less the packs a pending prune condemned.
+    func reusableCatalog(refreshing previous: PackCatalog = PackCatalog()) async throws -> PackCatalog {
+        try await contentCatalog(refreshing: previous, excludingPacks: try await condemnedPacks())
+    }
+
+    /// Writes an index record for `entries` after making their packs durable, and returns its reference.
+    func commitIndex(_ entries: [PackEntry]) async throws -> Manifest.RecordReference? {
+        guard !entries.isEmpty else { return nil }
+        try await store.synchronize()
+        let encoded = try JSONLines.encode(entries)
+        let (key, sha256) = try await putSealed(encoded, in: "index")
+        return .init(key: key.rawValue, sha256: sha256, sizeBytes: Int64(encoded.count), entries: entries.count, fromSequence: nil, toSequence: nil)
     }
 
     /// Reads one pack whole, checking it against the SHA-256 in its name. Packs are at most

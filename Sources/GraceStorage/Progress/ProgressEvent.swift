@@ -18,6 +18,8 @@ public enum ProgressPhase: String, Sendable, Hashable, Codable {
     case simulating = "simulating"
     case replayingGit = "replaying git history"
     case hashing = "hashing"
+    case readingRecords = "reading records"
+    case deleting = "deleting"
 }
 
 /// Where a long operation sends its progress; `nil` means nobody listens.

@@ -88,6 +88,30 @@ struct PointInTimeTests {
         }
     }
 
+    @Test func aMissingSegmentStopsRestoreAtTheLastGoodPointAndVerifyNamesIt() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 5)
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let capture = ChangeCapture(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() })
+        var records: [CaptureRecord] = []
+        var position = snapshot.manifest.cutoff.sequence
+        for round in 0..<2 {
+            try await fixture.simulate(files: 5, operations: 5, seed: UInt64(80 + round))
+            records.append(try #require(try await capture.captureOnce(after: position)))
+            position = records.last!.to.sequence
+        }
+        try await fixture.vault.store.delete(try ObjectKey(records[1].segment.key))
+
+        await #expect(throws: PointInTimeFailure.damagedSegment(key: records[1].segment.key, holding: records[0].to.sequence + 1...records[1].to.sequence,
+                                                                lastGood: records[0].to, detail: VaultFailure.recordDamaged(key: records[1].segment.key, detail: "it is missing").description)) {
+            try await fixture.vault.restorePoint(at: .sequence(records[1].to.sequence))
+        }
+        // Up to the last good point, restore works.
+        #expect(try await fixture.vault.restorePoint(at: .sequence(records[0].to.sequence)).cutoff == records[0].to)
+        let verified = try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 1)
+        #expect(verified.problems.contains { $0.message.contains(records[1].segment.key) })
+    }
+
     @Test func aDrillAtRandomPointsRestoresWhereverItLands() async throws {
         let fixture = try await VaultFixture(files: 30, operations: 5)
         defer { fixture.remove() }
