@@ -16,9 +16,15 @@ struct StreamCommandTests {
 
         // Idle: a stream over an unchanged deployment writes nothing.
         let before = Self.files(under: vault)
-        let idle = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1.5", "--interval", "0.2"])
+        let idle = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1.5", "--interval", "0.2", "--json"])
         #expect(idle.exitCode == 0, "\(idle.standardError)")
         #expect(Self.files(under: vault) == before)
+        let stopped = try JSONSerialization.jsonObject(with: Data(idle.standardOutput.utf8)) as? [String: Any]
+        #expect(stopped?["event"] as? String == "stopped" && stopped?["captures"] as? Int == 0)
+        let requests = try #require(stopped?["requests"] as? [String: Any])
+        for kind in ["puts", "gets", "heads", "lists", "deletes"] {
+            #expect(requests[kind] as? Int == 0, "an idle stream made storage requests: \(idle.standardOutput)")
+        }
 
         // A live stream lock (held by this test process) makes a second stream refuse, naming the first.
         let lock = vault.appendingPathComponent("locks/0f0e0d0c-0b0a-4908-8706-050403020100.json")
@@ -52,9 +58,11 @@ struct StreamCommandTests {
         stream.waitUntilExit()
         #expect(stream.terminationStatus == 0, "stream exited \(stream.terminationStatus) (\(stream.terminationReason == .uncaughtSignal ? "signal" : "exit")): \(firstStreamLog())")
         let lines = String(decoding: captured, as: UTF8.self).split(separator: "\n")
-        let lastLine = try #require(lines.last, "the stream captured nothing: \(firstStreamLog())")
-        let last = try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
-        let sequence = try #require((last?["to"] as? [String: Any])?["sequence"] as? Int)
+        let events = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(events.dropLast().contains { $0["event"] as? String == "capture" }, "the stream captured nothing: \(firstStreamLog())")
+        let last = try #require(events.last)
+        #expect(last["event"] as? String == "stopped")
+        let sequence = try #require(last["position"] as? Int)
 
         let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
         let position = (try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any])?["position"] as? [String: Any]

@@ -48,7 +48,14 @@ public actor ChangeCapture {
     /// Captures the changes after `position` (at most `limit`); returns the record, or nil when nothing changed.
     public func captureOnce(after position: Int64, limit: Int = 50_000, progress: ProgressSink? = nil) async throws -> CaptureRecord? {
         let changes = try await deployment.database.changes(after: position, limit: limit)
-        guard let last = changes.last else { return nil }
+        guard !changes.isEmpty else { return nil }
+        return try await capture(changes, after: position, progress: progress)
+    }
+
+    /// Writes `changes` (the feed's rows right after `position`, in order) as one capture: their
+    /// contents first, then the segment, then the record that makes them count.
+    public func capture(_ changes: [ChangeRecord], after position: Int64, progress: ProgressSink? = nil) async throws -> CaptureRecord {
+        guard let last = changes.last, changes.first!.sequence > position else { preconditionFailure("a capture needs changes after its position") }
         let lines = changes.map(SegmentLine.init)
         let directories = try lines.compactMap { line -> DirectoryVersion? in
             guard line.kind == .directoryVersion, let json = line.document else { return nil }
@@ -57,6 +64,7 @@ public actor ChangeCapture {
         catalog = try await vault.reusableCatalog(refreshing: catalog)
         let copied = try await Snapshotter(deployment: deployment, vault: vault, now: now).copyObjects(of: directories, skipping: catalog, progress: progress)
         let index = try await vault.commitIndex(copied.entries)
+        if let index { catalog.add(index: index.key, entries: copied.entries) }  // no need to read back what we just wrote
         let encoded = try JSONLines.encode(lines)
         let (key, sha256) = try await vault.putSealed(encoded, in: "segments")
         let record = CaptureRecord(

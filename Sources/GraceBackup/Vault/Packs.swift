@@ -29,6 +29,12 @@ struct PackCatalog: Sendable {
 
     var indexKeys: [String] { byIndex.keys.sorted() }
 
+    /// Adds an index record this process wrote, without reading it back.
+    mutating func add(index key: String, entries added: [PackEntry]) {
+        byIndex[key] = added
+        for entry in added where !excludedPacks.contains(entry.pack) && entries[entry.blake3] == nil { entries[entry.blake3] = entry }
+    }
+
     mutating func rebuild(excluding excluded: Set<String>) {
         excludedPacks = excluded
         entries = [:]

@@ -11,61 +11,100 @@ struct StreamCommand: AsyncParsableCommand {
         commandName: "stream",
         abstract: "Follow a deployment's change feed into the vault, so a restore can stop at any moment after the last snapshot.",
         discussion: """
-            Writes a segment (and the contents it names) at most every --interval seconds while there are changes, and \
-            nothing while there are none. Resumes where the vault's record of the deployment ends. SIGINT or SIGTERM \
-            captures what is left and exits 0.
+            Polls the database every --poll seconds (a local read, never a storage request) and writes a capture (a \
+            segment and the contents it names) once the oldest uncaptured change has waited --interval seconds, or at \
+            once for a promotion; nothing while nothing changes. Resumes where the vault's record of the deployment \
+            ends. SIGINT or SIGTERM captures what is left and exits 0.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
     @OptionGroup var vault: VaultOptions
-    @Option(help: "Seconds between captures while the deployment changes.") var interval: Double = 1
+    @Option(help: "The longest a change waits for its capture, in seconds, while changes arrive.") var interval: Double = 0.5
+    @Option(help: "Seconds between looks at the database for new changes.") var poll: Double = 0.05
     @Option(help: "Stop after this many seconds (for tests and drills); runs until a signal otherwise.") var duration: Double?
     @Option(help: "Take a new base snapshot this often: 24h, 90m or 3600s.", transform: parseInterval) var snapshotEvery: Double?
 
     func validate() throws {
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        guard poll > 0, poll <= interval else { throw ValidationError("--poll must be positive and at most --interval") }
+    }
+
+    /// One line of `--json` output.
+    struct Line: Encodable {
+        var event: String
+        var at: Instant
+        var capture: CaptureRecord?
+        var snapshot: String?
+        var position: Int64?
+        var captures: Int?
+        var seconds: Double?
+        /// Storage requests since the stream started following (its start-up reads excluded).
+        var requests: StorageRequestCounts
     }
 
     func run() async throws {
         let opened = try deployment.open(.openExisting)
-        let target = try await vault.open()
+        let metered = MeteredObjectStore(try await vault.open().store)
+        let target = try await Vault.open(metered)
         let capture = ChangeCapture(deployment: opened, vault: target, now: wallClock)
         let lock = try await VaultLock.acquire(in: target, purpose: "stream of \(opened.location)", scope: "stream", now: wallClock)
         let stop = StopSignal()
         let started = ContinuousClock.now
-        var position = try await capture.capturedPosition()
-        var captured = 0
-        var lastSnapshot = ContinuousClock.now
-        writeLine("stream: following \(opened.location) from change \(position) into \(target.location)")
+        var schedule = StreamSchedule()
+        schedule.intervalSeconds = interval
+        schedule.pollSeconds = poll
+        schedule.snapshotEverySeconds = snapshotEvery
+        let start = try await capture.capturedPosition()
+        let baseline = metered.requests
+        let json = global.json
+        let captures = Counter()
+        @Sendable func requests() -> StorageRequestCounts { metered.requests.since(baseline) }
+        writeLine("stream: following \(opened.location) from change \(start) into \(target.location)")
+        let position: Int64
         do {
-            while true {
-                let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
-                if let record = try await capture.captureOnce(after: position) {
-                    position = record.to.sequence
-                    captured += 1
-                    if global.json {
-                        print(String(decoding: try GraceJSON.encode(record), as: UTF8.self))
+            let duration = self.duration
+            position = try await ChangeStream(capture: capture, schedule: schedule).run(from: start, shouldStop: {
+                stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
+            }) { event in
+                switch event {
+                case let .captured(record):
+                    captures.increment()
+                    if json {
+                        Self.printLine(Line(event: "capture", at: wallClock(), capture: record, requests: requests()))
                     } else {
                         writeLine("captured changes \(record.fromSequence + 1)...\(record.to.sequence) (up to \(record.to.committedAt.map(\.description) ?? "-"))")
                     }
-                }
-                if stopping { break }
-                if let every = snapshotEvery, ContinuousClock.now - lastSnapshot >= .seconds(every) {
-                    // A new base keeps restores short; captures go on from where they are, which stays continuous.
-                    let snapshot = try await Snapshotter(deployment: opened, vault: target, now: wallClock).snapshot()
-                    lastSnapshot = ContinuousClock.now
+                case let .snapshotTaken(snapshot):
+                    if json { Self.printLine(Line(event: "snapshot", at: wallClock(), snapshot: snapshot.id, requests: requests())) }
                     writeLine("took snapshot \(snapshot.shortID) at change \(snapshot.manifest.cutoff.sequence)")
                 }
-                try await Task.sleep(for: .seconds(interval))
             }
         } catch {
             try? await lock.release()  // the capture's error is the one to report
             throw error
         }
+        let seconds = (ContinuousClock.now - started).seconds
+        let counts = requests()
         try await lock.release()
-        writeLine("stream: stopped after \(captured) capture(s); the vault covers up to change \(position)")
+        if json { Self.printLine(Line(event: "stopped", at: wallClock(), position: position, captures: captures.value, seconds: seconds, requests: counts)) }
+        writeLine("stream: stopped after \(captures.value) capture(s) in \(String(format: "%.1f", seconds)) s and \(counts.total) storage request(s); "
+            + "the vault covers up to change \(position)")
     }
+
+    static func printLine(_ line: Line) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(line) else { return }
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// A count shared with an event handler.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 /// Set by SIGINT or SIGTERM, so the stream captures what is left before it exits.
