@@ -37,6 +37,18 @@ struct VaultCommandTests {
         #expect(drill.exitCode == 0, "\(drill.standardError)")
         let drills = try CommandLineTool.run(["drills", "--vault", vault])
         #expect(drills.standardOutput.contains("passed"))
+
+        // Retention: a policy that keeps nothing is refused; a dry run changes nothing; then forget and prune.
+        #expect(try CommandLineTool.run(["forget", "--vault", vault]).exitCode == 64)
+        let dryRun = try CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--dry-run"])
+        #expect(dryRun.exitCode == 0 && dryRun.standardOutput.contains("would forget 1 snapshot(s)"), "\(dryRun.standardOutput)")
+        let forget = try CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--json"])
+        let forgotten = (try JSONSerialization.jsonObject(with: Data(forget.standardOutput.utf8)) as? [String: Any])?["forgotten"] as? [[String: Any]]
+        #expect(forgotten?.first?["snapshot"] as? String == firstID)
+        let prune = try CommandLineTool.run(["prune", "--vault", vault, "--now"])
+        #expect(prune.exitCode == 0 && prune.standardOutput.contains("deleted"), "\(prune.standardError)")
+        #expect(try CommandLineTool.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["prune", "--vault", vault, "--grace", "soon"]).exitCode == 64)
     }
 
     /// SIGKILL `snapshot` at many points: every earlier snapshot still restores, the vault still

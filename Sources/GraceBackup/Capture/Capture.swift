@@ -33,6 +33,10 @@ public actor ChangeCapture {
     public let vault: Vault
     public let now: @Sendable () -> Instant
     private var catalog = PackCatalog()
+    private var catalogReadAt: ContinuousClock.Instant?
+    /// How often the catalog is read again from the vault (new snapshots' indexes, prune records).
+    /// Far below prune's grace period, so a condemned pack is never reused after it could be deleted.
+    public static let catalogRefreshSeconds = 60.0
 
     public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant) {
         self.deployment = deployment
@@ -61,7 +65,10 @@ public actor ChangeCapture {
             guard line.kind == .directoryVersion, let json = line.document else { return nil }
             return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
         }
-        catalog = try await vault.reusableCatalog(refreshing: catalog)
+        if catalogReadAt.map({ ContinuousClock.now - $0 >= .seconds(Self.catalogRefreshSeconds) }) ?? true {
+            catalog = try await vault.reusableCatalog(refreshing: catalog)
+            catalogReadAt = ContinuousClock.now
+        }
         let copied = try await Snapshotter(deployment: deployment, vault: vault, now: now).copyObjects(of: directories, skipping: catalog, progress: progress)
         let index = try await vault.commitIndex(copied.entries)
         if let index { catalog.add(index: index.key, entries: copied.entries) }  // no need to read back what we just wrote
@@ -107,5 +114,53 @@ extension Vault {
         let snapshots = try await snapshots().filter { $0.manifest.deployment == deployment }
         let captures = try await captures().filter { $0.deployment == deployment }
         return max(snapshots.map(\.manifest.cutoff.sequence).max() ?? 0, captures.map(\.to.sequence).max() ?? 0)
+    }
+}
+
+/// Tells a writer when the vault holds a change, so it can acknowledge a promotion only once
+/// `stream` has captured it: a promotion acknowledged is a promotion a restore brings back.
+/// Reads only capture records it has not seen, so waiting costs one listing per poll.
+public actor CaptureWatcher {
+    public let vault: Vault
+    public let deployment: String
+    private var seen: Set<String> = []
+    private var reached: Int64
+
+    /// Starts from where the vault's record of `deployment` ends now.
+    public init(vault: Vault, deployment: String) async throws {
+        self.vault = vault
+        self.deployment = deployment
+        reached = try await vault.capturedPosition(of: deployment)
+    }
+
+    /// The last change of the deployment the vault holds, reading capture records written since the last call.
+    public func capturedPosition() async throws -> Int64 {
+        for try await summary in vault.store.list(under: try ObjectKey.Prefix("captures")) where summary.key.rawValue.hasSuffix(".json") {
+            guard seen.insert(summary.key.rawValue).inserted else { continue }
+            let bytes = try await vault.getSealed(summary.key)
+            guard let record = try? GraceJSON.decode(CaptureRecord.self, from: Data(bytes)) else { continue }
+            if record.deployment == deployment { reached = max(reached, record.to.sequence) }
+        }
+        return reached
+    }
+
+    /// Returns once the vault holds change `sequence`; throws after `timeoutSeconds`.
+    public func waitUntilCaptured(_ sequence: Int64, pollSeconds: Double = 0.02, timeoutSeconds: Double = 30) async throws {
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
+        while try await capturedPosition() < sequence {
+            guard ContinuousClock.now < deadline else { throw CaptureWaitTimedOut(sequence: sequence, reached: reached, vault: vault.location, seconds: timeoutSeconds) }
+            try await Task.sleep(for: .seconds(pollSeconds))
+        }
+    }
+}
+
+public struct CaptureWaitTimedOut: BackupFailure {
+    public let sequence: Int64
+    public let reached: Int64
+    public let vault: String
+    public let seconds: Double
+    public var kind: FailureKind { .unavailable }
+    public var description: String {
+        "change \(sequence) was not captured into \(vault) within \(Int(seconds)) s (it holds up to \(reached)): is `grace-backup stream` running?"
     }
 }

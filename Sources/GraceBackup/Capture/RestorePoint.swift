@@ -15,6 +15,8 @@ public struct RestorePoint: Sendable {
 public enum RestoreTarget: Sendable, Hashable {
     case sequence(Int64)
     case time(Instant)
+    /// The last captured change: what a disaster recovery wants.
+    case latest
 }
 
 public enum PointInTimeFailure: BackupFailure, Equatable {
@@ -55,6 +57,7 @@ extension Vault {
             switch target {
             case let .sequence(sequence): position.sequence <= sequence
             case let .time(instant): (position.committedAt ?? Instant(nanosecondsSinceEpoch: 0)) <= instant
+            case .latest: true
             }
         }
         guard let base = snapshots.last(where: { precedes($0.manifest.cutoff) }) else {
@@ -96,6 +99,7 @@ extension Vault {
             switch target {
             case let .sequence(sequence) where sequence == position.sequence: break
             case let .time(instant) where instant == position.committedAt: break
+            case .latest: break
             default: throw PointInTimeFailure.notCovered(latest: position)
             }
         }

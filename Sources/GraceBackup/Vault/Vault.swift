@@ -61,7 +61,8 @@ public struct Vault: Sendable {
     func putSealed(_ bytes: [UInt8], in folder: String, suffix: String = "") async throws -> (key: ObjectKey, sha256: String) {
         let sha256 = Self.sha256Hex(bytes)
         let key = try ObjectKey("\(folder)/\(sha256)\(suffix)")
-        if try await store.head(key)?.sizeBytes != Int64(bytes.count) { try await store.put(key, bytes: bytes) }
+        // No `head` first: nearly every record is new, and rewriting the same bytes is harmless.
+        try await store.put(key, bytes: bytes)
         return (key, sha256)
     }
 

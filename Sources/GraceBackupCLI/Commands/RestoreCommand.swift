@@ -22,6 +22,7 @@ struct RestoreCommand: AsyncParsableCommand {
             transform: parseInstant)
     var toTime: Instant?
     @Option(name: .customLong("to-sequence"), help: "Restore the state right after this change-feed sequence.") var toSequence: Int64?
+    @Flag(name: .customLong("to-latest"), help: "Restore the last captured change: the newest snapshot and every capture after it.") var toLatest = false
     @Option(name: .customLong("to"), help: "The deployment to restore into: an empty folder, or a live deployment with --in-place.",
             transform: { try DeploymentLocation(parsing: $0) })
     var target: DeploymentLocation
@@ -38,8 +39,8 @@ struct RestoreCommand: AsyncParsableCommand {
     func validate() throws {
         if quarantine && deleteOrphans { throw ValidationError("--quarantine and --delete-orphans cannot be used together") }
         if (quarantine || deleteOrphans) && !inPlace { throw ValidationError("--quarantine and --delete-orphans apply only with --in-place") }
-        if [snapshot != nil, toTime != nil, toSequence != nil].filter({ $0 }).count > 1 {
-            throw ValidationError("give one of --snapshot, --to-time and --to-sequence")
+        if [snapshot != nil, toTime != nil, toSequence != nil, toLatest].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --snapshot, --to-time, --to-sequence and --to-latest")
         }
     }
 
@@ -49,6 +50,8 @@ struct RestoreCommand: AsyncParsableCommand {
             try await opened.restorePoint(at: .time(toTime))
         } else if let toSequence {
             try await opened.restorePoint(at: .sequence(toSequence))
+        } else if toLatest {
+            try await opened.restorePoint(at: .latest)
         } else {
             try await opened.restorePoint(of: try await opened.snapshot(snapshot))
         }

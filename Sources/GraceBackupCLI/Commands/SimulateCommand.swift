@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraceModel
+import GraceBackup
 import GraceStorage
 
 struct SimulateCommand: AsyncParsableCommand {
@@ -25,6 +26,11 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Simulated minutes between operations, on average.") var minutesBetweenOperations = 15.0
     @Option(help: "Simulated time of the first operation (RFC 3339).", transform: parseInstant) var startTime = Instant(secondsSinceEpoch: 1_767_225_600)
     @Option(name: .customLong("from-git"), help: "Replay this Git repository's first-parent history instead.") var fromGit: String?
+    @Option(help: "Real time: this many operations per second, stamped with the wall clock.") var rate: Double?
+    @Option(help: "Append a JSON line per acknowledged operation to this file: {operation, sequence, acknowledgedAt}.") var ackLog: String?
+    @Option(help: "Acknowledge a promotion only once this vault holds it (a running `stream` captures it); other writes go on meanwhile.",
+            transform: { try StorageLocation(parsing: $0) })
+    var acknowledgePromotionsFrom: StorageLocation?
 
     func validate() throws {
         guard repositories >= 1 else { throw ValidationError("--repositories must be at least 1") }
@@ -33,6 +39,8 @@ struct SimulateCommand: AsyncParsableCommand {
         if let duration, duration <= 0 { throw ValidationError("--duration must be a positive number of seconds") }
         guard meanFileSize >= 1 else { throw ValidationError("--mean-file-size must be at least 1 byte") }
         guard minutesBetweenOperations >= 0 else { throw ValidationError("--minutes-between-operations cannot be negative") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be a positive number of operations per second") }
+        if acknowledgePromotionsFrom != nil && ackLog == nil { throw ValidationError("--acknowledge-promotions-from needs --ack-log") }
     }
 
     func run() async throws {
@@ -64,8 +72,21 @@ struct SimulateCommand: AsyncParsableCommand {
         options.durationSeconds = duration
         options.meanFileSizeBytes = meanFileSize
         options.secondsBetweenOperations = minutesBetweenOperations * 60
+        options.operationsPerSecond = rate
+        var acknowledgements: Acknowledgements?
+        if let ackLog {
+            var watcher: CaptureWatcher?
+            if let location = acknowledgePromotionsFrom {
+                let vault = try await Vault.open(location.open(create: false, durability: .onSynchronize))
+                watcher = try await CaptureWatcher(vault: vault, deployment: opened.location.description)
+            }
+            let log = try Acknowledgements(path: ackLog, database: opened.database, watcher: watcher)
+            options.afterOperation = { name in try await log.acknowledge(name) }
+            acknowledgements = log
+        }
         let simulator = Simulator(writer: writer, clock: clock, options: options)
         let report = try await withProgress(rendering: global.renderer) { sink in try await simulator.run(progress: sink) }
+        try await acknowledgements?.finish()
         try global.emit(report) { Self.summary(report, location: opened.location) }
     }
 
@@ -85,4 +106,50 @@ func parseInstant(_ text: String) throws -> Instant {
         throw ValidationError("\"\(text)\" is not an RFC 3339 time such as 2026-01-01T00:00:00Z")
     }
     return instant
+}
+
+/// The writer's acknowledgements, one JSON line each, written as each returns: what a client was
+/// told is saved. A promotion is acknowledged once the vault holds it (with a watcher), while the
+/// writes after it go on.
+actor Acknowledgements {
+    struct Line: Encodable {
+        var operation: String
+        var sequence: Int64
+        var acknowledgedAt: Instant
+    }
+
+    let file: FileHandle
+    let database: any GraceDatabase
+    let watcher: CaptureWatcher?
+    private var waiting: [Task<Void, any Error>] = []
+
+    init(path: String, database: any GraceDatabase, watcher: CaptureWatcher?) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw ValidationError("cannot create --ack-log \(path)") }
+        file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        self.database = database
+        self.watcher = watcher
+    }
+
+    func acknowledge(_ operation: String) async throws {
+        // One writer: the latest position is the end of this operation.
+        let sequence = try await database.openReadView(.latest).position.sequence
+        guard operation == "promote", let watcher else { return try write(Line(operation: operation, sequence: sequence, acknowledgedAt: wallClock())) }
+        waiting.append(Task {
+            try await watcher.waitUntilCaptured(sequence)
+            try self.write(Line(operation: operation, sequence: sequence, acknowledgedAt: wallClock()))
+        })
+    }
+
+    /// Waits for the promotions still waiting for their capture.
+    func finish() async throws {
+        for task in waiting { try await task.value }
+        waiting = []
+    }
+
+    private func write(_ line: Line) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // One write call per line: a SIGKILL leaves whole lines.
+        try file.write(contentsOf: try encoder.encode(line) + Data("\n".utf8))
+    }
 }

@@ -17,6 +17,12 @@ public struct SimulationOptions: Sendable {
     public var binaryShare = 0.1
     /// Simulated seconds between operations, on average.
     public var secondsBetweenOperations = 900.0
+    /// Real time instead: this many operations per wall-clock second, each stamped with the wall
+    /// clock (the clock is set to it before each operation). For measuring a live backup.
+    public var operationsPerSecond: Double?
+    /// Called after each operation after the initial import returns, with its name (`save`,
+    /// `promote`, ...): where a caller acknowledges the write.
+    public var afterOperation: (@Sendable (String) async throws -> Void)?
 
     public init() {}
 }
@@ -62,6 +68,7 @@ public struct Simulator: Sendable {
 
     public func run(progress: ProgressSink? = nil) async throws -> SimulationReport {
         var random = SeededGenerator(seed: options.seed)
+        if options.operationsPerSecond != nil { clock.set(max(clock.now(), Instant(Date()))) }
         let content = ContentGenerator(options: options)
         var report = SimulationReport(simulatedStart: clock.now(), simulatedEnd: clock.now())
         let wallStart = ContinuousClock.now
@@ -72,7 +79,7 @@ public struct Simulator: Sendable {
         var repositories: [RepositoryState] = []
         let filesPerRepository = max(1, options.files / max(1, options.repositories))
         for index in 0..<options.repositories {
-            clock.advance(seconds: 60)
+            if options.operationsPerSecond != nil { clock.set(max(clock.now(), Instant(Date()))) } else { clock.advance(seconds: 60) }
             let (repository, main) = try await writer.createRepository(name: "repository-\(index + 1)", organization: organization)
             var tree = content.initialTree(files: filesPerRepository, using: &random)
             var first = BranchState(branch: try await writer.createBranch(name: "alice", parent: main.branchID), tree: tree)
@@ -90,16 +97,24 @@ public struct Simulator: Sendable {
         report.repositories = repositories.count
 
         var done = 0
+        let paceStart = ContinuousClock.now
         while options.operations.map({ done < $0 }) ?? true {
             if let limit = options.durationSeconds, (ContinuousClock.now - wallStart) >= .seconds(limit) { break }
             if options.operations == nil && options.durationSeconds == nil { break }
-            clock.advance(seconds: Double.random(in: 0.2...1.8, using: &random) * options.secondsBetweenOperations)
+            if let rate = options.operationsPerSecond {
+                // Keep the schedule: an operation that ran long is followed by the next one at once.
+                try await Task.sleep(until: paceStart + .seconds(Double(done) / rate), clock: .continuous)
+                clock.set(max(clock.now(), Instant(Date())))
+            } else {
+                clock.advance(seconds: Double.random(in: 0.2...1.8, using: &random) * options.secondsBetweenOperations)
+            }
             let repositoryIndex = Int.random(in: 0..<repositories.count, using: &random)
             let (name, bytes, files) = try await step(&repositories[repositoryIndex], content: content, random: &random, report: &report)
             report.operations[name, default: 0] += 1
             report.storedBytes += bytes
             report.filesWritten += files
             done += 1
+            try await options.afterOperation?(name)
             if done % 50 == 0 {
                 report.referencesDeletedByRetention += try await writer.applyRetention(asOf: clock.now())
             }

@@ -36,6 +36,7 @@ struct PointInTimeTests {
             #expect(report.check?.problems == [], "sequence \(target)")
             #expect(try await VaultFixture.documents(of: restored) == (try await Self.documents(of: fixture.deployment, through: target)), "sequence \(target)")
         }
+        #expect(try await fixture.vault.restorePoint(at: .latest).cutoff.sequence == position)
         await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(position + 1)) }
         await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(first - 1)) }
     }
