@@ -15,7 +15,7 @@ work=${1:-bench/work}/recovery-point
 echo "bench: building grace-backup (release)"
 swift build -c release --scratch-path .build-release >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
-rm -rf "$work"
+rm -rf "$work"-*
 mkdir -p "$(dirname "$work")"
 for interval in 0.5 1; do
     echo "== stream --interval $interval, ${RUNS:-20} runs at ${RATE:-50} writes/s"

@@ -64,6 +64,9 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = URL(fileURLWithPath: work ?? NSTemporaryDirectory() + "grace-rpo-\(UUID().uuidString.prefix(8))")
+        if let work, !((try? FileManager.default.contentsOfDirectory(atPath: work))?.isEmpty ?? true) {
+            throw ValidationError("--work \(work) is not empty: give a new or empty folder")
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { if work == nil { try? FileManager.default.removeItem(at: folder) } }
         let deployment = folder.appendingPathComponent("deployment").path
