@@ -44,6 +44,12 @@ let package = Package(
             name: "Deflate",
             dependencies: ["CZlib"],
             swiftSettings: strictSettings),
+        // Git's object, pack, delta and bundle formats: no Grace in here. Optimized in debug builds
+        // like the hashes, since deltas are byte loops.
+        .target(
+            name: "GraceGit",
+            dependencies: ["Deflate", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings + optimizedInDebug),
         // syncfs(2), which Swift's Glibc module does not export: one flush of a whole file system.
         .target(name: "CFileSystem"),
         .target(
@@ -56,7 +62,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "GraceBackup",
-            dependencies: ["GraceModel", "GraceStorage", "Deflate", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["GraceModel", "GraceStorage", "GraceGit", "Deflate", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings),
         .target(
             name: "GraceBackupTesting",
@@ -71,6 +77,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupCLITests", dependencies: ["GraceBackupCLI"], swiftSettings: strictSettings),

@@ -37,6 +37,14 @@ public final class Inflater {
         stream.deallocate()
     }
 
+    /// Starts a new stream of the same format, keeping zlib's buffers.
+    public func reset() throws(DeflateError) {
+        let status = inflateReset(stream)
+        guard status == Z_OK else { throw DeflateError(.corrupt, detail: "inflateReset returned \(status)") }
+        isFinished = false
+        totalOut = 0
+    }
+
     /// Decompresses as much of `input` as belongs to this stream, calling `output` with each
     /// decompressed piece (valid only during the call). Returns the number of input bytes used:
     /// less than `input.count` only when the stream ended inside it.

@@ -17,6 +17,9 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, CustomStringConv
 
     public init(secondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = secondsSinceEpoch * 1_000_000_000 }
 
+    /// Whole seconds since the epoch, rounded down (Git's commit times).
+    public var wholeSecondsSinceEpoch: Int64 { nanosecondsSinceEpoch.floorDivided(by: 1_000_000_000).quotient }
+
     public var date: Date { Date(timeIntervalSince1970: Double(nanosecondsSinceEpoch) / 1e9) }
 
     public func adding(seconds: Double) -> Instant {

@@ -73,6 +73,23 @@ public enum GraceBlob {
                         sawNulInFirst8KiB: hasher.sawNulInFirst8KiB)
     }
 
+    /// The file's bytes, with Grace's encoding undone: libdeflate when the expected size is right,
+    /// zlib streaming otherwise. Does not hash them: the caller checks what it needs.
+    public static func plainBytes(storedBytes: [UInt8], isBinary: Bool, expectedSizeBytes: Int64) throws -> [UInt8] {
+        if isBinary { return storedBytes }
+        if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater() {
+            var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
+            let outcome = storedBytes.withUnsafeBytes { input in plain.withUnsafeMutableBytes { inflater.decompressGzip(input, into: $0) } }
+            if case .decompressed = outcome { return plain }
+        }
+        var plain: [UInt8] = []
+        let inflater = try Inflater(.gzip)
+        let used = try storedBytes.withUnsafeBytes { input in try inflater.feed(input) { plain.append(contentsOf: $0) } }
+        try inflater.finish()
+        if used < storedBytes.count { throw DeflateError(.trailingBytes, detail: "after byte \(used)") }
+        return plain
+    }
+
     /// Undoes Grace's encoding of stored bytes already in memory and hashes them: libdeflate
     /// when the expected size is right, zlib streaming otherwise (which says what is wrong).
     /// Throws `DeflateError` for a gzip stream that does not decode.

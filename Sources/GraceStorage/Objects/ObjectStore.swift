@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// A stored object's bytes, in pieces of at most 64 KiB, read as they are consumed.
@@ -41,6 +42,12 @@ extension ObjectStore {
         return try await put(key, from: source)
     }
 
+    /// Stores a local file's bytes, read in 1 MiB pieces as the store consumes them.
+    @discardableResult
+    public func put(_ key: ObjectKey, contentsOf file: URL) async throws -> ObjectSummary {
+        try await put(key, from: FileByteSequence(file: file))
+    }
+
     /// Reads a whole object into memory: for small records only.
     public func getBytes(_ key: ObjectKey) async throws -> [UInt8] {
         var bytes: [UInt8] = []
@@ -49,4 +56,29 @@ extension ObjectStore {
         }
         return bytes
     }
+}
+
+/// A local file's bytes in 1 MiB pieces, each read when the consumer asks for it: memory stays at
+/// one piece however large the file.
+public struct FileByteSequence: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    public let file: URL
+
+    public init(file: URL) { self.file = file }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var handle: FileHandle?
+        let file: URL
+
+        public mutating func next() async throws -> ByteBuffer? {
+            if handle == nil { handle = try FileHandle(forReadingFrom: file) }
+            guard let piece = try handle!.read(upToCount: 1 << 20), !piece.isEmpty else {
+                try handle?.close()
+                return nil
+            }
+            return ByteBuffer(bytes: piece)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(handle: nil, file: file) }
 }

@@ -20,6 +20,7 @@ public enum ProgressPhase: String, Sendable, Hashable, Codable {
     case hashing = "hashing"
     case readingRecords = "reading records"
     case deleting = "deleting"
+    case exportingBundle = "exporting bundle"
 }
 
 /// Where a long operation sends its progress; `nil` means nobody listens.

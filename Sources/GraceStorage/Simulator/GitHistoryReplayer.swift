@@ -56,7 +56,8 @@ public struct GitHistoryReplayer: Sendable {
                     tree.files[entry.path] = .content(try blobs.read(entry.objectID))
                 }
             }
-            clock.set(commit.authorTime)
+            // Grace stamps a reference when it records it, so times only move forward, even where Git's author dates do not.
+            clock.set(max(commit.authorTime, clock.now().adding(seconds: 0.001)))
             let recorded = try await writer.assign(tree, to: main.branchID, message: commit.message)
             for entry in try listTree(commit.id) where entry.type == "blob" {
                 if let version = recorded.files[entry.path] { known["\(entry.objectID) \(entry.path)"] = version }

@@ -1,0 +1,369 @@
+import Deflate
+import Foundation
+import GraceGit
+import GraceModel
+import GraceStorage
+
+/// What to export.
+public struct BundleExportRequest: Sendable {
+    public var repositoryID: RepositoryID
+    /// Branch names; nil exports every branch that has a promotion.
+    public var branches: [String]?
+    /// Also each child branch's Commit references, as a chain based on the promotion it started from.
+    public var includeCommits = false
+
+    public init(repositoryID: RepositoryID, branches: [String]? = nil, includeCommits: Bool = false) {
+        self.repositoryID = repositoryID
+        self.branches = branches
+        self.includeCommits = includeCommits
+    }
+}
+
+/// What a receiver already has from earlier exports: the next bundle lists their tips as
+/// prerequisites and leaves their objects out. Kept in the export catalog.
+public struct ExportBase: Sendable, Codable {
+    public struct Tree: Sendable, Codable, Hashable {
+        /// nil for a directory with no file anywhere below it: left out of its parent.
+        public var id: String?
+        public var name: String
+    }
+
+    public var refs: [String: String] = [:]
+    /// Grace reference id → the commit made of it.
+    public var commits: [String: String] = [:]
+    /// A file content's SHA-256 (Grace's) → its blob.
+    public var blobs: [String: String] = [:]
+    /// A directory version's id → its tree.
+    public var trees: [String: Tree] = [:]
+    /// Objects the receiver has that the maps above do not name (read from a previous bundle).
+    public var otherObjects: [String] = []
+
+    public init() {}
+
+    var objectIDs: Set<GitObjectID> {
+        var ids = Set(otherObjects.compactMap { GitObjectID(hex: $0) })
+        for hex in commits.values { if let id = GitObjectID(hex: hex) { ids.insert(id) } }
+        for hex in blobs.values { if let id = GitObjectID(hex: hex) { ids.insert(id) } }
+        for tree in trees.values { if let id = tree.id.flatMap({ GitObjectID(hex: $0) }) { ids.insert(id) } }
+        return ids
+    }
+}
+
+public struct BundleExportReport: Sendable, Codable, Hashable {
+    public var repositoryID: String
+    public var position: Int64 = 0
+    public var full = true
+    public var prerequisites: [String] = []
+    public var refs: [String: String] = [:]
+    public var newCommits = 0
+    public var objects = 0
+    public var blobs = 0
+    public var trees = 0
+    public var deltas = 0
+    public var bundleBytes: Int64 = 0
+    /// Tag references with no promotion of the same root before them: Git has nothing to point them at.
+    public var tagsLeftOut: [String] = []
+    /// Refs whose names were changed to be valid Git ref names.
+    public var renamedRefs: [String: String] = [:]
+    public var elapsedSeconds = 0.0
+    /// Nothing new since the previous export: no bundle was written.
+    public var nothingNew: Bool { !full && objects == 0 && refs.isEmpty }
+}
+
+public enum BundleExportFailure: BackupFailure {
+    case repositoryNotFound(RepositoryID, location: String)
+    case branchNotFound(String, available: [String])
+    case unsafeName(String, directory: String)
+    case missingObject(key: String, path: String, location: String)
+    case objectDoesNotMatch(key: String, path: String, detail: String)
+    case missingDirectory(id: String, referencedBy: String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .repositoryNotFound, .branchNotFound: .notFound
+        case .unsafeName: .invalidInput
+        case .missingObject, .objectDoesNotMatch, .missingDirectory: .integrity
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .repositoryNotFound(id, location): "repository \(id) is not in \(location)"
+        case let .branchNotFound(name, available): "branch \"\(name)\" does not exist; the repository has \(available.joined(separator: ", "))"
+        case let .unsafeName(name, directory): "\"\(name)\" in \(directory) is not a name Git can hold (\".\", \"..\", \".git\", a \"/\" or a NUL byte); nothing was written"
+        case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
+        case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
+        case let .missingDirectory(id, referencedBy): "directory version \(id), named by \(referencedBy), is not in the database; nothing was written"
+        }
+    }
+}
+
+/// Exports a Grace repository as a Git bundle: promotions become commits, directory versions
+/// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
+/// object ids, so each export can build on the last. Memory stays bounded: the pack streams to a
+/// temporary file, and a delta's base is read again from object storage when needed.
+public struct BundleExporter: Sendable {
+    public let deployment: Deployment
+    /// A delta chain longer than this is cut with a whole object, as `git pack-objects --depth`.
+    public static let maxDeltaDepth = 50
+
+    public init(deployment: Deployment) { self.deployment = deployment }
+
+    /// Writes the bundle to `destination` and returns what it holds and the base the next export builds on.
+    public func export(_ request: BundleExportRequest, base: ExportBase?, temporaryFolder: URL, destination: FileHandle,
+                       progress: ProgressSink? = nil) async throws -> (report: BundleExportReport, next: ExportBase) {
+        let started = ContinuousClock.now
+        let view = try await deployment.database.openReadView(.snapshot)
+        guard let repository = try await view.repository(request.repositoryID) else {
+            throw BundleExportFailure.repositoryNotFound(request.repositoryID, location: deployment.location.description)
+        }
+        let branches = try await view.branches(in: repository.repositoryID).filter { $0.deletedAt == nil }
+        let references = try await view.references(in: repository.repositoryID).filter { $0.deletedAt == nil }
+        let owner = try await view.owners().first { $0.ownerID == repository.ownerID }
+        var selected = branches
+        if let names = request.branches {
+            selected = try names.map { name in
+                guard let branch = branches.first(where: { $0.branchName == name }) else {
+                    throw BundleExportFailure.branchNotFound(name, available: branches.map(\.branchName).sorted())
+                }
+                return branch
+            }
+        }
+        let writer = try GitPackWriter(temporaryFolder: temporaryFolder)
+        let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
+                                    progress: progress)
+        var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil)
+        progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
+
+        // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
+        let byBranch = Dictionary(grouping: references, by: \.branchID)
+        func ordered(_ type: ReferenceType, on branch: Branch) -> [Reference] {
+            (byBranch[branch.branchID] ?? []).filter { $0.referenceType == type }
+                .sorted { ($0.createdAt, $0.referenceID.description) < ($1.createdAt, $1.referenceID.description) }
+        }
+        var refs: [(name: String, id: GitObjectID)] = []
+        var promotionCommits: [String: GitObjectID] = [:]
+        func exportPromotions(of branch: Branch) async throws -> GitObjectID? {
+            var parent: GitObjectID?
+            for promotion in ordered(.promotion, on: branch) {
+                parent = try await builder.commit(for: promotion, parent: parent, owner: owner)
+                promotionCommits[promotion.referenceID.description] = parent
+            }
+            return parent
+        }
+        let chained = request.includeCommits ? branches : selected
+        for branch in chained.sorted(by: { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }) {
+            let tip = try await exportPromotions(of: branch)
+            if let tip, selected.contains(where: { $0.branchID == branch.branchID }) { refs.append(("refs/heads/" + branch.branchName, tip)) }
+        }
+        if request.includeCommits {
+            for branch in selected where branch.parentBranchID != nil {
+                let commits = ordered(.commit, on: branch)
+                guard !commits.isEmpty, ordered(.promotion, on: branch).isEmpty else { continue }
+                var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID.description] }
+                for commit in commits { parent = try await builder.commit(for: commit, parent: parent, owner: owner) }
+                if let parent { refs.append(("refs/heads/" + branch.branchName, parent)) }
+            }
+        }
+        for branch in selected {
+            let promotions = ordered(.promotion, on: branch)
+            for tag in ordered(.tag, on: branch) {
+                guard let promotion = promotions.last(where: { $0.createdAt <= tag.createdAt && $0.directoryID == tag.directoryID }),
+                      let commit = promotionCommits[promotion.referenceID.description] else {
+                    report.tagsLeftOut.append(tag.referenceText)
+                    continue
+                }
+                refs.append(("refs/tags/" + tag.referenceText, commit))
+            }
+        }
+
+        // Valid, unique ref names; a later tag of the same name wins, as a moved tag would.
+        var named: [String: GitObjectID] = [:]
+        for (name, id) in refs {
+            let prefix = name.hasPrefix("refs/tags/") ? "refs/tags/" : "refs/heads/"
+            let valid = prefix + GitRefName.component(String(name.dropFirst(prefix.count)))
+            if valid != name { report.renamedRefs[name] = valid }
+            named[valid] = id
+        }
+        var next = builder.state
+        next.refs = named.mapValues(\.hex)
+        let changed = named.filter { base?.refs[$0.key] != $0.value.hex }
+        report.refs = changed.mapValues(\.hex)
+        report.newCommits = builder.newCommits
+        report.objects = writer.count
+        report.blobs = builder.newBlobs
+        report.trees = builder.newTrees
+        report.deltas = builder.deltas
+        if report.nothingNew {
+            report.elapsedSeconds = (ContinuousClock.now - started).seconds
+            return (report, next)
+        }
+        // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
+        let prerequisites = Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
+        report.prerequisites = prerequisites.map(\.hex)
+        let header = GitBundleHeader(prerequisites: prerequisites.map { .init(id: $0, comment: "") },
+                                     references: changed.sorted { $0.key < $1.key }.map { .init(id: $0.value, name: $0.key) })
+        _ = try writer.finish(prefix: header.encode(), to: destination)
+        report.bundleBytes = Int64(try destination.offset())
+        progress?.yield(.phaseFinished(.exportingBundle, elapsedSeconds: (ContinuousClock.now - started).seconds))
+        report.elapsedSeconds = (ContinuousClock.now - started).seconds
+        return (report, next)
+    }
+}
+
+/// Builds Git objects from Grace's, writing each new one to the pack once: blobs with a delta
+/// against the previous version of the same path when that saves at least half, trees likewise.
+final class ObjectBuilder {
+    let view: any GraceReadView
+    let objects: any ObjectStore
+    let repositoryID: RepositoryID
+    let pack: GitPackWriter
+    let progress: ProgressSink?
+    private(set) var state: ExportBase
+    private var known: Set<GitObjectID>
+    private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
+    private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
+    private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
+
+    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, progress: ProgressSink?) {
+        self.view = view
+        self.objects = objects
+        self.repositoryID = repositoryID
+        self.pack = pack
+        self.progress = progress
+        state = base
+        state.otherObjects = []
+        known = base.objectIDs
+    }
+
+    func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
+        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }) { return done }
+        let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
+        if tree == .emptyTree && !known.contains(.emptyTree) {
+            _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
+            known.insert(.emptyTree)
+        }
+        let name = owner?.ownerName ?? "grace"
+        let signature = GitSignature(name: name, email: "\(owner?.ownerID.description ?? "unknown")@grace.invalid",
+                                     secondsSinceEpoch: reference.createdAt.wholeSecondsSinceEpoch)
+        var text = reference.referenceText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { text = reference.referenceType.rawValue }
+        let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
+        let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
+        let id = GitObjectID.of(.commit, content: content)
+        if known.insert(id).inserted {
+            _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
+            newCommits += 1
+        }
+        state.commits[reference.referenceID.description] = id.hex
+        return id
+    }
+
+    /// The tree of a directory version, nil when no file lies anywhere below it.
+    func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
+        if let done = state.trees[directoryID.description] { return (done.id.flatMap { GitObjectID(hex: $0) }, done.name) }
+        guard let directory = try await view.directoryVersion(directoryID) else {
+            throw BundleExportFailure.missingDirectory(id: directoryID.description, referencedBy: referencedBy)
+        }
+        var entries: [GitTreeEntry] = []
+        for file in directory.files {
+            let name = try Self.entryName(file.relativePath, in: directory.relativePath)
+            entries.append(GitTreeEntry(mode: .file, name: Array(name.utf8), id: try await blob(file)))
+        }
+        for child in directory.directories {
+            let (id, name) = try await tree(child, referencedBy: "directory version \(directory.relativePath)")
+            if let id { entries.append(GitTreeEntry(mode: .directory, name: Array(name.utf8), id: id)) }
+        }
+        let name = directory.relativePath == DirectoryVersion.rootPath ? "" : try Self.entryName(directory.relativePath, in: "its parent")
+        guard !entries.isEmpty else {
+            state.trees[directoryID.description] = .init(id: nil, name: name)
+            return (nil, name)
+        }
+        let content = GitTree.encode(entries)
+        let id = GitObjectID.of(.tree, content: content)
+        if known.insert(id).inserted {
+            let path = directory.relativePath
+            var depth = 0
+            var offset: Int64?
+            if let previous = lastTree[path], previous.depth < BundleExporter.maxDeltaDepth,
+               let delta = previous.content.withUnsafeBytes({ b in content.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: content.count / 2) } }) {
+                offset = try pack.addDelta(baseOffset: previous.offset, delta: delta)
+                depth = previous.depth + 1
+                deltas += 1
+            }
+            let written = try offset ?? content.withUnsafeBytes { try pack.add(.tree, content: $0) }
+            lastTree[path] = (written, content, depth)
+            newTrees += 1
+        }
+        state.trees[directoryID.description] = .init(id: id.hex, name: name)
+        return (id, name)
+    }
+
+    func blob(_ file: FileVersion) async throws -> GitObjectID {
+        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }) { return done }
+        let (stored, plain) = try await read(file)
+        let id = GitObjectID.of(.blob, content: plain)
+        state.blobs[file.sha256Hash] = id.hex
+        guard known.insert(id).inserted else { return id }
+        var depth = 0
+        var offset: Int64?
+        if let previous = lastBlob[file.relativePath], previous.depth < BundleExporter.maxDeltaDepth, plain.count >= 64 {
+            let base = try await read(previous.file).plain
+            if let delta = base.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
+                offset = try pack.addDelta(baseOffset: previous.offset, delta: delta)
+                depth = previous.depth + 1
+                deltas += 1
+            }
+        }
+        if offset == nil {
+            // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
+            let converted = file.isBinary ? nil : stored.withUnsafeBytes { gzip in plain.withUnsafeBytes { GzipToZlib.convert(gzip: gzip, plain: $0) } }
+            if let converted {
+                offset = try pack.add(.blob, size: plain.count, zlibStream: converted)
+            } else {
+                offset = try plain.withUnsafeBytes { try pack.add(.blob, content: $0) }
+            }
+        }
+        lastBlob[file.relativePath] = (offset!, file, depth)
+        newBlobs += 1
+        progress?.yield(.advanced(items: 1, bytes: Int64(plain.count)))
+        return id
+    }
+
+    /// A file version's stored and plain bytes, checked against its size and BLAKE3.
+    private func read(_ file: FileVersion) async throws -> (stored: [UInt8], plain: [UInt8]) {
+        let key = try ObjectKey.fileVersion(file, in: repositoryID)
+        let stored: [UInt8]
+        do {
+            stored = try await objects.getBytes(key)
+        } catch let failure as StorageFailure where failure.reason == .notFound {
+            throw BundleExportFailure.missingObject(key: key.rawValue, path: file.relativePath, location: objects.location)
+        }
+        let plain: [UInt8]
+        do {
+            plain = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+        } catch {
+            throw BundleExportFailure.objectDoesNotMatch(key: key.rawValue, path: file.relativePath, detail: "does not decode: \(error)")
+        }
+        guard Int64(plain.count) == file.size else {
+            throw BundleExportFailure.objectDoesNotMatch(key: key.rawValue, path: file.relativePath, detail: "is \(plain.count) bytes; the file version says \(file.size)")
+        }
+        var hasher = FileHasher(computing: [.blake3])
+        hasher.update(plain)
+        let blake3 = hasher.finalize().blake3
+        guard blake3 == file.blake3Hash else {
+            throw BundleExportFailure.objectDoesNotMatch(key: key.rawValue, path: file.relativePath, detail: "hashes to BLAKE3 \(blake3); the file version says \(file.blake3Hash)")
+        }
+        return (stored, plain)
+    }
+
+    /// The last component of `path`, refused when Git cannot hold it.
+    static func entryName(_ path: String, in directory: String) throws -> String {
+        let name = String(path.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
+        let lowered = name.lowercased()
+        guard !name.isEmpty, name != ".", name != "..", lowered != ".git", !name.utf8.contains(0), !name.contains("/") else {
+            throw BundleExportFailure.unsafeName(path, directory: directory)
+        }
+        return name
+    }
+}

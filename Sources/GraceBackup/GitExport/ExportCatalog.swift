@@ -1,0 +1,123 @@
+import Crypto
+import Deflate
+import Foundation
+import GraceGit
+import GraceModel
+import GraceStorage
+
+/// One export in the catalog, `<repositoryID>/exports/<n>.json`, written after its bundle and
+/// state: an export exists once its record does. Format: docs/formats/bundle-catalog.md.
+public struct BundleExportRecord: Codable, Sendable, Hashable {
+    public static let formatName = "grace-backup-bundle-export"
+    public static let currentVersion = 1
+
+    public var format = BundleExportRecord.formatName
+    public var version = BundleExportRecord.currentVersion
+    public var number: Int
+    public var repositoryID: String
+    public var createdAt: Instant
+    /// The deployment's change-feed position the export read.
+    public var position: Int64
+    public var bundle: String
+    public var bundleBytes: Int64
+    public var bundleSHA256: String
+    public var full: Bool
+    public var prerequisites: [String]
+    /// Refs this bundle sets (new or moved); `allRefs` is every ref after it.
+    public var refs: [String: String]
+    public var allRefs: [String: String]
+    public var newCommits: Int
+    public var objects: Int
+}
+
+/// The bundles exported of one repository into an `ObjectStore` location, in order, with what
+/// the next incremental export builds on. Fetching the bundles in number order rebuilds the history.
+public struct ExportCatalog: Sendable {
+    public let store: any ObjectStore
+    public let repositoryID: RepositoryID
+
+    public init(store: any ObjectStore, repositoryID: RepositoryID) {
+        self.store = store
+        self.repositoryID = repositoryID
+    }
+
+    var root: String { repositoryID.description }
+
+    public func records() async throws -> [BundleExportRecord] {
+        var records: [BundleExportRecord] = []
+        for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/exports")) where summary.key.rawValue.hasSuffix(".json") {
+            let bytes = try await store.getBytes(summary.key)
+            guard let record = try? GraceJSON.decode(BundleExportRecord.self, from: Data(bytes)), record.format == BundleExportRecord.formatName else {
+                throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a bundle export record")
+            }
+            guard record.version <= BundleExportRecord.currentVersion else {
+                throw VaultFailure.unsupportedFormat(location: "\(store.location) (\(summary.key))", found: String(record.version))
+            }
+            records.append(record)
+        }
+        return records.sorted { $0.number < $1.number }
+    }
+
+    /// What the receiver of every bundle so far has.
+    public func base(after record: BundleExportRecord) async throws -> ExportBase {
+        let key = try ObjectKey("\(root)/state/\(Self.numbered(record.number)).json.gz")
+        let bytes: [UInt8]
+        do {
+            bytes = try Inflater.decompress(try await store.getBytes(key), format: .gzip)
+        } catch let failure as StorageFailure where failure.reason == .notFound {
+            throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
+        }
+        return try GraceJSON.decode(ExportBase.self, from: Data(bytes))
+    }
+
+    /// Stores a bundle written to `file` as the next export, then its state, then its record.
+    public func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
+        let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number)).bundle")
+        try await store.put(bundleKey, contentsOf: file)
+        let state = try Deflater.compress(Array(try GraceJSON.encode(next)), format: .gzip, level: 6)
+        try await store.put(try ObjectKey("\(root)/state/\(Self.numbered(number)).json.gz"), bytes: state)
+        let record = BundleExportRecord(
+            number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
+            bundleBytes: report.bundleBytes, bundleSHA256: try Self.sha256(of: file), full: report.full, prerequisites: report.prerequisites,
+            refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects)
+        // The bundle and state are durable before the record that makes them count.
+        try await store.synchronize()
+        try await store.put(try ObjectKey("\(root)/exports/\(Self.numbered(number)).json"), bytes: Array(try GraceJSON.encode(record)))
+        try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
+        try await store.synchronize()
+        return record
+    }
+
+    static func numbered(_ number: Int) -> String { String(format: "%08d", number) }
+
+    static func sha256(of file: URL) throws -> String {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension ExportBase {
+    /// What a receiver of `bundle` has, read from the bundle itself: its refs, every object in
+    /// its pack, and the Grace reference each commit was made of (its `Grace-Reference-Id:` trailer).
+    /// Objects of bundles before it are unknown, and are exported again.
+    public static func reading(bundle file: URL) throws -> ExportBase {
+        let data = try Data(contentsOf: file, options: .alwaysMapped)
+        let (header, packOffset) = try GitBundleHeader.parse(data)
+        let pack = try GitPackReader(bytes: data.subdata(in: packOffset..<data.count))
+        var base = ExportBase()
+        for reference in header.references { base.refs[reference.name] = reference.id.hex }
+        for id in pack.objectIDs {
+            guard let (type, content) = try pack.object(id) else { continue }
+            if type == .commit, let trailer = try GitCommit.parse(content).message.split(separator: "\n").last(where: { $0.hasPrefix("Grace-Reference-Id: ") }) {
+                base.commits[String(trailer.dropFirst("Grace-Reference-Id: ".count))] = id.hex
+            } else {
+                base.otherObjects.append(id.hex)
+            }
+        }
+        base.otherObjects.sort()
+        return base
+    }
+}

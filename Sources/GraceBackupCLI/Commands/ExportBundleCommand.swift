@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import GraceBackup
+import GraceModel
+import GraceStorage
+
+struct ExportBundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-bundle",
+        abstract: "Export a Grace repository as a Git bundle that `git clone` reads: promotions as commits.",
+        discussion: """
+            --output FILE.bundle writes one bundle: full, or with --since PREVIOUS.bundle an incremental one whose \\
+            prerequisites are the commits PREVIOUS holds. --output LOCATION (a folder or file:// URL) keeps a catalog \\
+            there: each run writes the next bundle of the chain, holding only what is new (nothing at all when nothing \\
+            is). --follow keeps running and exports after every promotion. docs/git-mapping.md says how Grace maps to Git.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var deployment: DeploymentOptions
+    @Option(help: "The Grace repository to export.", transform: { text in
+        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
+        return id
+    })
+    var repositoryID: RepositoryID
+    @Option(name: .customLong("branch"), help: "A branch to export (repeat for several).") var branches: [String] = []
+    @Flag(help: "Export every branch that has promotions.") var allBranches = false
+    @Option(help: "`commits` also exports each child branch's commits, based on the promotion it started from.") var include: [String] = []
+    @Option(help: "A FILE.bundle, or a LOCATION (folder or file:// URL) that keeps a catalog of the chain.") var output: String
+    @Option(help: "With a FILE output: build on this earlier bundle (its commits become prerequisites).") var since: String?
+    @Flag(help: "With a LOCATION output: keep running, exporting after each promotion.") var follow = false
+    @Option(help: "With --follow: seconds between looks for new promotions.") var poll: Double = 1
+    @Option(help: "With --follow: stop after this many seconds (for tests); runs until a signal otherwise.") var duration: Double?
+
+    var toFile: Bool { output.hasSuffix(".bundle") && !output.hasPrefix("file://") }
+
+    func validate() throws {
+        guard allBranches != !branches.isEmpty else { throw ValidationError("give --branch NAME (one or more) or --all-branches") }
+        for value in include where value != "commits" { throw ValidationError("--include takes `commits`, not \"\(value)\"") }
+        if since != nil && !toFile { throw ValidationError("--since applies to a FILE.bundle output; a LOCATION output builds on its own catalog") }
+        if follow && toFile { throw ValidationError("--follow needs a LOCATION output, where each bundle of the chain is kept") }
+        guard poll > 0 else { throw ValidationError("--poll must be positive") }
+    }
+
+    var request: BundleExportRequest {
+        BundleExportRequest(repositoryID: repositoryID, branches: allBranches ? nil : branches, includeCommits: include.contains("commits"))
+    }
+
+    func run() async throws {
+        let opened = try deployment.open(.openExisting)
+        if toFile {
+            let report = try await exportToFile(opened)
+            try global.emit(report) { Self.describe(report, to: output) }
+            return
+        }
+        let store = try StorageLocation(parsing: output).open(create: true, durability: .onSynchronize)
+        let catalog = ExportCatalog(store: store, repositoryID: repositoryID)
+        guard follow else {
+            let (report, record) = try await exportToCatalog(opened, catalog)
+            try global.emit(report) { Self.describe(report, to: record?.bundle ?? output) }
+            return
+        }
+        let stop = StopSignal()
+        let started = ContinuousClock.now
+        var seen = try await catalog.records().last?.position ?? 0
+        writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
+        while true {
+            let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
+            let changes = try await opened.database.changes(after: seen, limit: 100_000)
+            if changes.contains(where: Self.isPromotion(of: repositoryID)) || stopping && !changes.isEmpty {
+                // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
+                if !stopping { try await Task.sleep(for: .milliseconds(200)) }
+                let (report, record) = try await exportToCatalog(opened, catalog)
+                if global.json { try global.emit(report) { "" } } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
+                seen = report.position
+            } else if let last = changes.last {
+                seen = last.sequence
+            }
+            if stopping { break }
+            try await Task.sleep(for: .seconds(poll))
+        }
+    }
+
+    private func exportToFile(_ opened: Deployment) async throws -> BundleExportReport {
+        let destination = URL(fileURLWithPath: output)
+        let folder = destination.deletingLastPathComponent()
+        let base = try since.map { try ExportBase.reading(bundle: URL(fileURLWithPath: $0)) }
+        // Written beside its final name and renamed when complete: a failure leaves nothing under that name.
+        let partial = folder.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+            throw ValidationError("cannot write in \(folder.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: partial) }
+        let handle = try FileHandle(forWritingTo: partial)
+        let (report, _) = try await withProgress(rendering: global.renderer) { sink in
+            try await BundleExporter(deployment: opened).export(request, base: base, temporaryFolder: folder, destination: handle, progress: sink)
+        }
+        try handle.synchronize()
+        try handle.close()
+        if !report.nothingNew {
+            if FileManager.default.fileExists(atPath: destination.path) { try FileManager.default.removeItem(at: destination) }
+            try FileManager.default.moveItem(at: partial, to: destination)
+        }
+        return report
+    }
+
+    private func exportToCatalog(_ opened: Deployment, _ catalog: ExportCatalog) async throws -> (BundleExportReport, BundleExportRecord?) {
+        let records = try await catalog.records()
+        var base: ExportBase?
+        if let last = records.last { base = try await catalog.base(after: last) }
+        let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("grace-export-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("export.bundle")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        let (report, next) = try await withProgress(rendering: global.renderer) { sink in
+            try await BundleExporter(deployment: opened).export(request, base: base, temporaryFolder: scratch, destination: handle, progress: sink)
+        }
+        try handle.close()
+        guard !report.nothingNew else { return (report, nil) }
+        let record = try await catalog.append(bundle: file, report: report, next: next, number: (records.last?.number ?? 0) + 1, now: wallClock())
+        return (report, record)
+    }
+
+    static func isPromotion(of repositoryID: RepositoryID) -> (ChangeRecord) -> Bool {
+        { change in
+            guard change.kind == .reference, change.repositoryID == repositoryID, let json = change.document, json.contains("\"Promotion\"") else { return false }
+            return (try? GraceJSON.decode(Reference.self, from: Data(json.utf8)))?.referenceType == .promotion
+        }
+    }
+
+    static func describe(_ report: BundleExportReport, to destination: String) -> String {
+        if report.nothingNew { return "nothing new in repository \(report.repositoryID) since the last export (change \(report.position)); no bundle written" }
+        var lines = ["\(report.full ? "full" : "incremental") bundle of repository \(report.repositoryID) at change \(report.position) -> \(destination)",
+                     "  \(report.newCommits) new commit(s), \(report.objects) objects (\(report.blobs) blobs, \(report.trees) trees, \(report.deltas) deltas), "
+                         + "\(formatBytes(report.bundleBytes))"]
+        if !report.prerequisites.isEmpty { lines.append("  \(report.prerequisites.count) prerequisite(s): fetch it into a clone of the earlier bundles") }
+        lines += report.refs.sorted { $0.key < $1.key }.map { "  \($0.key) \($0.value)" }
+        if !report.tagsLeftOut.isEmpty { lines.append("  tags left out (no promotion of the same root before them): \(report.tagsLeftOut.joined(separator: ", "))") }
+        for (from, to) in report.renamedRefs.sorted(by: { $0.key < $1.key }) { lines.append("  \(from) exported as \(to) (Git's ref-name rules)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import GraceBackup
+import GraceBackupTesting
+import GraceModel
+import GraceStorage
+import Testing
+
+struct BundleExportTests {
+    /// Exports to `file`; returns the report and the base for the next export.
+    static func export(_ fixture: VaultFixture, _ request: BundleExportRequest, base: ExportBase?, to file: URL) async throws -> (BundleExportReport, ExportBase) {
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: file)
+        defer { try? handle.close() }
+        return try await BundleExporter(deployment: fixture.deployment).export(request, base: base, temporaryFolder: fixture.root, destination: handle)
+    }
+
+    /// Every file of a checked-out tree, by relative path.
+    static func checkout(_ folder: URL) throws -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in enumerator {
+            let relative = String(url.path.dropFirst(folder.path.count + 1))
+            if relative == ".git" || relative.hasPrefix(".git/") { continue }
+            if try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true { files[relative] = Array(try Data(contentsOf: url)) }
+        }
+        return files
+    }
+
+    /// Every file of a Grace root directory version, by relative path, with its bytes.
+    static func graceTree(_ fixture: VaultFixture, root: DirectoryVersionID) async throws -> [String: [UInt8]] {
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        var files: [String: [UInt8]] = [:]
+        var pending = [root]
+        while let id = pending.popLast() {
+            let directory = try #require(try await view.directoryVersion(id))
+            pending += directory.directories
+            for file in directory.files {
+                let stored = try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(file, in: directory.repositoryID))
+                files[file.relativePath] = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+            }
+        }
+        return files
+    }
+
+    static func latestPromotion(_ fixture: VaultFixture, repository: RepositoryID) async throws -> Reference {
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
+        return try #require(try await view.references(in: repository).filter { $0.branchID == main.branchID && $0.referenceType == .promotion }.max { $0.createdAt < $1.createdAt })
+    }
+
+    /// Edits a few files of the latest promotion on a new child branch and promotes them, `rounds` times.
+    static func promoteEdits(_ fixture: VaultFixture, repository: RepositoryID, rounds: Int) async throws {
+        for round in 0..<rounds {
+            let promotion = try await latestPromotion(fixture, repository: repository)
+            let view = try await fixture.deployment.database.openReadView(.latest)
+            var tree = WorkingTree()
+            var pending = [promotion.directoryID]
+            while let id = pending.popLast() {
+                let directory = try #require(try await view.directoryVersion(id))
+                pending += directory.directories
+                for file in directory.files { tree.files[file.relativePath] = .stored(file) }
+            }
+            for path in tree.files.keys.sorted().prefix(3) {
+                guard case let .stored(file) = tree.files[path]! else { continue }
+                let stored = try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(file, in: repository))
+                let plain = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
+                tree.files[path] = .content(plain + Array("edited in round \(round)\n".utf8))
+            }
+            tree.files["added/round-\(round).txt"] = .content(Array("new in round \(round)\n".utf8))
+            let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
+            let branch = try await fixture.writer.createBranch(name: "edit-\(round)", parent: main.branchID)
+            fixture.clock.advance(seconds: 60)
+            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Edit round \(round)")
+            _ = try await fixture.writer.promote(branch.branchID, message: "Promote round \(round)")
+        }
+    }
+
+    @Test func gitClonesTheFullBundleAndFetchesTheIncrementalOne() async throws {
+        let fixture = try await VaultFixture(files: 120, operations: 40)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let request = BundleExportRequest(repositoryID: repository)
+        let full = fixture.root.appendingPathComponent("full.bundle")
+        let (report, base) = try await Self.export(fixture, request, base: nil, to: full)
+        #expect(report.full && report.newCommits >= 2 && report.prerequisites.isEmpty && report.deltas > 0)
+        let empty = fixture.root.appendingPathComponent("empty")
+        try GitTool.run(["init", "-q", empty.path])
+        try GitTool.run(["bundle", "verify", full.path], in: empty)
+        let clone = fixture.root.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "-b", "main", full.path, clone.path])
+        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
+        var promotion = try await Self.latestPromotion(fixture, repository: repository)
+        #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
+        let message = try GitTool.run(["log", "-1", "--format=%B"], in: clone)
+        #expect(message.contains("Grace-Reference-Id: \(promotion.referenceID)"))
+
+        // The same history exports to the same ids.
+        let again = fixture.root.appendingPathComponent("again.bundle")
+        let (repeated, _) = try await Self.export(fixture, request, base: nil, to: again)
+        #expect(repeated.refs == report.refs)
+
+        // Nothing new: no bundle.
+        let unchanged = fixture.root.appendingPathComponent("unchanged.bundle")
+        #expect(try await Self.export(fixture, request, base: base, to: unchanged).0.nothingNew)
+
+        // More promotions: the incremental bundle holds only them and fetches into the clone.
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 2)
+        let incremental = fixture.root.appendingPathComponent("incremental.bundle")
+        let (next, _) = try await Self.export(fixture, request, base: base, to: incremental)
+        #expect(!next.full && next.prerequisites == [report.refs["refs/heads/main"]!] && next.newCommits > 0)
+        #expect(next.bundleBytes < report.bundleBytes / 2)
+        try GitTool.run(["bundle", "verify", incremental.path], in: clone)
+        try GitTool.run(["fetch", "-q", incremental.path, "main:refs/remotes/origin/main"], in: clone)
+        try GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
+        let fsckAfter = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsckAfter.status == 0 && fsckAfter.output.isEmpty, "\(fsckAfter.output)")
+        promotion = try await Self.latestPromotion(fixture, repository: repository)
+        #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
+        #expect(try GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == next.refs["refs/heads/main"])
+    }
+
+    @Test func aHistoryReplayedFromGitExportsTheOriginalTrees() async throws {
+        let fixture = try await VaultFixture(files: 1, operations: 0)
+        defer { fixture.remove() }
+        let source = fixture.root.appendingPathComponent("source")
+        try GitTool.run(["init", "-q", "-b", "main", source.path])
+        var trees: [String] = []
+        for round in 0..<5 {
+            for (path, text) in [("README.md", "read me \(round / 2)\n"), ("src/lib/a.swift", "let a = \(round)\n"), ("src/b.txt", String(repeating: "b", count: 3000 + round)),
+                                 ("docs/guide/\(round).md", "guide \(round)\n")] {
+                let url = source.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url)
+            }
+            try GitTool.run(["add", "."], in: source)
+            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
+            trees.append(try GitTool.run(["rev-parse", "HEAD^{tree}"], in: source).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let replayed = try await GitHistoryReplayer(writer: fixture.writer, clock: fixture.clock, gitRepository: source).run(repositoryName: "source")
+        let repository = try #require(RepositoryID(replayed.repositoryID))
+        let bundle = fixture.root.appendingPathComponent("replayed.bundle")
+        _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, to: bundle)
+        let clone = fixture.root.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        let exported = try GitTool.run(["log", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
+        // The repository's initial empty promotion comes first, then one commit per original commit.
+        #expect(Array(exported.dropFirst()) == trees)
+        #expect(exported.first == "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+    }
+
+    @Test func aMissingObjectIsNamedAndAnUnknownBranchListsTheOthers() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 5)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        await #expect(throws: BundleExportFailure.self) {
+            _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["nope"]), base: nil, to: fixture.root.appendingPathComponent("x.bundle"))
+        }
+        // Lose the content of a file the latest promotion holds.
+        let promotion = try await Self.latestPromotion(fixture, repository: repository)
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        var pending = [promotion.directoryID]
+        var victim: FileVersion?
+        while victim == nil, let id = pending.popLast() {
+            let directory = try #require(try await view.directoryVersion(id))
+            victim = directory.files.first
+            pending += directory.directories
+        }
+        try await fixture.deployment.objects.delete(try ObjectKey.fileVersion(try #require(victim), in: repository))
+        do {
+            _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: fixture.root.appendingPathComponent("y.bundle"))
+            Issue.record("an export with a missing object must fail")
+        } catch let failure as BundleExportFailure {
+            #expect(failure.kind == .integrity && failure.description.contains("is missing"), "\(failure)")
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GraceBackupTesting
+import GraceGit
+import Testing
+
+struct GitObjectTests {
+    @Test func blobAndTreeIdsMatchGit() throws {
+        let folder = try TemporaryFolder()
+        try GitTool.run(["init", "-q", folder.url.path])
+        #expect(GitObjectID.of(.blob, content: Array("hello\n".utf8)).hex == "ce013625030ba8dba906f756967f9e9ca394464a")
+        #expect(GitObjectID.of(.tree, content: []) == GitObjectID.emptyTree)
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 100, 70_000] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let expected = try GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data(bytes)).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(GitObjectID.of(.blob, content: bytes).hex == expected)
+        }
+        // Git's order: a directory sorts as if its name ended in "/".
+        let blob = GitObjectID(hex: try GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data("x".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let inner = GitObjectID(hex: try GitTool.run(["mktree"], in: folder.url, input: Data("100644 blob \(blob.hex)\tz\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let entries = [
+            GitTreeEntry(mode: .directory, name: Array("a".utf8), id: inner),
+            GitTreeEntry(mode: .file, name: Array("a.txt".utf8), id: blob),
+            GitTreeEntry(mode: .file, name: Array("a-b".utf8), id: blob),
+            GitTreeEntry(mode: .file, name: Array("b".utf8), id: blob),
+        ]
+        let listing = entries.map { "\($0.mode == .directory ? "040000 tree" : "100644 blob") \($0.id.hex)\t\(String(decoding: $0.name, as: UTF8.self))\n" }.joined()
+        let expected = try GitTool.run(["mktree"], in: folder.url, input: Data(listing.utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let encoded = GitTree.encode(entries)
+        #expect(GitObjectID.of(.tree, content: encoded).hex == expected)
+        #expect(try GitTree.decode(encoded).map(\.name) == [Array("a-b".utf8), Array("a.txt".utf8), Array("a".utf8), Array("b".utf8)])
+    }
+
+    @Test func deltasRoundTripAndShrinkSmallEdits() throws {
+        var generator = SystemRandomNumberGenerator()
+        let words = (0..<3000).map { _ in "word\(Int.random(in: 0..<500, using: &generator)) " }.joined()
+        let base = Array(words.utf8)
+        var target = base
+        target.replaceSubrange(1000..<1010, with: Array("CHANGED TEXT HERE".utf8))
+        target.insert(contentsOf: Array("inserted line\n".utf8), at: 5000)
+        target.removeSubrange(9000..<9500)
+        target += Array("appended at the end\n".utf8)
+        let delta = try #require(base.withUnsafeBytes { b in target.withUnsafeBytes { t in GitDelta.encode(base: b, target: t, limit: target.count / 2) } })
+        #expect(delta.count < 200, "a few edits cost \(delta.count) bytes")
+        #expect(try GitDelta.apply(delta, to: base) == target)
+        // Unrelated bytes: no useful delta.
+        let random = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        #expect(base.withUnsafeBytes { b in random.withUnsafeBytes { t in GitDelta.encode(base: b, target: t, limit: random.count / 2) } } == nil)
+        // Many random edits still round-trip.
+        for _ in 0..<50 {
+            var edited = base
+            for _ in 0..<Int.random(in: 1...20, using: &generator) {
+                let at = Int.random(in: 0..<edited.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: edited.insert(contentsOf: (0..<Int.random(in: 1...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }, at: at)
+                case 1: edited.removeSubrange(at..<min(edited.count, at + Int.random(in: 1...300, using: &generator)))
+                default: edited[at] ^= 0x55
+                }
+            }
+            if let delta = base.withUnsafeBytes({ b in edited.withUnsafeBytes { t in GitDelta.encode(base: b, target: t, limit: edited.count) } }) {
+                #expect(try GitDelta.apply(delta, to: base) == edited)
+            }
+        }
+        #expect(throws: GitFormatError.self) { try GitDelta.apply(delta, to: Array(base.dropLast())) }
+    }
+}
+
+struct GitPackTests {
+    /// A history of three commits whose blobs change a little each time, written as deltas.
+    static func writeBundle(to url: URL, in folder: URL) throws -> (commits: [GitObjectID], packChecksum: GitObjectID) {
+        let writer = try GitPackWriter(temporaryFolder: folder)
+        var text = Array((0..<2000).map { "line \($0) of a file that changes a little\n" }.joined().utf8)
+        var previous: (offset: Int64, content: [UInt8])?
+        var commits: [GitObjectID] = []
+        for round in 0..<3 {
+            text += Array("round \(round)\n".utf8)
+            let blob = GitObjectID.of(.blob, content: text)
+            let offset: Int64
+            if let previous, let delta = previous.content.withUnsafeBytes({ b in text.withUnsafeBytes { t in GitDelta.encode(base: b, target: t, limit: t.count / 2) } }) {
+                offset = try writer.addDelta(baseOffset: previous.offset, delta: delta)
+            } else {
+                offset = try text.withUnsafeBytes { try writer.add(.blob, content: $0) }
+            }
+            previous = (offset, text)
+            let sub = GitTree.encode([GitTreeEntry(mode: .file, name: Array("notes.txt".utf8), id: blob)])
+            let subID = GitObjectID.of(.tree, content: sub)
+            let root = GitTree.encode([GitTreeEntry(mode: .directory, name: Array("docs".utf8), id: subID),
+                                       GitTreeEntry(mode: .file, name: Array("README".utf8), id: blob)])
+            let rootID = GitObjectID.of(.tree, content: root)
+            let signature = GitSignature(name: "Ada <Lovelace>", email: "ada@example.com", secondsSinceEpoch: 1_767_225_600 + Int64(round) * 60)
+            let commit = GitCommit(tree: rootID, parents: commits.suffix(1), author: signature, committer: signature, message: "Round \(round)\n")
+            for (type, content) in [(GitObjectType.tree, sub), (.tree, root), (.commit, commit.encode())] {
+                _ = try content.withUnsafeBytes { try writer.add(type, content: $0) }
+            }
+            commits.append(GitObjectID.of(.commit, content: commit.encode()))
+        }
+        let header = GitBundleHeader(prerequisites: [], references: [.init(id: commits.last!, name: "refs/heads/main")])
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        return (commits, try writer.finish(prefix: header.encode(), to: handle))
+    }
+
+    @Test func gitClonesAndFsckAcceptsOurBundle() throws {
+        let folder = try TemporaryFolder()
+        let bundle = folder.url.appendingPathComponent("history.bundle")
+        let (commits, _) = try Self.writeBundle(to: bundle, in: folder.url)
+        let empty = folder.url.appendingPathComponent("empty")
+        try GitTool.run(["init", "-q", empty.path])
+        try GitTool.run(["bundle", "verify", bundle.path], in: empty)
+        let clone = folder.url.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        #expect(try GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == commits.last!.hex)
+        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
+        #expect(try String(contentsOf: clone.appendingPathComponent("docs/notes.txt"), encoding: .utf8).hasSuffix("round 2\n"))
+        // Our reader agrees, checksum and ids included.
+        let data = try Data(contentsOf: bundle)
+        let (header, packOffset) = try GitBundleHeader.parse(data)
+        #expect(header.references.map(\.name) == ["refs/heads/main"])
+        let pack = try GitPackReader(bytes: data.subdata(in: packOffset..<data.count))
+        #expect(pack.objectIDs.count == 12)
+        let parsed = try GitCommit.parse(try #require(try pack.object(commits.last!)).content)
+        #expect(parsed.parents == [commits[1]] && parsed.authorName == "Ada -Lovelace-")
+    }
+
+    @Test func ourReaderReadsWhatGitWritesThinPacksIncluded() throws {
+        let folder = try TemporaryFolder()
+        let repository = folder.url.appendingPathComponent("repository")
+        try GitTool.run(["init", "-q", "-b", "main", repository.path])
+        var lines = (0..<3000).map { "line \($0)\n" }
+        for round in 0..<4 {
+            lines[round * 100] = "changed in round \(round)\n"
+            try lines.joined().write(to: repository.appendingPathComponent("file.txt"), atomically: true, encoding: .utf8)
+            try GitTool.run(["add", "."], in: repository)
+            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: repository)
+            if round == 1 { try GitTool.run(["tag", "first"], in: repository) }
+        }
+        try GitTool.run(["bundle", "create", "-q", "../full.bundle", "--all"], in: repository)
+        try GitTool.run(["bundle", "create", "-q", "../thin.bundle", "first..main"], in: repository)
+        let full = try Data(contentsOf: folder.url.appendingPathComponent("full.bundle"))
+        let (fullHeader, fullOffset) = try GitBundleHeader.parse(full)
+        let fullPack = try GitPackReader(bytes: full.subdata(in: fullOffset..<full.count))
+        #expect(Set(fullHeader.references.map(\.name)) == ["HEAD", "refs/heads/main", "refs/tags/first"])
+        let thin = try Data(contentsOf: folder.url.appendingPathComponent("thin.bundle"))
+        let (thinHeader, thinOffset) = try GitBundleHeader.parse(thin)
+        #expect(thinHeader.prerequisites.count == 1)
+        let thinPack = try GitPackReader(bytes: thin.subdata(in: thinOffset..<thin.count)) { id in try fullPack.object(id) }
+        let head = try GitTool.run(["rev-parse", "main"], in: repository).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try thinPack.object(GitObjectID(hex: head)!) != nil)
+
+        // Damage: one flipped byte, or a cut, is named.
+        var flipped = full
+        flipped[fullOffset + 40] ^= 0x01
+        #expect(throws: GitFormatError.self) { try GitPackReader(bytes: flipped.subdata(in: fullOffset..<flipped.count)) }
+        #expect(throws: GitFormatError.self) { try GitPackReader(bytes: full.subdata(in: fullOffset..<(full.count - 30))) }
+        #expect(throws: GitFormatError.self) { try GitBundleHeader.parse(Data("# v9 git bundle\n\n".utf8)) }
+    }
+}
