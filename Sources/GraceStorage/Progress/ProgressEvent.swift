@@ -21,6 +21,7 @@ public enum ProgressPhase: String, Sendable, Hashable, Codable {
     case readingRecords = "reading records"
     case deleting = "deleting"
     case exportingBundle = "exporting bundle"
+    case importingBundle = "importing bundle"
 }
 
 /// Where a long operation sends its progress; `nil` means nobody listens.

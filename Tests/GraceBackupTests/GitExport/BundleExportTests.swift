@@ -28,14 +28,18 @@ struct BundleExportTests {
 
     /// Every file of a Grace root directory version, by relative path, with its bytes.
     static func graceTree(_ fixture: VaultFixture, root: DirectoryVersionID) async throws -> [String: [UInt8]] {
-        let view = try await fixture.deployment.database.openReadView(.latest)
+        try await graceTreeIn(fixture.deployment, root: root)
+    }
+
+    static func graceTreeIn(_ deployment: Deployment, root: DirectoryVersionID) async throws -> [String: [UInt8]] {
+        let view = try await deployment.database.openReadView(.latest)
         var files: [String: [UInt8]] = [:]
         var pending = [root]
         while let id = pending.popLast() {
             let directory = try #require(try await view.directoryVersion(id))
             pending += directory.directories
             for file in directory.files {
-                let stored = try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(file, in: directory.repositoryID))
+                let stored = try await deployment.objects.getBytes(try ObjectKey.fileVersion(file, in: directory.repositoryID))
                 files[file.relativePath] = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
             }
         }

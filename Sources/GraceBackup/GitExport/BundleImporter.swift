@@ -1,0 +1,218 @@
+import Foundation
+import GraceGit
+import GraceModel
+import GraceStorage
+
+public struct BundleImportReport: Sendable, Codable, Hashable {
+    public var repositoryID: String
+    public var bundles = 0
+    public var objectsVerified = 0
+    /// Per branch, the commits imported (promotions on `main`, Commit references on the others).
+    public var commits: [String: Int] = [:]
+    public var tags: [String] = []
+    public var filesStored = 0
+    public var storedBytes: Int64 = 0
+    /// Entries Grace has no word for: submodules are left out, symbolic links become files holding their target.
+    public var submodulesLeftOut = 0
+    public var elapsedSeconds = 0.0
+}
+
+public enum BundleImportFailure: BackupFailure {
+    case unreadable(file: String, detail: String)
+    case missingPrerequisite(file: String, commit: String)
+    case missingObject(id: String, neededBy: String, file: String)
+    case unsafePath(String, commit: String)
+    case noBranches(file: String)
+
+    public var kind: FailureKind {
+        switch self {
+        case .unreadable, .missingObject: .integrity
+        case .missingPrerequisite, .noBranches: .notFound
+        case .unsafePath: .invalidInput
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, detail): "\(file): \(detail); nothing was imported"
+        case let .missingPrerequisite(file, commit):
+            "\(file) builds on commit \(commit), which no bundle before it holds: give the chain from its first (full) bundle, in order; nothing was imported"
+        case let .missingObject(id, neededBy, file): "\(file): object \(id), needed by \(neededBy), is in none of the bundles given; nothing was imported"
+        case let .unsafePath(path, commit): "commit \(commit) holds \"\(path)\", a path Grace refuses; nothing was imported"
+        case let .noBranches(file): "\(file) has no refs/heads/ branch to import"
+        }
+    }
+}
+
+/// Reads Git bundles (one, or a chain in order) and creates their history in a Grace repository:
+/// each commit of `main` (or the bundle's HEAD branch) as a promotion, each commit of another branch
+/// as a Commit reference on a child branch of that name, each tag as a Tag reference. Every bundle is
+/// read whole first, its pack checksum and every object id checked, so a damaged bundle imports nothing.
+public struct BundleImporter: Sendable {
+    public let writer: GraceWriter
+    public let deployment: Deployment
+    public let clock: SimulatedClock
+
+    public init(deployment: Deployment, writer: GraceWriter, clock: SimulatedClock) {
+        self.deployment = deployment
+        self.writer = writer
+        self.clock = clock
+    }
+
+    /// The bundles, read and checked.
+    struct Chain {
+        var packs: [GitPackReader] = []
+        var refs: [String: GitObjectID] = [:]
+
+        func object(_ id: GitObjectID) throws -> (type: GitObjectType, content: [UInt8])? {
+            for pack in packs.reversed() { if let found = try pack.object(id) { return found } }
+            return nil
+        }
+    }
+
+    static func read(_ files: [URL]) throws -> Chain {
+        var chain = Chain()
+        for file in files {
+            let data: Data
+            do {
+                data = try Data(contentsOf: file, options: .alwaysMapped)
+            } catch {
+                throw BundleImportFailure.unreadable(file: file.path, detail: "cannot be read: \(error.localizedDescription)")
+            }
+            do {
+                let (header, packOffset) = try GitBundleHeader.parse(data)
+                for prerequisite in header.prerequisites where try chain.object(prerequisite.id) == nil {
+                    throw BundleImportFailure.missingPrerequisite(file: file.path, commit: prerequisite.id.hex)
+                }
+                let earlier = chain
+                let pack = try GitPackReader(bytes: data[(data.startIndex + packOffset)...]) { id in try earlier.object(id) }
+                chain.packs.append(pack)
+                for reference in header.references { chain.refs[reference.name] = reference.id }
+            } catch let failure as GitFormatError {
+                throw BundleImportFailure.unreadable(file: file.path, detail: failure.description)
+            }
+        }
+        return chain
+    }
+
+    public func run(bundles paths: [URL], into repositoryID: RepositoryID, progress: ProgressSink? = nil) async throws -> BundleImportReport {
+        let started = ContinuousClock.now
+        let chain = try Self.read(paths)
+        var report = BundleImportReport(repositoryID: repositoryID.description, bundles: paths.count)
+        report.objectsVerified = chain.packs.reduce(0) { $0 + $1.objectIDs.count }
+        let heads = chain.refs.filter { $0.key.hasPrefix("refs/heads/") }
+        guard !heads.isEmpty else { throw BundleImportFailure.noBranches(file: paths.last!.path) }
+        let mainName = heads["refs/heads/main"] != nil ? "main" : heads.keys.sorted()[0].dropFirst("refs/heads/".count).description
+
+        // Everything is read before anything is written: a missing object stops the import here.
+        var histories: [(branch: String, commits: [(id: GitObjectID, commit: GitCommit.Parsed, tree: WorkingTreeFiles)])] = []
+        var onMain: Set<GitObjectID> = []
+        for (name, tip) in heads.sorted(by: { ($0.key == "refs/heads/\(mainName)" ? 0 : 1, $0.key) < ($1.key == "refs/heads/\(mainName)" ? 0 : 1, $1.key) }) {
+            var commits: [(id: GitObjectID, commit: GitCommit.Parsed, tree: WorkingTreeFiles)] = []
+            var next: GitObjectID? = tip
+            while let id = next, !onMain.contains(id) {
+                guard let (type, content) = try chain.object(id), type == .commit else {
+                    throw BundleImportFailure.missingObject(id: id.hex, neededBy: name, file: paths.last!.path)
+                }
+                let commit = try GitCommit.parse(content)
+                commits.append((id, commit, try treeFiles(of: commit.tree, commit: id, chain: chain, file: paths.last!.path, report: &report)))
+                next = commit.parents.first
+            }
+            let branch = String(name.dropFirst("refs/heads/".count))
+            if branch == mainName { onMain = Set(commits.map(\.id)) }
+            histories.append((branch, commits.reversed()))
+        }
+
+        let view = try await deployment.database.openReadView(.latest)
+        guard let repository = try await view.repository(repositoryID) else {
+            throw BundleExportFailure.repositoryNotFound(repositoryID, location: deployment.location.description)
+        }
+        let branches = try await view.branches(in: repository.repositoryID)
+        guard let main = branches.first(where: { $0.branchName == repository.defaultBranchName }) else {
+            throw BundleExportFailure.branchNotFound(repository.defaultBranchName, available: branches.map(\.branchName))
+        }
+        let tagsByCommit = Dictionary(grouping: chain.refs.filter { $0.key.hasPrefix("refs/tags/") }, by: \.value)
+        var known: [String: FileVersion] = [:]  // "<blob id> <path>" → the file version stored for it
+        progress?.yield(.phaseStarted(.importingBundle, totalItems: histories.reduce(0) { $0 + $1.commits.count }, totalBytes: nil))
+        for (branchName, commits) in histories {
+            let isMain = branchName == mainName
+            var branchID = main.branchID
+            if !isMain {
+                guard !commits.isEmpty else { continue }
+                if let existing = branches.first(where: { $0.branchName == branchName }) {
+                    branchID = existing.branchID
+                } else {
+                    branchID = try await writer.createBranch(name: branchName, parent: main.branchID).branchID
+                }
+            }
+            for (id, commit, treeFiles) in commits {
+                var tree = WorkingTree()
+                for (path, blob) in treeFiles {
+                    if let stored = known["\(blob.hex) \(path)"] {
+                        tree.files[path] = .stored(stored)
+                    } else {
+                        guard let (_, content) = try chain.object(blob) else {
+                            throw BundleImportFailure.missingObject(id: blob.hex, neededBy: "commit \(id.hex)", file: paths.last!.path)
+                        }
+                        tree.files[path] = .content(content)
+                    }
+                }
+                // Grace stamps references when it records them: times move forward from the commit's.
+                let authorTime = commit.authorSeconds.map { Instant(secondsSinceEpoch: $0) } ?? clock.now()
+                clock.set(max(authorTime, clock.now().adding(seconds: 0.001)))
+                let message = Self.messageWithoutGraceTrailer(commit.message)
+                let recorded = isMain ? try await writer.assign(tree, to: branchID, message: message)
+                    : try await writer.record(.commit, of: tree, on: branchID, message: message)
+                for (path, blob) in treeFiles { if let version = recorded.files[path] { known["\(blob.hex) \(path)"] = version } }
+                report.filesStored += recorded.files.count
+                report.storedBytes += recorded.uploadedBytes
+                report.commits[branchName, default: 0] += 1
+                if isMain {
+                    for tag in (tagsByCommit[id] ?? []).map({ String($0.key.dropFirst("refs/tags/".count)) }).sorted() {
+                        _ = try await writer.tag(branchID, text: tag)
+                        report.tags.append(tag)
+                    }
+                }
+                progress?.yield(.advanced(items: 1, bytes: recorded.uploadedBytes))
+            }
+        }
+        report.elapsedSeconds = (ContinuousClock.now - started).seconds
+        progress?.yield(.phaseFinished(.importingBundle, elapsedSeconds: report.elapsedSeconds))
+        return report
+    }
+
+    typealias WorkingTreeFiles = [(path: String, blob: GitObjectID)]
+
+    /// Every file below `tree`, by repository-relative path; submodules are left out.
+    private func treeFiles(of tree: GitObjectID, commit: GitObjectID, chain: Chain, file: String, report: inout BundleImportReport) throws -> WorkingTreeFiles {
+        var result: WorkingTreeFiles = []
+        var pending: [(id: GitObjectID, prefix: String)] = [(tree, "")]
+        while let (id, prefix) = pending.popLast() {
+            guard let (type, content) = try chain.object(id), type == .tree else {
+                throw BundleImportFailure.missingObject(id: id.hex, neededBy: "commit \(commit.hex)", file: file)
+            }
+            for entry in try GitTree.decode(content) {
+                let path = prefix + String(decoding: entry.name, as: UTF8.self)
+                switch entry.mode {
+                case .directory: pending.append((entry.id, path + "/"))
+                case .submodule: report.submodulesLeftOut += 1
+                case .file, .executable, .symlink:
+                    do {
+                        try SafePath.validate(path, for: .filesystem)
+                    } catch {
+                        throw BundleImportFailure.unsafePath(path, commit: commit.hex)
+                    }
+                    result.append((path, entry.id))
+                }
+            }
+        }
+        return result
+    }
+
+    /// A commit message without the `Grace-Reference-Id:` trailer an export added: the import makes new references.
+    static func messageWithoutGraceTrailer(_ message: String) -> String {
+        var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        while let last = lines.last, last.isEmpty || last.hasPrefix("Grace-Reference-Id: ") { lines.removeLast() }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import GraceBackup
+import GraceModel
+import GraceStorage
+
+struct ImportBundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-bundle",
+        abstract: "Create the history a Git bundle holds (one, or a chain in order) in a Grace repository.",
+        discussion: """
+            Each commit of main (or the bundle's first branch) becomes a promotion, each commit of another branch a \\
+            Commit reference on a child branch of that name, each tag a Tag reference. Every bundle is read and checked \\
+            (pack checksum, every object id, prerequisites present in the bundles before it) before anything is written. \\
+            Bundles from `grace-backup export-bundle` and from `git bundle create` both work.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var deployment: DeploymentOptions
+    @Argument(help: "The bundle files, the full one first.") var bundles: [String]
+    @Option(help: "The Grace repository to import into.", transform: { text in
+        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
+        return id
+    })
+    var repositoryID: RepositoryID?
+    @Option(help: "Create a new repository of this name (with its owner and organization) and import into it.") var newRepository: String?
+
+    func validate() throws {
+        guard !bundles.isEmpty else { throw ValidationError("give at least one bundle file") }
+        guard (repositoryID == nil) != (newRepository == nil) else { throw ValidationError("give --repository-id ID or --new-repository NAME") }
+    }
+
+    func run() async throws {
+        let opened = try deployment.open(.openExisting, now: wallClock)
+        let clock = SimulatedClock(start: wallClock())
+        let position = try await opened.database.openReadView(.latest).position
+        if let last = position.committedAt, last > clock.now() { clock.set(last) }
+        let writer = GraceWriter(deployment: opened, now: { clock.now() }, ids: .random, principal: "import-bundle")
+        var target = repositoryID
+        if let newRepository {
+            let owner = try await writer.createOwner(name: newRepository)
+            let organization = try await writer.createOrganization(name: newRepository, owner: owner)
+            target = try await writer.createRepository(name: newRepository, organization: organization).0.repositoryID
+        }
+        let importer = BundleImporter(deployment: opened, writer: writer, clock: clock)
+        let report = try await withProgress(rendering: global.renderer) { sink in
+            try await importer.run(bundles: bundles.map { URL(fileURLWithPath: $0) }, into: target!, progress: sink)
+        }
+        try global.emit(report) {
+            var lines = ["imported \(report.bundles) bundle(s) into repository \(report.repositoryID): \(report.objectsVerified) objects verified"]
+            lines += report.commits.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value) commit(s)" }
+            lines.append("  \(report.filesStored) file versions, \(formatBytes(report.storedBytes)) stored" + (report.tags.isEmpty ? "" : "; tags \(report.tags.joined(separator: ", "))"))
+            if report.submodulesLeftOut > 0 { lines.append("  \(report.submodulesLeftOut) submodule entries left out (Grace has no submodules)") }
+            return lines.joined(separator: "\n")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GraceBackup
+import GraceBackupTesting
+import GraceModel
+import GraceStorage
+import Testing
+
+struct BundleImportTests {
+    /// A new empty repository in a new deployment, and an importer into it.
+    static func target(_ fixture: VaultFixture, name: String) async throws -> (Deployment, RepositoryID, BundleImporter) {
+        let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
+        let deployment = try DeploymentLocation(folder: fixture.root.appendingPathComponent(name)).open(.create, now: { clock.now() })
+        let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(5))
+        let owner = try await writer.createOwner(name: "importer")
+        let organization = try await writer.createOrganization(name: "importer", owner: owner)
+        let (repository, _) = try await writer.createRepository(name: "imported", organization: organization)
+        return (deployment, repository.repositoryID, BundleImporter(deployment: deployment, writer: writer, clock: clock))
+    }
+
+    static func trees(of bundle: URL, in folder: URL) throws -> [String] {
+        let clone = folder.appendingPathComponent("clone-\(UUID().uuidString.prefix(6))")
+        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        return try GitTool.run(["log", "--first-parent", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
+    }
+
+    @Test func anExportedChainImportsBackWithTheSameTrees() async throws {
+        let fixture = try await VaultFixture(files: 80, operations: 30)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let request = BundleExportRequest(repositoryID: repository, branches: ["main"])
+        let first = fixture.root.appendingPathComponent("1.bundle"), second = fixture.root.appendingPathComponent("2.bundle")
+        let (_, base) = try await BundleExportTests.export(fixture, request, base: nil, to: first)
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
+        _ = try await BundleExportTests.export(fixture, request, base: base, to: second)
+        let whole = fixture.root.appendingPathComponent("whole.bundle")
+        _ = try await BundleExportTests.export(fixture, request, base: nil, to: whole)
+
+        let (deployment, imported, importer) = try await Self.target(fixture, name: "target")
+        // The incremental bundle alone lacks its base: refused, nothing written.
+        await #expect(throws: BundleImportFailure.self) { try await importer.run(bundles: [second], into: imported) }
+        let report = try await importer.run(bundles: [first, second], into: imported)
+        #expect(report.bundles == 2 && (report.commits["main"] ?? 0) >= 3)
+        #expect(try await DeploymentChecker(deployment: deployment).check().problems == [])
+
+        // Exported again from the target, the history has the original's trees, in order.
+        let back = fixture.root.appendingPathComponent("back.bundle")
+        _ = FileManager.default.createFile(atPath: back.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: back)
+        _ = try await BundleExporter(deployment: deployment).export(BundleExportRequest(repositoryID: imported, branches: ["main"]), base: nil,
+                                                                 temporaryFolder: fixture.root, destination: handle)
+        try handle.close()
+        let original = try Self.trees(of: whole, in: fixture.root)
+        let roundTripped = try Self.trees(of: back, in: fixture.root)
+        // The target's own initial empty promotion comes first.
+        #expect(Array(roundTripped.dropFirst()) == original)
+    }
+
+    @Test func aBundleGitWroteImportsAndADamagedOneImportsNothing() async throws {
+        let fixture = try await VaultFixture(files: 1, operations: 0)
+        defer { fixture.remove() }
+        let source = fixture.root.appendingPathComponent("source")
+        try GitTool.run(["init", "-q", "-b", "main", source.path])
+        for round in 0..<3 {
+            for (path, text) in [("a/b/c.txt", "c \(round)\n"), ("top.md", "top\n"), ("a/\(round).txt", String(repeating: "x", count: 5000 * (round + 1)))] {
+                let url = source.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: url)
+            }
+            try GitTool.run(["add", "."], in: source)
+            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
+            if round == 1 { try GitTool.run(["tag", "v1"], in: source) }
+        }
+        try GitTool.run(["bundle", "create", "-q", "../git.bundle", "--all"], in: source)
+        let bundle = fixture.root.appendingPathComponent("git.bundle")
+
+        let (deployment, imported, importer) = try await Self.target(fixture, name: "target")
+        var damaged = try Data(contentsOf: bundle)
+        damaged[damaged.count - 100] ^= 0x40
+        let broken = fixture.root.appendingPathComponent("broken.bundle")
+        try damaged.write(to: broken)
+        let before = try await deployment.database.openReadView(.latest).position
+        do {
+            _ = try await importer.run(bundles: [broken], into: imported)
+            Issue.record("a damaged bundle must be refused")
+        } catch let failure as BundleImportFailure {
+            #expect(failure.kind == .integrity && failure.description.contains("broken.bundle"), "\(failure)")
+        }
+        #expect(try await deployment.database.openReadView(.latest).position == before)
+        let truncated = fixture.root.appendingPathComponent("truncated.bundle")
+        try Data(try Data(contentsOf: bundle).prefix(300)).write(to: truncated)
+        await #expect(throws: BundleImportFailure.self) { try await importer.run(bundles: [truncated], into: imported) }
+
+        let report = try await importer.run(bundles: [bundle], into: imported)
+        #expect(report.commits["main"] == 3 && report.tags == ["v1"])
+        let view = try await deployment.database.openReadView(.latest)
+        let promotions = try await view.references(in: imported).filter { $0.referenceType == .promotion }.sorted { $0.createdAt < $1.createdAt }
+        #expect(promotions.last?.referenceText == "round 2")
+        let root = try #require(promotions.last?.directoryID)
+        let files = try await BundleExportTests.graceTreeIn(deployment, root: root)
+        #expect(files["a/b/c.txt"] == Array("c 2\n".utf8) && files["a/2.txt"]?.count == 15_000 && files.count == 5)
+    }
+}
