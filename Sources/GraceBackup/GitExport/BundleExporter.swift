@@ -185,6 +185,8 @@ public struct BundleExporter: Sendable {
             if valid != name { report.renamedRefs[name] = valid }
             named[valid] = id
         }
+        // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
+        if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
         var next = builder.state
         next.refs = named.mapValues(\.hex)
         let changed = named.filter { base?.refs[$0.key] != $0.value.hex }

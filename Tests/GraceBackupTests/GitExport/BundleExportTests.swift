@@ -153,6 +153,43 @@ struct BundleExportTests {
         #expect(exported.first == "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
     }
 
+    @Test func tagsAndChildBranchCommitsBecomeRefs() async throws {
+        let fixture = try await VaultFixture(files: 40, operations: 0)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 1)
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.tag(main.branchID, text: "release 1..2")
+        let tagged = try await Self.latestPromotion(fixture, repository: repository)
+        // A child branch with two commits and no promotion of its own.
+        let child = try await fixture.writer.createBranch(name: "feature", parent: main.branchID)
+        var tree = WorkingTree()
+        tree.files["feature.txt"] = .content(Array("one\n".utf8))
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.record(.commit, of: tree, on: child.branchID, message: "First feature commit")
+        tree.files["feature.txt"] = .content(Array("two\n".utf8))
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.record(.commit, of: tree, on: child.branchID, message: "Second feature commit")
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 1)
+
+        let bundle = fixture.root.appendingPathComponent("all.bundle")
+        let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, includeCommits: true), base: nil, to: bundle)
+        #expect(report.renamedRefs["refs/tags/release 1..2"] == "refs/tags/release-1-.2")
+        let clone = fixture.root.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "--mirror", bundle.path, clone.path])
+        let tag = try GitTool.run(["rev-parse", "refs/tags/release-1-.2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try GitTool.run(["log", "-1", "--format=%B", tag], in: clone).contains("Grace-Reference-Id: \(tagged.referenceID)"))
+        let feature = try GitTool.run(["log", "--format=%s", "refs/heads/feature"], in: clone).split(separator: "\n").map(String.init)
+        #expect(feature.prefix(2) == ["Second feature commit", "First feature commit"])
+        // The feature branch hangs off the promotion it was based on.
+        let base = try GitTool.run(["rev-parse", "refs/heads/feature~2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(base == tag)
+        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
+    }
+
     @Test func aMissingObjectIsNamedAndAnUnknownBranchListsTheOthers() async throws {
         let fixture = try await VaultFixture(files: 30, operations: 5)
         defer { fixture.remove() }
