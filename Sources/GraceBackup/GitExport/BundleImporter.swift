@@ -14,6 +14,9 @@ public struct BundleImportReport: Sendable, Codable, Hashable {
     public var storedBytes: Int64 = 0
     /// Entries Grace has no word for: submodules are left out, symbolic links become files holding their target.
     public var submodulesLeftOut = 0
+    /// Commits exported from this repository whose reference it still has (their `Grace-Reference-Id:`
+    /// trailer names it): not imported again, so re-importing a chain only adds what is missing.
+    public var alreadyPresent = 0
     public var elapsedSeconds = 0.0
 }
 
@@ -133,6 +136,8 @@ public struct BundleImporter: Sendable {
         }
         let tagsByCommit = Dictionary(grouping: chain.refs.filter { $0.key.hasPrefix("refs/tags/") }, by: \.value)
         var known: [String: FileVersion] = [:]  // "<blob id> <path>" → the file version stored for it
+        let present = Dictionary(try await view.references(in: repository.repositoryID).filter { $0.deletedAt == nil }.map { ($0.referenceID.description, $0) },
+                                 uniquingKeysWith: { first, _ in first })
         progress?.yield(.phaseStarted(.importingBundle, totalItems: histories.reduce(0) { $0 + $1.commits.count }, totalBytes: nil))
         for (branchName, commits) in histories {
             let isMain = branchName == mainName
@@ -146,6 +151,13 @@ public struct BundleImporter: Sendable {
                 }
             }
             for (id, commit, treeFiles) in commits {
+                if let referenceID = Self.graceReferenceID(in: commit.message), let reference = present[referenceID] {
+                    // Exported from here and still here: its files are this reference's, which later commits reuse.
+                    let stored = try await Self.files(under: reference.directoryID, in: view)
+                    for (path, blob) in treeFiles { if let version = stored[path] { known["\(blob.hex) \(path)"] = version } }
+                    report.alreadyPresent += 1
+                    continue
+                }
                 var tree = WorkingTree()
                 for (path, blob) in treeFiles {
                     if let stored = known["\(blob.hex) \(path)"] {
@@ -207,6 +219,22 @@ public struct BundleImporter: Sendable {
             }
         }
         return result
+    }
+
+    static func graceReferenceID(in message: String) -> String? {
+        message.split(separator: "\n").last { $0.hasPrefix("Grace-Reference-Id: ") }.map { String($0.dropFirst("Grace-Reference-Id: ".count)) }
+    }
+
+    /// Every file version below a root directory version, by path.
+    static func files(under root: DirectoryVersionID, in view: any GraceReadView) async throws -> [String: FileVersion] {
+        var files: [String: FileVersion] = [:]
+        var pending = [root]
+        while let id = pending.popLast() {
+            guard let directory = try await view.directoryVersion(id) else { continue }
+            pending += directory.directories
+            for file in directory.files { files[file.relativePath] = file }
+        }
+        return files
     }
 
     /// A commit message without the `Grace-Reference-Id:` trailer an export added: the import makes new references.

@@ -50,6 +50,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
             var lines = ["imported \(report.bundles) bundle(s) into repository \(report.repositoryID): \(report.objectsVerified) objects verified"]
             lines += report.commits.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value) commit(s)" }
             lines.append("  \(report.filesStored) file versions, \(formatBytes(report.storedBytes)) stored" + (report.tags.isEmpty ? "" : "; tags \(report.tags.joined(separator: ", "))"))
+            if report.alreadyPresent > 0 { lines.append("  \(report.alreadyPresent) commit(s) exported from this repository are still in it: not imported again") }
             if report.submodulesLeftOut > 0 { lines.append("  \(report.submodulesLeftOut) submodule entries left out (Grace has no submodules)") }
             return lines.joined(separator: "\n")
         }

@@ -30,6 +30,8 @@ public struct SimulationOptions: Sendable {
 /// What a simulation did.
 public struct SimulationReport: Sendable, Codable, Hashable {
     public var repositories = 0
+    /// The ids of the repositories created, in order.
+    public var repositoryIDs: [String] = []
     public var branches = 0
     public var operations: [String: Int] = [:]
     public var filesWritten = 0
@@ -95,6 +97,7 @@ public struct Simulator: Sendable {
             progress?.yield(.advanced(items: 1, bytes: recorded.uploadedBytes))
         }
         report.repositories = repositories.count
+        report.repositoryIDs = repositories.map(\.repository.repositoryID.description)
 
         var done = 0
         let paceStart = ContinuousClock.now

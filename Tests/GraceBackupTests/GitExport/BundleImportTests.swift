@@ -53,6 +53,11 @@ struct BundleImportTests {
         let roundTripped = try Self.trees(of: back, in: fixture.root)
         // The target's own initial empty promotion comes first.
         #expect(Array(roundTripped.dropFirst()) == original)
+
+        // Imported back into the repository it came from, nothing is new.
+        let home = BundleImporter(deployment: fixture.deployment, writer: fixture.writer, clock: fixture.clock)
+        let again = try await home.run(bundles: [first, second], into: repository)
+        #expect(again.commits.isEmpty && again.alreadyPresent == original.count)
     }
 
     @Test func aBundleGitWroteImportsAndADamagedOneImportsNothing() async throws {
