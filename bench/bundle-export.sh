@@ -24,7 +24,7 @@ mkdir -p "$work"
 git_() { git -c user.name=Bench -c user.email=bench@example.com "$@"; }
 
 compare() {  # name deployment repository-id
-    local name=$1 deployment=$2 repository=$3 dir="$work/$1"
+    local name=$1 deployment=$2 repository=$3 dir="$work/out-$1"
     rm -rf "$dir" && mkdir -p "$dir"
     echo "== $name: full export"
     "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/grace.bundle" >/dev/null

@@ -225,6 +225,9 @@ final class ObjectBuilder {
     private var known: Set<GitObjectID>
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
+    private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
+    /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
+    static let concurrency = max(2, ProcessInfo.processInfo.activeProcessorCount)
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
 
     init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, progress: ProgressSink?) {
@@ -240,6 +243,7 @@ final class ObjectBuilder {
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
         if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }) { return done }
+        try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !known.contains(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
@@ -264,9 +268,7 @@ final class ObjectBuilder {
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
         if let done = state.trees[directoryID.description] { return (done.id.flatMap { GitObjectID(hex: $0) }, done.name) }
-        guard let directory = try await view.directoryVersion(directoryID) else {
-            throw BundleExportFailure.missingDirectory(id: directoryID.description, referencedBy: referencedBy)
-        }
+        let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
         for file in directory.files {
             let name = try Self.entryName(file.relativePath, in: directory.relativePath)
@@ -301,39 +303,100 @@ final class ObjectBuilder {
         return (id, name)
     }
 
+    private func directory(_ id: DirectoryVersionID, referencedBy: String) async throws -> DirectoryVersion {
+        if let cached = directories[id] { return cached }
+        guard let directory = try await view.directoryVersion(id) else {
+            throw BundleExportFailure.missingDirectory(id: id.description, referencedBy: referencedBy)
+        }
+        directories[id] = directory
+        return directory
+    }
+
+    /// What one content becomes in the pack, worked out away from the pack writer.
+    struct PreparedBlob: Sendable {
+        enum Payload: Sendable {
+            case delta(baseOffset: Int64, depth: Int, bytes: [UInt8])
+            case zlib(size: Int, stream: [UInt8])
+            case whole([UInt8])
+        }
+
+        var file: FileVersion
+        var id: GitObjectID
+        var size: Int
+        var payload: Payload
+    }
+
+    /// Reads, checks, hashes and (against the previous version at the same path) delta-encodes every
+    /// content below `root` the receiver does not have, several at once, then writes them in the
+    /// order they finish. Memory holds at most `concurrency` contents.
+    private func prepareBlobs(under root: DirectoryVersionID, referencedBy: String) async throws {
+        var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
+        var pending = [root]
+        while let id = pending.popLast() {
+            if state.trees[id.description] != nil { continue }
+            let directory = try await self.directory(id, referencedBy: referencedBy)
+            pending += directory.directories
+            for file in directory.files where state.blobs[file.sha256Hash] == nil && wanted[file.sha256Hash] == nil {
+                wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
+            }
+        }
+        let objects = self.objects, repositoryID = self.repositoryID
+        let work = wanted.values.sorted { $0.file.relativePath < $1.file.relativePath }
+        try await forEachConcurrently(work, limit: Self.concurrency, { file, base in
+            try await Self.prepare(file, base: base, objects: objects, repositoryID: repositoryID)
+        }) { prepared in
+            try write(prepared)
+        }
+    }
+
+    private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, objects: any ObjectStore,
+                                repositoryID: RepositoryID) async throws -> PreparedBlob {
+        let (stored, plain) = try await read(file, objects: objects, repositoryID: repositoryID)
+        let id = GitObjectID.of(.blob, content: plain)
+        if let base, plain.count >= 64 {
+            let baseBytes = try await read(base.file, objects: objects, repositoryID: repositoryID).plain
+            if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
+                return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(baseOffset: base.offset, depth: base.depth + 1, bytes: delta))
+            }
+        }
+        // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
+        if !file.isBinary, let converted = stored.withUnsafeBytes({ gzip in plain.withUnsafeBytes { GzipToZlib.convert(gzip: gzip, plain: $0) } }) {
+            return PreparedBlob(file: file, id: id, size: plain.count, payload: .zlib(size: plain.count, stream: converted))
+        }
+        return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(plain))
+    }
+
+    private func write(_ prepared: PreparedBlob) throws {
+        state.blobs[prepared.file.sha256Hash] = prepared.id.hex
+        guard known.insert(prepared.id).inserted else { return }
+        let offset: Int64
+        var depth = 0
+        switch prepared.payload {
+        case let .delta(baseOffset, baseDepth, bytes):
+            offset = try pack.addDelta(baseOffset: baseOffset, delta: bytes)
+            depth = baseDepth
+            deltas += 1
+        case let .zlib(size, stream):
+            offset = try pack.add(.blob, size: size, zlibStream: stream)
+        case let .whole(plain):
+            offset = try plain.withUnsafeBytes { try pack.add(.blob, content: $0) }
+        }
+        lastBlob[prepared.file.relativePath] = (offset, prepared.file, depth)
+        newBlobs += 1
+        progress?.yield(.advanced(items: 1, bytes: Int64(prepared.size)))
+    }
+
     func blob(_ file: FileVersion) async throws -> GitObjectID {
         if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }) { return done }
-        let (stored, plain) = try await read(file)
-        let id = GitObjectID.of(.blob, content: plain)
-        state.blobs[file.sha256Hash] = id.hex
-        guard known.insert(id).inserted else { return id }
-        var depth = 0
-        var offset: Int64?
-        if let previous = lastBlob[file.relativePath], previous.depth < BundleExporter.maxDeltaDepth, plain.count >= 64 {
-            let base = try await read(previous.file).plain
-            if let delta = base.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
-                offset = try pack.addDelta(baseOffset: previous.offset, delta: delta)
-                depth = previous.depth + 1
-                deltas += 1
-            }
-        }
-        if offset == nil {
-            // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
-            let converted = file.isBinary ? nil : stored.withUnsafeBytes { gzip in plain.withUnsafeBytes { GzipToZlib.convert(gzip: gzip, plain: $0) } }
-            if let converted {
-                offset = try pack.add(.blob, size: plain.count, zlibStream: converted)
-            } else {
-                offset = try plain.withUnsafeBytes { try pack.add(.blob, content: $0) }
-            }
-        }
-        lastBlob[file.relativePath] = (offset!, file, depth)
-        newBlobs += 1
-        progress?.yield(.advanced(items: 1, bytes: Int64(plain.count)))
-        return id
+        // Not prepared with its directory (it should have been): the same work, one content.
+        let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
+        let prepared = try await Self.prepare(file, base: base, objects: objects, repositoryID: repositoryID)
+        try write(prepared)
+        return prepared.id
     }
 
     /// A file version's stored and plain bytes, checked against its size and BLAKE3.
-    private func read(_ file: FileVersion) async throws -> (stored: [UInt8], plain: [UInt8]) {
+    private static func read(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> (stored: [UInt8], plain: [UInt8]) {
         let key = try ObjectKey.fileVersion(file, in: repositoryID)
         let stored: [UInt8]
         do {
