@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/bundle
+mkdir -p "$work" && work=$(cd "$work" && pwd)  # absolute: git -C changes directory
 for tool in hyperfine git; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
@@ -27,7 +28,7 @@ compare() {  # name deployment repository-id
     local name=$1 deployment=$2 repository=$3 dir="$work/out-$1"
     rm -rf "$dir" && mkdir -p "$dir"
     echo "== $name: full export"
-    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/grace.bundle" >/dev/null
+    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/grace.bundle" >/dev/null 2>&1
     git_ clone -q --bare "$dir/grace.bundle" "$dir/equivalent.git"
     git_ -C "$dir/equivalent.git" repack -adf -q
     hyperfine --warmup 1 --runs 5 --export-markdown "$dir/full.md" \
@@ -39,12 +40,12 @@ compare() {  # name deployment repository-id
     echo "peak memory of a full export: $(grep 'Maximum resident' "$dir/time.txt" | awk '{print $6}') KB"
 
     echo "== $name: incremental export after one promotion changing 20 files"
-    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/catalog-full" >/dev/null
+    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/catalog-full" >/dev/null 2>&1
     git_ clone -q -b main "$dir/grace.bundle" "$dir/work"
-    git_ -C "$dir/work" ls-files | head -n 20 | while read -r path; do echo "edited for the bench" >> "$dir/work/$path"; done
+    git_ -C "$dir/work" ls-files | sed -n "1,20p" | while read -r path; do echo "edited for the bench" >> "$dir/work/$path"; done
     git_ -C "$dir/work" commit -q -am "One promotion for the bench"
     git_ -C "$dir/work" bundle create -q "$dir/one.bundle" main~1..main
-    "$tool" import-bundle "$dir/grace.bundle" "$dir/one.bundle" --deployment "$deployment" --repository-id "$repository" >/dev/null
+    "$tool" import-bundle "$dir/grace.bundle" "$dir/one.bundle" --deployment "$deployment" --repository-id "$repository" 2>/dev/null
     hyperfine --runs 5 --export-markdown "$dir/incremental.md" \
         --prepare "rm -rf $dir/catalog && cp -a $dir/catalog-full $dir/catalog" \
         -n "grace-backup export-bundle (incremental)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/catalog" \
@@ -55,7 +56,7 @@ compare() {  # name deployment repository-id
 deployment="$work/simulated"
 if [ ! -f "$deployment/grace.sqlite" ]; then
     echo "bench: simulating a 20,000-file repository"
-    "$tool" simulate --deployment "$deployment" --seed 11 --repositories 1 --files 20000 --operations 30 --mean-file-size 25000 --json > "$work/simulated.json"
+    "$tool" simulate --deployment "$deployment" --seed 11 --repositories 1 --files 20000 --operations 30 --mean-file-size 25000 --json > "$work/simulated.json" 2>/dev/null
 fi
 repository=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["repositoryIDs"][0])' "$work/simulated.json")
 compare simulated "$deployment" "$repository"
@@ -63,7 +64,7 @@ compare simulated "$deployment" "$repository"
 replayed="$work/replayed"
 rm -rf "$replayed"
 git_ clone -q "$project" "$work/project-source"
-"$tool" simulate --deployment "$replayed" --from-git "$work/project-source" --json > "$work/replayed.json"
+"$tool" simulate --deployment "$replayed" --from-git "$work/project-source" --json > "$work/replayed.json" 2>/dev/null
 rm -rf "$work/project-source"
 repository=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["repositoryID"])' "$work/replayed.json")
 compare replayed "$replayed" "$repository"

@@ -7,6 +7,8 @@ import Foundation
 /// header, the entries and the trailing SHA-1 to the destination.
 public final class GitPackWriter {
     public static let headerSize: Int64 = 12
+    /// zlib level for what we compress ourselves: Git's default (`core.compression` -1) is 6.
+    public static let compressionLevel: Int32 = 6
     let temporaryURL: URL
     private let temporary: FileHandle
     private var buffer: [UInt8] = []
@@ -15,8 +17,7 @@ public final class GitPackWriter {
     public private(set) var nextOffset = GitPackWriter.headerSize
     public private(set) var count = 0
 
-    /// - Parameter level: zlib level; Git's default (`core.compression` -1) is 6.
-    public init(temporaryFolder: URL, level: Int32 = 6) throws {
+    public init(temporaryFolder: URL, level: Int32 = GitPackWriter.compressionLevel) throws {
         temporaryURL = temporaryFolder.appendingPathComponent(".pack-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
             throw GitFormatError("cannot create a temporary file in \(temporaryFolder.path)")
@@ -64,6 +65,20 @@ public final class GitPackWriter {
         Self.appendBaseDistance(offset - baseOffset, to: &header)
         try append(header)
         try delta.withUnsafeBytes { try compress($0) }
+        count += 1
+        return offset
+    }
+
+    /// Adds a delta whose zlib stream the caller compressed (`size` is the delta's uncompressed size).
+    @discardableResult
+    public func addDelta(baseOffset: Int64, size: Int, zlibStream: [UInt8]) throws -> Int64 {
+        let offset = nextOffset
+        precondition(baseOffset < offset, "an OFS_DELTA's base comes before it")
+        var header: [UInt8] = []
+        Self.appendEntryHeader(type: 6, size: size, to: &header)
+        Self.appendBaseDistance(offset - baseOffset, to: &header)
+        try append(header)
+        try append(zlibStream)
         count += 1
         return offset
     }

@@ -314,10 +314,10 @@ final class ObjectBuilder {
 
     /// What one content becomes in the pack, worked out away from the pack writer.
     struct PreparedBlob: Sendable {
+        /// Everything compressed already: the pack writer only appends.
         enum Payload: Sendable {
-            case delta(baseOffset: Int64, depth: Int, bytes: [UInt8])
-            case zlib(size: Int, stream: [UInt8])
-            case whole([UInt8])
+            case delta(baseOffset: Int64, depth: Int, size: Int, stream: [UInt8])
+            case whole(size: Int, stream: [UInt8])
         }
 
         var file: FileVersion
@@ -336,6 +336,7 @@ final class ObjectBuilder {
             if state.trees[id.description] != nil { continue }
             let directory = try await self.directory(id, referencedBy: referencedBy)
             pending += directory.directories
+            for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
             for file in directory.files where state.blobs[file.sha256Hash] == nil && wanted[file.sha256Hash] == nil {
                 wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
             }
@@ -356,14 +357,26 @@ final class ObjectBuilder {
         if let base, plain.count >= 64 {
             let baseBytes = try await read(base.file, objects: objects, repositoryID: repositoryID).plain
             if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
-                return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(baseOffset: base.offset, depth: base.depth + 1, bytes: delta))
+                let stream = try Deflater.compress(delta, format: .zlib, level: GitPackWriter.compressionLevel)
+                return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(baseOffset: base.offset, depth: base.depth + 1, size: delta.count, stream: stream))
             }
         }
         // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
         if !file.isBinary, let converted = stored.withUnsafeBytes({ gzip in plain.withUnsafeBytes { GzipToZlib.convert(gzip: gzip, plain: $0) } }) {
-            return PreparedBlob(file: file, id: id, size: plain.count, payload: .zlib(size: plain.count, stream: converted))
+            return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: converted))
         }
-        return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(plain))
+        let stream = try Deflater.compress(plain, format: .zlib, level: Self.compressionLevel(for: plain))
+        return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream))
+    }
+
+    /// Git's level for content that compresses; stored blocks (level 0) for content that does not
+    /// (images, archives, random bytes), where deflating spends most of an export's time to save
+    /// nothing. A 64 KiB sample at level 1 decides.
+    static func compressionLevel(for plain: [UInt8]) -> Int32 {
+        guard plain.count > 4096 else { return GitPackWriter.compressionLevel }
+        let sample = Array(plain.prefix(64 * 1024))
+        guard let compressed = try? Deflater.compress(sample, format: .raw, level: 1) else { return GitPackWriter.compressionLevel }
+        return Double(compressed.count) > 0.95 * Double(sample.count) ? 0 : GitPackWriter.compressionLevel
     }
 
     private func write(_ prepared: PreparedBlob) throws {
@@ -372,14 +385,12 @@ final class ObjectBuilder {
         let offset: Int64
         var depth = 0
         switch prepared.payload {
-        case let .delta(baseOffset, baseDepth, bytes):
-            offset = try pack.addDelta(baseOffset: baseOffset, delta: bytes)
+        case let .delta(baseOffset, baseDepth, size, stream):
+            offset = try pack.addDelta(baseOffset: baseOffset, size: size, zlibStream: stream)
             depth = baseDepth
             deltas += 1
-        case let .zlib(size, stream):
+        case let .whole(size, stream):
             offset = try pack.add(.blob, size: size, zlibStream: stream)
-        case let .whole(plain):
-            offset = try plain.withUnsafeBytes { try pack.add(.blob, content: $0) }
         }
         lastBlob[prepared.file.relativePath] = (offset, prepared.file, depth)
         newBlobs += 1

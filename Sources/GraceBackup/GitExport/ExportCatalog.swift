@@ -60,22 +60,23 @@ public struct ExportCatalog: Sendable {
 
     /// What the receiver of every bundle so far has.
     public func base(after record: BundleExportRecord) async throws -> ExportBase {
-        let key = try ObjectKey("\(root)/state/\(Self.numbered(record.number)).json.gz")
+        let key = try ObjectKey("\(root)/state/\(Self.numbered(record.number)).gz")
         let bytes: [UInt8]
         do {
             bytes = try Inflater.decompress(try await store.getBytes(key), format: .gzip)
         } catch let failure as StorageFailure where failure.reason == .notFound {
             throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
         }
-        return try GraceJSON.decode(ExportBase.self, from: Data(bytes))
+        guard let base = ExportBase(lines: bytes) else { throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not an export state") }
+        return base
     }
 
     /// Stores a bundle written to `file` as the next export, then its state, then its record.
     public func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number)).bundle")
         try await store.put(bundleKey, contentsOf: file)
-        let state = try Deflater.compress(Array(try GraceJSON.encode(next)), format: .gzip, level: 6)
-        try await store.put(try ObjectKey("\(root)/state/\(Self.numbered(number)).json.gz"), bytes: state)
+        let state = try Deflater.compress(next.lines(), format: .gzip, level: 6)
+        try await store.put(try ObjectKey("\(root)/state/\(Self.numbered(number)).gz"), bytes: state)
         let record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
             bundleBytes: report.bundleBytes, bundleSHA256: try Self.sha256(of: file), full: report.full, prerequisites: report.prerequisites,
@@ -119,5 +120,39 @@ extension ExportBase {
         }
         base.otherObjects.sort()
         return base
+    }
+}
+
+extension ExportBase {
+    /// The state as text lines, one entry each: `R <ref> <id>`, `C <reference id> <commit>`,
+    /// `B <SHA-256> <blob>`, `T <directory version id> <tree or -> <name>`, `O <id>`. Read and written
+    /// on every export of the chain, so plain lines (tens of milliseconds for 20,000 files) rather
+    /// than JSON (ten times that).
+    func lines() -> [UInt8] {
+        var text = "grace-backup-export-state 1\n"
+        for (name, id) in refs.sorted(by: { $0.key < $1.key }) { text += "R \(name) \(id)\n" }
+        for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { text += "C \(reference) \(id)\n" }
+        for (sha256, id) in blobs.sorted(by: { $0.key < $1.key }) { text += "B \(sha256) \(id)\n" }
+        for (directory, tree) in trees.sorted(by: { $0.key < $1.key }) { text += "T \(directory) \(tree.id ?? "-") \(tree.name)\n" }
+        for id in otherObjects { text += "O \(id)\n" }
+        return Array(text.utf8)
+    }
+
+    init?(lines bytes: [UInt8]) {
+        self.init()
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard let first = lines.first, String(decoding: first, as: UTF8.self) == "grace-backup-export-state 1" else { return nil }
+        lines.removeFirst()
+        for line in lines where !line.isEmpty {
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            switch (fields.first, fields.count) {
+            case ("R", 3): refs[fields[1]] = fields[2]
+            case ("C", 3): commits[fields[1]] = fields[2]
+            case ("B", 3): blobs[fields[1]] = fields[2]
+            case ("T", 4), ("T", 3): trees[fields[1]] = Tree(id: fields[2] == "-" ? nil : fields[2], name: fields.count == 4 ? fields[3] : "")
+            case ("O", 2): otherObjects.append(fields[1])
+            default: return nil
+            }
+        }
     }
 }

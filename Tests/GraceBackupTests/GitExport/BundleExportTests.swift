@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import GraceBackup
 import GraceBackupTesting
 import GraceModel
@@ -188,6 +189,29 @@ struct BundleExportTests {
         #expect(base == tag)
         let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
+    }
+
+    @Test func aNameGitCannotHoldStopsTheExport() async throws {
+        let fixture = try await VaultFixture(files: 20, operations: 0)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let promotion = try await Self.latestPromotion(fixture, repository: repository)
+        let root = try #require(try await fixture.deployment.database.openReadView(.latest).directoryVersion(promotion.directoryID))
+        let victim = try #require(root.files.first)
+        // A database written by something other than Grace: a file named ".git" at the root.
+        let queue = try DatabaseQueue(path: fixture.deployment.location.databasePath)
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE directory_versions SET document = replace(document, ?, ?) WHERE directory_version_id = ?",
+                           arguments: ["\"RelativePath\":\"\(victim.relativePath)\"", "\"RelativePath\":\".git\"", root.directoryVersionID.description])
+        }
+        try await queue.close()
+        let output = fixture.root.appendingPathComponent("refused.bundle")
+        do {
+            _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: output)
+            Issue.record("a file named .git must stop the export")
+        } catch let failure as BundleExportFailure {
+            #expect(failure.kind == .invalidInput && failure.description.contains("\".git\""), "\(failure)")
+        }
     }
 
     @Test func aMissingObjectIsNamedAndAnUnknownBranchListsTheOthers() async throws {
