@@ -9,6 +9,19 @@ public enum GzipToZlib {
     /// `plain` (the caller has checked that, for instance with `GraceBlob.plainBytes`); nil when the
     /// gzip header is not one we can parse.
     public static func convert(gzip: UnsafeRawBufferPointer, plain: UnsafeRawBufferPointer) -> [UInt8]? {
+        var checksum = CZlib.adler32(0, nil, 0)
+        var offset = 0
+        while offset < plain.count {  // zlib's adler32 takes a 32-bit length
+            let length = min(plain.count - offset, 1 << 30)
+            checksum = CZlib.adler32(checksum, plain.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length))
+            offset += length
+        }
+        return convert(gzip: gzip, adler32: UInt32(truncatingIfNeeded: checksum))
+    }
+
+    /// The same, with the Adler-32 of the uncompressed bytes already known (recorded by an earlier
+    /// conversion): the content itself is not needed.
+    public static func convert(gzip: UnsafeRawBufferPointer, adler32 checksum: UInt32) -> [UInt8]? {
         guard gzip.count >= 18, gzip[0] == 0x1f, gzip[1] == 0x8b, gzip[2] == 8 else { return nil }
         let flags = gzip[3]
         guard flags & 0xe0 == 0 else { return nil }  // reserved bits
@@ -27,15 +40,20 @@ public enum GzipToZlib {
         var stream: [UInt8] = [0x78, 0xda]  // deflate, 32 KiB window, "maximum compression"
         stream.reserveCapacity(end - start + 6)
         stream.append(contentsOf: UnsafeRawBufferPointer(rebasing: gzip[start..<end]))
-        var checksum = adler32(0, nil, 0)
-        var offset = 0
-        while offset < plain.count {  // zlib's adler32 takes a 32-bit length
-            let length = min(plain.count - offset, 1 << 30)
-            checksum = adler32(checksum, plain.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length))
-            offset += length
-        }
         stream += [UInt8(truncatingIfNeeded: checksum >> 24), UInt8(truncatingIfNeeded: checksum >> 16),
                    UInt8(truncatingIfNeeded: checksum >> 8), UInt8(truncatingIfNeeded: checksum)]
         return stream
+    }
+
+    /// The Adler-32 a zlib stream ends with.
+    public static func checksum(ofZlibStream stream: [UInt8]) -> UInt32? {
+        guard stream.count >= 6 else { return nil }
+        return stream.suffix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+    }
+
+    /// The uncompressed size (mod 2^32) a gzip member's trailer records.
+    public static func uncompressedSize(gzip: [UInt8]) -> UInt32? {
+        guard gzip.count >= 18 else { return nil }
+        return gzip.suffix(4).reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
 }

@@ -35,6 +35,9 @@ public struct ExportBase: Sendable, Codable {
     public var blobs: [String: String] = [:]
     /// A directory version's id → its tree.
     public var trees: [String: Tree] = [:]
+    /// A text content's SHA-256 → the Adler-32 of its bytes: with it, Grace's stored deflate data
+    /// becomes a zlib stream without reading the content at all (a warm full export).
+    public var adlers: [String: UInt32] = [:]
     /// Objects the receiver has that the maps above do not name (read from a previous bundle).
     public var otherObjects: [String] = []
 
@@ -110,7 +113,9 @@ public struct BundleExporter: Sendable {
     public init(deployment: Deployment) { self.deployment = deployment }
 
     /// Writes the bundle to `destination` and returns what it holds and the base the next export builds on.
-    public func export(_ request: BundleExportRequest, base: ExportBase?, temporaryFolder: URL, destination: FileHandle,
+    /// With `full`, the bundle holds everything (no prerequisites) and `base` serves only as a cache of
+    /// ids, which spares reading most contents again.
+    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, temporaryFolder: URL, destination: FileHandle,
                        progress: ProgressSink? = nil) async throws -> (report: BundleExportReport, next: ExportBase) {
         let started = ContinuousClock.now
         let view = try await deployment.database.openReadView(.snapshot)
@@ -131,8 +136,8 @@ public struct BundleExporter: Sendable {
         }
         let writer = try GitPackWriter(temporaryFolder: temporaryFolder)
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
-                                    progress: progress)
-        var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil)
+                                    receiverHasBase: !full, progress: progress)
+        var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil || full)
         progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
@@ -189,7 +194,7 @@ public struct BundleExporter: Sendable {
         if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
         var next = builder.state
         next.refs = named.mapValues(\.hex)
-        let changed = named.filter { base?.refs[$0.key] != $0.value.hex }
+        let changed = full ? named : named.filter { base?.refs[$0.key] != $0.value.hex }
         report.refs = changed.mapValues(\.hex)
         report.newCommits = builder.newCommits
         report.objects = writer.count
@@ -201,7 +206,7 @@ public struct BundleExporter: Sendable {
             return (report, next)
         }
         // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
-        let prerequisites = Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
+        let prerequisites = full ? [] : Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
         report.prerequisites = prerequisites.map(\.hex)
         let header = GitBundleHeader(prerequisites: prerequisites.map { .init(id: $0, comment: "") },
                                      references: changed.sorted { $0.key < $1.key }.map { .init(id: $0.value, name: $0.key) })
@@ -230,7 +235,9 @@ final class ObjectBuilder {
     static let concurrency = max(2, ProcessInfo.processInfo.activeProcessorCount)
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
 
-    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, progress: ProgressSink?) {
+    /// - Parameter receiverHasBase: false for a full bundle: `base` then only caches ids.
+    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, receiverHasBase: Bool,
+         progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -238,11 +245,11 @@ final class ObjectBuilder {
         self.progress = progress
         state = base
         state.otherObjects = []
-        known = base.objectIDs
+        known = receiverHasBase ? base.objectIDs : []
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }) { return done }
+        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }), known.contains(done) { return done }
         try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !known.contains(.emptyTree) {
@@ -267,7 +274,9 @@ final class ObjectBuilder {
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
-        if let done = state.trees[directoryID.description] { return (done.id.flatMap { GitObjectID(hex: $0) }, done.name) }
+        if let done = state.trees[directoryID.description], done.id.flatMap({ GitObjectID(hex: $0) }).map(known.contains) ?? true {
+            return (done.id.flatMap { GitObjectID(hex: $0) }, done.name)
+        }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
         for file in directory.files {
@@ -324,6 +333,14 @@ final class ObjectBuilder {
         var id: GitObjectID
         var size: Int
         var payload: Payload
+        /// The Adler-32 of a text content, for the cache.
+        var adler: UInt32?
+    }
+
+    /// A text content's blob id and Adler-32 from an earlier export, when both are known.
+    static func cached(_ file: FileVersion, in state: ExportBase) -> (id: GitObjectID, adler: UInt32)? {
+        guard !file.isBinary, let id = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), let adler = state.adlers[file.sha256Hash] else { return nil }
+        return (id, adler)
     }
 
     /// Reads, checks, hashes and (against the previous version at the same path) delta-encodes every
@@ -333,25 +350,43 @@ final class ObjectBuilder {
         var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
         var pending = [root]
         while let id = pending.popLast() {
-            if state.trees[id.description] != nil { continue }
+            if let done = state.trees[id.description], done.id.flatMap({ GitObjectID(hex: $0) }).map(known.contains) ?? true { continue }
             let directory = try await self.directory(id, referencedBy: referencedBy)
             pending += directory.directories
             for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
-            for file in directory.files where state.blobs[file.sha256Hash] == nil && wanted[file.sha256Hash] == nil {
+            for file in directory.files where wanted[file.sha256Hash] == nil {
+                if let id = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(id) { continue }
                 wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
             }
         }
         let objects = self.objects, repositoryID = self.repositoryID
-        let work = wanted.values.sorted { $0.file.relativePath < $1.file.relativePath }
-        try await forEachConcurrently(work, limit: Self.concurrency, { file, base in
-            try await Self.prepare(file, base: base, objects: objects, repositoryID: repositoryID)
+        let work = wanted.values.sorted { $0.file.relativePath < $1.file.relativePath }.map { item in
+            (item.file, item.base, Self.cached(item.file, in: state))
+        }
+        try await forEachConcurrently(work, limit: Self.concurrency, { file, base, cached in
+            try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID)
         }) { prepared in
             try write(prepared)
         }
     }
 
-    private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, objects: any ObjectStore,
-                                repositoryID: RepositoryID) async throws -> PreparedBlob {
+    private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?,
+                                objects: any ObjectStore, repositoryID: RepositoryID) async throws -> PreparedBlob {
+        if base == nil, let cached {
+            // Known from an earlier export: Grace's deflate data with the recorded checksum, no content read.
+            // A content changed on disk since would fail the receiver's object-id check, never pass silently.
+            let key = try ObjectKey.fileVersion(file, in: repositoryID)
+            let stored: [UInt8]
+            do {
+                stored = try await objects.getBytes(key)
+            } catch let failure as StorageFailure where failure.reason == .notFound {
+                throw BundleExportFailure.missingObject(key: key.rawValue, path: file.relativePath, location: objects.location)
+            }
+            if GzipToZlib.uncompressedSize(gzip: stored) == UInt32(truncatingIfNeeded: file.size),
+               let stream = stored.withUnsafeBytes({ GzipToZlib.convert(gzip: $0, adler32: cached.adler) }) {
+                return PreparedBlob(file: file, id: cached.id, size: Int(file.size), payload: .whole(size: Int(file.size), stream: stream), adler: cached.adler)
+            }
+        }
         let (stored, plain) = try await read(file, objects: objects, repositoryID: repositoryID)
         let id = GitObjectID.of(.blob, content: plain)
         if let base, plain.count >= 64 {
@@ -363,7 +398,8 @@ final class ObjectBuilder {
         }
         // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
         if !file.isBinary, let converted = stored.withUnsafeBytes({ gzip in plain.withUnsafeBytes { GzipToZlib.convert(gzip: gzip, plain: $0) } }) {
-            return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: converted))
+            return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: converted),
+                                adler: GzipToZlib.checksum(ofZlibStream: converted))
         }
         let stream = try Deflater.compress(plain, format: .zlib, level: Self.compressionLevel(for: plain))
         return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream))
@@ -381,6 +417,7 @@ final class ObjectBuilder {
 
     private func write(_ prepared: PreparedBlob) throws {
         state.blobs[prepared.file.sha256Hash] = prepared.id.hex
+        if let adler = prepared.adler { state.adlers[prepared.file.sha256Hash] = adler }
         guard known.insert(prepared.id).inserted else { return }
         let offset: Int64
         var depth = 0
@@ -398,10 +435,10 @@ final class ObjectBuilder {
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
-        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }) { return done }
+        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(done) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
         let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
-        let prepared = try await Self.prepare(file, base: base, objects: objects, repositoryID: repositoryID)
+        let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID)
         try write(prepared)
         return prepared.id
     }

@@ -125,14 +125,14 @@ extension ExportBase {
 
 extension ExportBase {
     /// The state as text lines, one entry each: `R <ref> <id>`, `C <reference id> <commit>`,
-    /// `B <SHA-256> <blob>`, `T <directory version id> <tree or -> <name>`, `O <id>`. Read and written
+    /// `B <SHA-256> <blob> [<Adler-32, hex>]`, `T <directory version id> <tree or -> <name>`, `O <id>`. Read and written
     /// on every export of the chain, so plain lines (tens of milliseconds for 20,000 files) rather
     /// than JSON (ten times that).
     func lines() -> [UInt8] {
         var text = "grace-backup-export-state 1\n"
         for (name, id) in refs.sorted(by: { $0.key < $1.key }) { text += "R \(name) \(id)\n" }
         for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { text += "C \(reference) \(id)\n" }
-        for (sha256, id) in blobs.sorted(by: { $0.key < $1.key }) { text += "B \(sha256) \(id)\n" }
+        for (sha256, id) in blobs.sorted(by: { $0.key < $1.key }) { text += "B \(sha256) \(id)" + (adlers[sha256].map { " \(String($0, radix: 16))" } ?? "") + "\n" }
         for (directory, tree) in trees.sorted(by: { $0.key < $1.key }) { text += "T \(directory) \(tree.id ?? "-") \(tree.name)\n" }
         for id in otherObjects { text += "O \(id)\n" }
         return Array(text.utf8)
@@ -149,6 +149,9 @@ extension ExportBase {
             case ("R", 3): refs[fields[1]] = fields[2]
             case ("C", 3): commits[fields[1]] = fields[2]
             case ("B", 3): blobs[fields[1]] = fields[2]
+            case ("B", 4):
+                blobs[fields[1]] = fields[2]
+                adlers[fields[1]] = UInt32(fields[3], radix: 16)
             case ("T", 4), ("T", 3): trees[fields[1]] = Tree(id: fields[2] == "-" ? nil : fields[2], name: fields.count == 4 ? fields[3] : "")
             case ("O", 2): otherObjects.append(fields[1])
             default: return nil

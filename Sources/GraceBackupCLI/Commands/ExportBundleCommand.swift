@@ -28,6 +28,8 @@ struct ExportBundleCommand: AsyncParsableCommand {
     @Option(help: "A FILE.bundle, or a LOCATION (folder or file:// URL) that keeps a catalog of the chain.") var output: String
     @Option(help: "With a FILE output: build on this earlier bundle (its commits become prerequisites).") var since: String?
     @Flag(help: "With a LOCATION output: keep running, exporting after each promotion.") var follow = false
+    @Flag(help: "With a LOCATION output: write a full bundle (no prerequisites) as the next of the chain, reusing the ids the catalog recorded.")
+    var full = false
     @Option(help: "With --follow: seconds between looks for new promotions.") var poll: Double = 1
     @Option(help: "With --follow: stop after this many seconds (for tests); runs until a signal otherwise.") var duration: Double?
 
@@ -38,6 +40,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
         for value in include where value != "commits" { throw ValidationError("--include takes `commits`, not \"\(value)\"") }
         if since != nil && !toFile { throw ValidationError("--since applies to a FILE.bundle output; a LOCATION output builds on its own catalog") }
         if follow && toFile { throw ValidationError("--follow needs a LOCATION output, where each bundle of the chain is kept") }
+        if full && (toFile || follow) { throw ValidationError("--full applies to a single export to a LOCATION output (a FILE output without --since is full already)") }
         guard poll > 0 else { throw ValidationError("--poll must be positive") }
     }
 
@@ -114,7 +117,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forWritingTo: file)
         let (report, next) = try await withProgress(rendering: global.renderer) { sink in
-            try await BundleExporter(deployment: opened).export(request, base: base, temporaryFolder: scratch, destination: handle, progress: sink)
+            try await BundleExporter(deployment: opened).export(request, base: base, full: full, temporaryFolder: scratch, destination: handle, progress: sink)
         }
         try handle.close()
         guard !report.nothingNew else { return (report, nil) }

@@ -123,6 +123,21 @@ struct BundleExportTests {
         promotion = try await Self.latestPromotion(fixture, repository: repository)
         #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
         #expect(try GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == next.refs["refs/heads/main"])
+
+        // A full bundle again, its ids from the cache of the exports before: it clones alone, to the same commit.
+        let (_, afterIncremental) = try await Self.export(fixture, request, base: base, to: fixture.root.appendingPathComponent("again-incremental.bundle"))
+        let warm = fixture.root.appendingPathComponent("warm.bundle")
+        _ = FileManager.default.createFile(atPath: warm.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: warm)
+        let (warmReport, _) = try await BundleExporter(deployment: fixture.deployment).export(request, base: afterIncremental, full: true,
+                                                                                          temporaryFolder: fixture.root, destination: handle)
+        try handle.close()
+        #expect(warmReport.full && warmReport.prerequisites.isEmpty && warmReport.refs["refs/heads/main"] == next.refs["refs/heads/main"])
+        let fresh = fixture.root.appendingPathComponent("fresh")
+        try GitTool.run(["clone", "-q", warm.path, fresh.path])
+        let fsckFresh = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: fresh)
+        #expect(fsckFresh.status == 0 && fsckFresh.output.isEmpty, "\(fsckFresh.output)")
+        #expect(try Self.checkout(fresh) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
     }
 
     @Test func aHistoryReplayedFromGitExportsTheOriginalTrees() async throws {
