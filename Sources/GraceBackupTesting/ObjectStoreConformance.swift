@@ -63,6 +63,16 @@ public enum ObjectStoreConformance {
             try expect(failure.reason == .notFound, "delete of a missing key throws .notFound")
         }
         try await store.delete(empty)
+
+        // A local file handed over: stored whole, and gone from where it was.
+        let handed = FileManager.default.temporaryDirectory.appendingPathComponent("conformance-\(UUID().uuidString)")
+        try Data(bytes).write(to: handed)
+        let moved = try ObjectKey(base + "moved")
+        let movedSummary = try await store.put(moved, movingFile: handed)
+        let movedBytes = try await store.getBytes(moved)
+        try expect(movedSummary.sizeBytes == Int64(bytes.count) && movedBytes == bytes, "put(movingFile:) stores the file's bytes")
+        try expect(!FileManager.default.fileExists(atPath: handed.path), "put(movingFile:) leaves no file behind")
+        try await store.delete(moved)
     }
 
     private static func expect(_ condition: Bool, _ promise: String) throws {

@@ -2,33 +2,31 @@ import Crypto
 import Deflate
 import Foundation
 
-/// Writes a pack (version 2) in one pass with bounded memory: entries go to a temporary file as
-/// they are added, since the header's object count is known only at the end; `finish` writes the
-/// header, the entries and the trailing SHA-1 to the destination.
+/// Writes a pack (version 2) straight into its destination with bounded memory. The object count
+/// in the pack's header is known only at the end, and the trailing SHA-1 covers it, so `finish`
+/// writes the count in place and then reads the pack back once (from the page cache) to hash it:
+/// cheaper than writing the whole pack to a temporary file and copying it.
 public final class GitPackWriter {
     public static let headerSize: Int64 = 12
     /// zlib level for what we compress ourselves: Git's default (`core.compression` -1) is 6.
     public static let compressionLevel: Int32 = 6
-    let temporaryURL: URL
-    private let temporary: FileHandle
+
+    private let destination: FileHandle
+    /// Where the pack starts in the destination (after a bundle header, say).
+    private let start: UInt64
     private var buffer: [UInt8] = []
     private let deflater: Deflater
-    /// Where the next entry starts in the final pack.
+    /// Where the next entry starts in the pack.
     public private(set) var nextOffset = GitPackWriter.headerSize
     public private(set) var count = 0
 
-    public init(temporaryFolder: URL, level: Int32 = GitPackWriter.compressionLevel) throws {
-        temporaryURL = temporaryFolder.appendingPathComponent(".pack-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporaryURL.path, contents: nil) else {
-            throw GitFormatError("cannot create a temporary file in \(temporaryFolder.path)")
-        }
-        temporary = try FileHandle(forWritingTo: temporaryURL)
+    /// Starts a pack at `destination`'s current offset. The handle must be open for reading too
+    /// (`FileHandle(forUpdating:)`): `finish` reads the pack back.
+    public init(writingTo destination: FileHandle, level: Int32 = GitPackWriter.compressionLevel) throws {
+        self.destination = destination
+        start = try destination.offset()
         deflater = try Deflater(.zlib, level: level)
-    }
-
-    deinit {
-        try? temporary.close()
-        try? FileManager.default.removeItem(at: temporaryURL)
+        buffer = Array("PACK".utf8) + withUnsafeBytes(of: UInt32(2).bigEndian, Array.init) + [0, 0, 0, 0]
     }
 
     /// Adds an object stored whole; returns its offset, a base for later deltas.
@@ -38,7 +36,9 @@ public final class GitPackWriter {
         var header: [UInt8] = []
         Self.appendEntryHeader(type: type.rawValue, size: content.count, to: &header)
         try append(header)
-        try compress(content)
+        try deflater.reset()
+        try deflater.feed(content) { try append($0) }
+        try deflater.finish { try append($0) }
         count += 1
         return offset
     }
@@ -58,15 +58,7 @@ public final class GitPackWriter {
     /// Adds an object as a delta against the entry at `baseOffset` (an OFS_DELTA).
     @discardableResult
     public func addDelta(baseOffset: Int64, delta: [UInt8]) throws -> Int64 {
-        let offset = nextOffset
-        precondition(baseOffset < offset, "an OFS_DELTA's base comes before it")
-        var header: [UInt8] = []
-        Self.appendEntryHeader(type: 6, size: delta.count, to: &header)
-        Self.appendBaseDistance(offset - baseOffset, to: &header)
-        try append(header)
-        try delta.withUnsafeBytes { try compress($0) }
-        count += 1
-        return offset
+        try addDelta(baseOffset: baseOffset, size: delta.count, zlibStream: try Deflater.compress(delta, format: .zlib, level: Self.compressionLevel))
     }
 
     /// Adds a delta whose zlib stream the caller compressed (`size` is the delta's uncompressed size).
@@ -83,34 +75,27 @@ public final class GitPackWriter {
         return offset
     }
 
-    /// Writes `prefix` (a bundle header, or nothing), then the pack, to `destination`; returns the pack's checksum.
-    public func finish(prefix: [UInt8] = [], to destination: FileHandle) throws -> GitObjectID {
+    /// Writes the object count into the header, then the SHA-1 of the whole pack after it; returns that checksum.
+    public func finish() throws -> GitObjectID {
         try flush()
-        try temporary.synchronize()
+        try destination.seek(toOffset: start + 8)
+        try destination.write(contentsOf: withUnsafeBytes(of: UInt32(count).bigEndian, Array.init))
+        try destination.seek(toOffset: start)
         var hasher = Insecure.SHA1()
-        var header = Array("PACK".utf8)
-        for value in [UInt32(2), UInt32(count)] { header += withUnsafeBytes(of: value.bigEndian, Array.init) }
-        try destination.write(contentsOf: prefix + header)
-        hasher.update(data: header)
-        let reader = try FileHandle(forReadingFrom: temporaryURL)
-        defer { try? reader.close() }
-        while let piece = try reader.read(upToCount: 1 << 20), !piece.isEmpty {
+        var remaining = UInt64(nextOffset)
+        while remaining > 0, let piece = try destination.read(upToCount: Int(min(remaining, 1 << 20))), !piece.isEmpty {
             hasher.update(data: piece)
-            try destination.write(contentsOf: piece)
+            remaining -= UInt64(piece.count)
         }
+        guard remaining == 0 else { throw GitFormatError("the pack being written is shorter than written") }
         let checksum = Array(hasher.finalize())
+        try destination.seek(toOffset: start + UInt64(nextOffset))
         try destination.write(contentsOf: checksum)
         return GitObjectID(bytes: checksum)
     }
 
-    private func compress(_ content: UnsafeRawBufferPointer) throws {
-        try deflater.reset()
-        try deflater.feed(content) { try append($0) }
-        try deflater.finish { try append($0) }
-    }
-
-    private func append(_ bytes: some Collection<UInt8>) throws {
-        buffer.append(contentsOf: bytes)
+    private func append(_ bytes: [UInt8]) throws {
+        buffer += bytes
         nextOffset += Int64(bytes.count)
         if buffer.count >= 1 << 20 { try flush() }
     }
@@ -123,7 +108,7 @@ public final class GitPackWriter {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try temporary.write(contentsOf: buffer)
+        try destination.write(contentsOf: buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 

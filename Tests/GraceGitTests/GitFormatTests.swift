@@ -68,7 +68,12 @@ struct GitObjectTests {
 struct GitPackTests {
     /// A history of three commits whose blobs change a little each time, written as deltas.
     static func writeBundle(to url: URL, in folder: URL) throws -> (commits: [GitObjectID], packChecksum: GitObjectID) {
-        let writer = try GitPackWriter(temporaryFolder: folder)
+        let header = GitBundleHeader(prerequisites: [], references: [.init(id: GitObjectID(bytes: Array(repeating: 0, count: 20)), name: "refs/heads/main")])
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forUpdating: url)
+        defer { try? handle.close() }
+        try handle.write(contentsOf: header.encode())
+        let writer = try GitPackWriter(writingTo: handle)
         var text = Array((0..<2000).map { "line \($0) of a file that changes a little\n" }.joined().utf8)
         var previous: (offset: Int64, content: [UInt8])?
         var commits: [GitObjectID] = []
@@ -94,11 +99,11 @@ struct GitPackTests {
             }
             commits.append(GitObjectID.of(.commit, content: commit.encode()))
         }
-        let header = GitBundleHeader(prerequisites: [], references: [.init(id: commits.last!, name: "refs/heads/main")])
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        return (commits, try writer.finish(prefix: header.encode(), to: handle))
+        let checksum = try writer.finish()
+        // The header's ids are known last; its length was fixed from the start.
+        try handle.seek(toOffset: 0)
+        try handle.write(contentsOf: GitBundleHeader(prerequisites: [], references: [.init(id: commits.last!, name: "refs/heads/main")]).encode())
+        return (commits, checksum)
     }
 
     @Test func gitClonesAndFsckAcceptsOurBundle() throws {

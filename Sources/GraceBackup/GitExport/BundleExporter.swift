@@ -115,7 +115,8 @@ public struct BundleExporter: Sendable {
     /// Writes the bundle to `destination` and returns what it holds and the base the next export builds on.
     /// With `full`, the bundle holds everything (no prerequisites) and `base` serves only as a cache of
     /// ids, which spares reading most contents again.
-    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, temporaryFolder: URL, destination: FileHandle,
+    /// `destination` must be open for reading and writing (`FileHandle(forUpdating:)`) and empty.
+    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, destination: FileHandle,
                        progress: ProgressSink? = nil) async throws -> (report: BundleExportReport, next: ExportBase) {
         let started = ContinuousClock.now
         let view = try await deployment.database.openReadView(.snapshot)
@@ -134,68 +135,81 @@ public struct BundleExporter: Sendable {
                 return branch
             }
         }
-        let writer = try GitPackWriter(temporaryFolder: temporaryFolder)
-        let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
-                                    receiverHasBase: !full, progress: progress)
         var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil || full)
         progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
-
-        // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         let byBranch = Dictionary(grouping: references, by: \.branchID)
         func ordered(_ type: ReferenceType, on branch: Branch) -> [Reference] {
             (byBranch[branch.branchID] ?? []).filter { $0.referenceType == type }
                 .sorted { ($0.createdAt, $0.referenceID.description) < ($1.createdAt, $1.referenceID.description) }
         }
-        var refs: [(name: String, id: GitObjectID)] = []
+
+        // The refs first, each naming the Grace reference whose commit it will point at: the bundle's
+        // header then has a known length and goes before the pack, which is written in place.
+        var planned: [(name: String, reference: String)] = []
+        for branch in selected {
+            let promotions = ordered(.promotion, on: branch)
+            if let last = promotions.last { planned.append(("refs/heads/" + branch.branchName, last.referenceID.description)) }
+            if request.includeCommits, branch.parentBranchID != nil, promotions.isEmpty, let last = ordered(.commit, on: branch).last {
+                planned.append(("refs/heads/" + branch.branchName, last.referenceID.description))
+            }
+            for tag in ordered(.tag, on: branch) {
+                guard let promotion = promotions.last(where: { $0.createdAt <= tag.createdAt && $0.directoryID == tag.directoryID }) else {
+                    report.tagsLeftOut.append(tag.referenceText)
+                    continue
+                }
+                planned.append(("refs/tags/" + tag.referenceText, promotion.referenceID.description))
+            }
+        }
+        // Valid, unique ref names; a later tag of the same name wins, as a moved tag would.
+        var named: [String: String] = [:]
+        for (name, reference) in planned {
+            let prefix = name.hasPrefix("refs/tags/") ? "refs/tags/" : "refs/heads/"
+            let valid = prefix + GitRefName.component(String(name.dropFirst(prefix.count)))
+            if valid != name { report.renamedRefs[name] = valid }
+            named[valid] = reference
+        }
+        // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
+        if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
+        // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
+        let prerequisites = full ? [] : Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
+        report.prerequisites = prerequisites.map(\.hex)
+        func header(_ ids: [String: GitObjectID]) -> [UInt8] {
+            GitBundleHeader(prerequisites: prerequisites.map { .init(id: $0, comment: "") },
+                            references: named.keys.sorted().map { .init(id: ids[$0] ?? GitObjectID(bytes: Array(repeating: 0, count: 20)), name: $0) }).encode()
+        }
+        let placeholder = header([:])
+        try destination.write(contentsOf: placeholder)
+        let writer = try GitPackWriter(writingTo: destination)
+        let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
+                                    receiverHasBase: !full, progress: progress)
+
+        // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
-        func exportPromotions(of branch: Branch) async throws -> GitObjectID? {
+        let chained = request.includeCommits ? branches : selected
+        for branch in chained.sorted(by: { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }) {
             var parent: GitObjectID?
             for promotion in ordered(.promotion, on: branch) {
                 parent = try await builder.commit(for: promotion, parent: parent, owner: owner)
                 promotionCommits[promotion.referenceID.description] = parent
             }
-            return parent
-        }
-        let chained = request.includeCommits ? branches : selected
-        for branch in chained.sorted(by: { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }) {
-            let tip = try await exportPromotions(of: branch)
-            if let tip, selected.contains(where: { $0.branchID == branch.branchID }) { refs.append(("refs/heads/" + branch.branchName, tip)) }
         }
         if request.includeCommits {
-            for branch in selected where branch.parentBranchID != nil {
-                let commits = ordered(.commit, on: branch)
-                guard !commits.isEmpty, ordered(.promotion, on: branch).isEmpty else { continue }
+            for branch in selected where branch.parentBranchID != nil && ordered(.promotion, on: branch).isEmpty {
                 var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID.description] }
-                for commit in commits { parent = try await builder.commit(for: commit, parent: parent, owner: owner) }
-                if let parent { refs.append(("refs/heads/" + branch.branchName, parent)) }
-            }
-        }
-        for branch in selected {
-            let promotions = ordered(.promotion, on: branch)
-            for tag in ordered(.tag, on: branch) {
-                guard let promotion = promotions.last(where: { $0.createdAt <= tag.createdAt && $0.directoryID == tag.directoryID }),
-                      let commit = promotionCommits[promotion.referenceID.description] else {
-                    report.tagsLeftOut.append(tag.referenceText)
-                    continue
-                }
-                refs.append(("refs/tags/" + tag.referenceText, commit))
+                for commit in ordered(.commit, on: branch) { parent = try await builder.commit(for: commit, parent: parent, owner: owner) }
             }
         }
 
-        // Valid, unique ref names; a later tag of the same name wins, as a moved tag would.
-        var named: [String: GitObjectID] = [:]
-        for (name, id) in refs {
-            let prefix = name.hasPrefix("refs/tags/") ? "refs/tags/" : "refs/heads/"
-            let valid = prefix + GitRefName.component(String(name.dropFirst(prefix.count)))
-            if valid != name { report.renamedRefs[name] = valid }
-            named[valid] = id
+        var ids: [String: GitObjectID] = [:]
+        for (name, reference) in named {
+            guard let id = builder.state.commits[reference].flatMap({ GitObjectID(hex: $0) }) else {
+                preconditionFailure("every planned ref names a reference the export made a commit of")
+            }
+            ids[name] = id
         }
-        // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
-        if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
         var next = builder.state
-        next.refs = named.mapValues(\.hex)
-        let changed = full ? named : named.filter { base?.refs[$0.key] != $0.value.hex }
-        report.refs = changed.mapValues(\.hex)
+        next.refs = ids.mapValues(\.hex)
+        report.refs = full || base == nil ? next.refs : next.refs.filter { base?.refs[$0.key] != $0.value }
         report.newCommits = builder.newCommits
         report.objects = writer.count
         report.blobs = builder.newBlobs
@@ -205,13 +219,12 @@ public struct BundleExporter: Sendable {
             report.elapsedSeconds = (ContinuousClock.now - started).seconds
             return (report, next)
         }
-        // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
-        let prerequisites = full ? [] : Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
-        report.prerequisites = prerequisites.map(\.hex)
-        let header = GitBundleHeader(prerequisites: prerequisites.map { .init(id: $0, comment: "") },
-                                     references: changed.sorted { $0.key < $1.key }.map { .init(id: $0.value, name: $0.key) })
-        _ = try writer.finish(prefix: header.encode(), to: destination)
+        _ = try writer.finish()
         report.bundleBytes = Int64(try destination.offset())
+        let final = header(ids)
+        precondition(final.count == placeholder.count, "a bundle header's length does not depend on its ids")
+        try destination.seek(toOffset: 0)
+        try destination.write(contentsOf: final)
         progress?.yield(.phaseFinished(.exportingBundle, elapsedSeconds: (ContinuousClock.now - started).seconds))
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return (report, next)

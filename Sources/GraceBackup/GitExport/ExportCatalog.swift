@@ -71,15 +71,17 @@ public struct ExportCatalog: Sendable {
         return base
     }
 
-    /// Stores a bundle written to `file` as the next export, then its state, then its record.
+    /// Stores a bundle written to `file` (moved, not copied, when the store can) as the next export,
+    /// then its state, then its record.
     public func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number)).bundle")
-        try await store.put(bundleKey, contentsOf: file)
+        let bundleSHA256 = try Self.sha256(of: file)
+        try await store.put(bundleKey, movingFile: file)
         let state = try Deflater.compress(next.lines(), format: .gzip, level: 6)
         try await store.put(try ObjectKey("\(root)/state/\(Self.numbered(number)).gz"), bytes: state)
         let record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
-            bundleBytes: report.bundleBytes, bundleSHA256: try Self.sha256(of: file), full: report.full, prerequisites: report.prerequisites,
+            bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, full: report.full, prerequisites: report.prerequisites,
             refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects)
         // The bundle and state are durable before the record that makes them count.
         try await store.synchronize()

@@ -93,9 +93,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
             throw ValidationError("cannot write in \(folder.path)")
         }
         defer { try? FileManager.default.removeItem(at: partial) }
-        let handle = try FileHandle(forWritingTo: partial)
+        let handle = try FileHandle(forUpdating: partial)
         let (report, _) = try await withProgress(rendering: global.renderer) { sink in
-            try await BundleExporter(deployment: opened).export(request, base: base, temporaryFolder: folder, destination: handle, progress: sink)
+            try await BundleExporter(deployment: opened).export(request, base: base, destination: handle, progress: sink)
         }
         try handle.synchronize()
         try handle.close()
@@ -115,9 +115,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("export.bundle")
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: file)
+        let handle = try FileHandle(forUpdating: file)
         let (report, next) = try await withProgress(rendering: global.renderer) { sink in
-            try await BundleExporter(deployment: opened).export(request, base: base, full: full, temporaryFolder: scratch, destination: handle, progress: sink)
+            try await BundleExporter(deployment: opened).export(request, base: base, full: full, destination: handle, progress: sink)
         }
         try handle.close()
         guard !report.nothingNew else { return (report, nil) }

@@ -100,6 +100,30 @@ public struct FileSystemObjectStore: ObjectStore {
         }
     }
 
+    /// Renames the file into place when it is on this store's file system (with the same durability
+    /// as `put`); copies it otherwise.
+    @discardableResult
+    public func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary {
+        let finalPath = path(of: key)
+        try createDurableFolder((finalPath as NSString).deletingLastPathComponent, key)
+        if durability == .eachPut {
+            let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw failure(.unavailable, .put, key, "cannot open \(file.path): \(errnoText())") }
+            defer { close(descriptor) }
+            guard fsync(descriptor) == 0 else { throw failure(.unavailable, .put, key, "fsync failed: \(errnoText())") }
+        }
+        guard rename(file.path, finalPath) == 0 else {
+            guard errno == EXDEV else { throw failure(.unavailable, .put, key, "cannot rename into place: \(errnoText())") }
+            let summary = try await put(key, contentsOf: file)
+            try? FileManager.default.removeItem(at: file)
+            return summary
+        }
+        if durability == .eachPut { try syncFolder(containing: finalPath, key) }
+        var status = stat()
+        _ = stat(finalPath, &status)
+        return ObjectSummary(key: key, sizeBytes: Int64(status.st_size), lastModified: modificationInstant(finalPath))
+    }
+
     public func head(_ key: ObjectKey) async throws -> ObjectSummary? {
         var status = stat()
         guard stat(path(of: key), &status) == 0 else {

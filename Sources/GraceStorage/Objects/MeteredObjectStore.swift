@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -88,4 +89,11 @@ public final class MeteredObjectStore: ObjectStore {
     }
 
     public func synchronize() async throws { try await base.synchronize() }
+
+    public func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary {
+        tally.counts.withLock { $0.puts += 1 }
+        let summary = try await base.put(key, movingFile: file)
+        tally.counts.withLock { $0.bytesWritten += summary.sizeBytes }
+        return summary
+    }
 }

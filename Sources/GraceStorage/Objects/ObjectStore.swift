@@ -27,6 +27,9 @@ public protocol ObjectStore: Sendable {
     /// Makes every `put` and `delete` that has returned durable. Writers call it before they write
     /// the record that makes earlier writes visible (a manifest, a database transaction).
     func synchronize() async throws
+    /// Stores a local file the caller no longer needs, which is gone afterwards: a folder store on the
+    /// same file system renames it into place instead of copying it (a bundle of hundreds of MB).
+    func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary
 }
 
 extension ObjectStore {
@@ -40,6 +43,14 @@ extension ObjectStore {
         continuation.yield(ByteBuffer(bytes: bytes))
         continuation.finish()
         return try await put(key, from: source)
+    }
+
+    /// Copies, then removes the file: what a store that cannot adopt a file does.
+    @discardableResult
+    public func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary {
+        let summary = try await put(key, contentsOf: file)
+        try? FileManager.default.removeItem(at: file)
+        return summary
     }
 
     /// Stores a local file's bytes, read in 1 MiB pieces as the store consumes them.

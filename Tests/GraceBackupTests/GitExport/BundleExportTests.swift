@@ -10,9 +10,9 @@ struct BundleExportTests {
     /// Exports to `file`; returns the report and the base for the next export.
     static func export(_ fixture: VaultFixture, _ request: BundleExportRequest, base: ExportBase?, to file: URL) async throws -> (BundleExportReport, ExportBase) {
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: file)
+        let handle = try FileHandle(forUpdating: file)
         defer { try? handle.close() }
-        return try await BundleExporter(deployment: fixture.deployment).export(request, base: base, temporaryFolder: fixture.root, destination: handle)
+        return try await BundleExporter(deployment: fixture.deployment).export(request, base: base, destination: handle)
     }
 
     /// Every file of a checked-out tree, by relative path.
@@ -128,9 +128,8 @@ struct BundleExportTests {
         let (_, afterIncremental) = try await Self.export(fixture, request, base: base, to: fixture.root.appendingPathComponent("again-incremental.bundle"))
         let warm = fixture.root.appendingPathComponent("warm.bundle")
         _ = FileManager.default.createFile(atPath: warm.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: warm)
-        let (warmReport, _) = try await BundleExporter(deployment: fixture.deployment).export(request, base: afterIncremental, full: true,
-                                                                                          temporaryFolder: fixture.root, destination: handle)
+        let handle = try FileHandle(forUpdating: warm)
+        let (warmReport, _) = try await BundleExporter(deployment: fixture.deployment).export(request, base: afterIncremental, full: true, destination: handle)
         try handle.close()
         #expect(warmReport.full && warmReport.prerequisites.isEmpty && warmReport.refs["refs/heads/main"] == next.refs["refs/heads/main"])
         let fresh = fixture.root.appendingPathComponent("fresh")

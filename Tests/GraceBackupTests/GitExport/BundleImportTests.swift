@@ -45,9 +45,8 @@ struct BundleImportTests {
         // Exported again from the target, the history has the original's trees, in order.
         let back = fixture.root.appendingPathComponent("back.bundle")
         _ = FileManager.default.createFile(atPath: back.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: back)
-        _ = try await BundleExporter(deployment: deployment).export(BundleExportRequest(repositoryID: imported, branches: ["main"]), base: nil,
-                                                                 temporaryFolder: fixture.root, destination: handle)
+        let handle = try FileHandle(forUpdating: back)
+        _ = try await BundleExporter(deployment: deployment).export(BundleExportRequest(repositoryID: imported, branches: ["main"]), base: nil, destination: handle)
         try handle.close()
         let original = try Self.trees(of: whole, in: fixture.root)
         let roundTripped = try Self.trees(of: back, in: fixture.root)
