@@ -50,6 +50,11 @@ let package = Package(
             name: "GraceGit",
             dependencies: ["Deflate", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings + optimizedInDebug),
+        // The S3 backend: AWS Signature Version 4 first (pure, checked against AWS's vectors).
+        .target(
+            name: "GraceS3",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings),
         // syncfs(2), which Swift's Glibc module does not export: one flush of a whole file system.
         .target(name: "CFileSystem"),
         .target(
@@ -77,6 +82,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3"], swiftSettings: strictSettings),
         .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
