@@ -21,6 +21,8 @@ struct QuickstartCommand: AsyncParsableCommand {
         let secondSnapshot: String
         let restore: RestoreReport
         let drill: DrillReport
+        let bundle: String
+        let bundleReport: BundleExportReport
     }
 
     func run() async throws {
@@ -58,9 +60,20 @@ struct QuickstartCommand: AsyncParsableCommand {
             try await Restorer(vault: vault).restore(second, into: try restoredLocation.open(.create, now: wallClock), options: RestoreOptions(), progress: sink)
         }
         let drill = try await withProgress(rendering: renderer) { try await Drill(vault: vault, scratchParent: root, now: wallClock).run(snapshot: nil, progress: $0) }
+        let bundle = root.appendingPathComponent("repository-1.bundle")
+        _ = FileManager.default.createFile(atPath: bundle.path, contents: nil)
+        let handle = try FileHandle(forUpdating: bundle)
+        guard let repositoryID = simulation.repositoryIDs.first.flatMap(RepositoryID.init) else {
+            preconditionFailure("the simulation created repositories")
+        }
+        let (bundleReport, _) = try await withProgress(rendering: renderer) { sink in
+            try await BundleExporter(deployment: deployment).export(BundleExportRequest(repositoryID: repositoryID, branches: ["main"]), base: nil,
+                                                                  destination: handle, progress: sink)
+        }
+        try handle.close()
 
         let summary = Summary(deployment: location.description, vault: vault.location, simulation: simulation, check: check,
-                              firstSnapshot: first.id, secondSnapshot: second.id, restore: restore, drill: drill)
+                              firstSnapshot: first.id, secondSnapshot: second.id, restore: restore, drill: drill, bundle: bundle.path, bundleReport: bundleReport)
         try global.emit(summary) {
             let operations = simulation.operations.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             return """
@@ -72,7 +85,9 @@ struct QuickstartCommand: AsyncParsableCommand {
                 4. changed the deployment and took snapshot \(second.shortID): only the change, \(second.manifest.newObjects) new objects (\(formatBytes(second.manifest.newObjectBytes)))
                 5. restored it into \(restoredLocation.folder.path): \(restore.documents) documents, \(restore.objectsCopied) objects; check found \(restore.check?.problems.count ?? 0) problems
                 6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(String(format: "%.2f", drill.restoreSeconds)) s
-                next: grace-backup snapshots --vault \(vaultFolder.path)
+                7. exported the first repository's promotions as a Git bundle: \(bundleReport.newCommits) commits, \(formatBytes(bundleReport.bundleBytes)), in \(bundle.path)
+                next: git clone \(bundle.path)
+                      grace-backup snapshots --vault \(vaultFolder.path)
                       grace-backup verify --vault \(vaultFolder.path) --read-data
                       grace-backup restore --vault \(vaultFolder.path) --snapshot \(first.shortID) --to \(location.folder.path) --in-place --dry-run
                 """
