@@ -245,7 +245,7 @@ final class ObjectBuilder {
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
-    static let concurrency = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
 
     /// - Parameter receiverHasBase: false for a full bundle: `base` then only caches ids.
