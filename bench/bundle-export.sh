@@ -52,7 +52,7 @@ compare() {  # name deployment repository-id
     git_ -C "$dir/work" bundle create -q "$dir/one.bundle" main~1..main
     "$tool" import-bundle "$dir/grace.bundle" "$dir/one.bundle" --deployment "$deployment" --repository-id "$repository" 2>/dev/null
     hyperfine --runs 5 --export-markdown "$dir/incremental.md" \
-        --prepare "rm -rf $dir/catalog && cp -a $dir/catalog-full $dir/catalog" \
+        --prepare "rm -rf $dir/catalog && cp -a $dir/catalog-full $dir/catalog && sync" \
         -n "grace-backup export-bundle (incremental)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/catalog" \
         -n "grace-backup export-bundle (full)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/after.bundle"
     ls -l "$dir"/catalog/*/bundles/ | tail -n 2

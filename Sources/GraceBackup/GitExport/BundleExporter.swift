@@ -43,11 +43,13 @@ public struct ExportBase: Sendable, Codable {
 
     public init() {}
 
-    var objectIDs: Set<GitObjectID> {
-        var ids = Set(otherObjects.compactMap { GitObjectID(hex: $0) })
-        for hex in commits.values { if let id = GitObjectID(hex: hex) { ids.insert(id) } }
-        for hex in blobs.values { if let id = GitObjectID(hex: hex) { ids.insert(id) } }
-        for tree in trees.values { if let id = tree.id.flatMap({ GitObjectID(hex: $0) }) { ids.insert(id) } }
+    /// Every object the receiver has, as hexadecimal ids: the maps hold them so, and parsing 20,000 of
+    /// them back into bytes on each incremental export cost more than the export's own work.
+    var objectHexes: Set<String> {
+        var ids = Set(otherObjects)
+        ids.formUnion(commits.values)
+        ids.formUnion(blobs.values)
+        for tree in trees.values { if let id = tree.id { ids.insert(id) } }
         return ids
     }
 }
@@ -240,7 +242,8 @@ final class ObjectBuilder {
     let pack: GitPackWriter
     let progress: ProgressSink?
     private(set) var state: ExportBase
-    private var known: Set<GitObjectID>
+    /// Objects the receiver has or this pack holds, by hexadecimal id.
+    private var known: Set<String>
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
@@ -258,16 +261,16 @@ final class ObjectBuilder {
         self.progress = progress
         state = base
         state.otherObjects = []
-        known = receiverHasBase ? base.objectIDs : []
+        known = receiverHasBase ? base.objectHexes : []
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }), known.contains(done) { return done }
+        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }), known.contains(done.hex) { return done }
         try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
-        if tree == .emptyTree && !known.contains(.emptyTree) {
+        if tree == .emptyTree && !known.contains(GitObjectID.emptyTree.hex) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
-            known.insert(.emptyTree)
+            known.insert(GitObjectID.emptyTree.hex)
         }
         let name = owner?.ownerName ?? "grace"
         let signature = GitSignature(name: name, email: "\(owner?.ownerID.description ?? "unknown")@grace.invalid",
@@ -277,7 +280,7 @@ final class ObjectBuilder {
         let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
         let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
         let id = GitObjectID.of(.commit, content: content)
-        if known.insert(id).inserted {
+        if known.insert(id.hex).inserted {
             _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
             newCommits += 1
         }
@@ -287,7 +290,7 @@ final class ObjectBuilder {
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
-        if let done = state.trees[directoryID.description], done.id.flatMap({ GitObjectID(hex: $0) }).map(known.contains) ?? true {
+        if let done = state.trees[directoryID.description], done.id.map({ known.contains($0) }) ?? true {
             return (done.id.flatMap { GitObjectID(hex: $0) }, done.name)
         }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
@@ -307,7 +310,7 @@ final class ObjectBuilder {
         }
         let content = GitTree.encode(entries)
         let id = GitObjectID.of(.tree, content: content)
-        if known.insert(id).inserted {
+        if known.insert(id.hex).inserted {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
@@ -363,12 +366,12 @@ final class ObjectBuilder {
         var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
         var pending = [root]
         while let id = pending.popLast() {
-            if let done = state.trees[id.description], done.id.flatMap({ GitObjectID(hex: $0) }).map(known.contains) ?? true { continue }
+            if let done = state.trees[id.description], done.id.map({ known.contains($0) }) ?? true { continue }
             let directory = try await self.directory(id, referencedBy: referencedBy)
             pending += directory.directories
             for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
             for file in directory.files where wanted[file.sha256Hash] == nil {
-                if let id = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(id) { continue }
+                if let hex = state.blobs[file.sha256Hash], known.contains(hex) { continue }
                 wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
             }
         }
@@ -431,7 +434,7 @@ final class ObjectBuilder {
     private func write(_ prepared: PreparedBlob) throws {
         state.blobs[prepared.file.sha256Hash] = prepared.id.hex
         if let adler = prepared.adler { state.adlers[prepared.file.sha256Hash] = adler }
-        guard known.insert(prepared.id).inserted else { return }
+        guard known.insert(prepared.id.hex).inserted else { return }
         let offset: Int64
         var depth = 0
         switch prepared.payload {
@@ -448,7 +451,7 @@ final class ObjectBuilder {
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
-        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(done) { return done }
+        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(done.hex) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
         let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
         let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID)

@@ -134,8 +134,8 @@ extension ExportBase {
         var text = "grace-backup-export-state 1\n"
         for (name, id) in refs.sorted(by: { $0.key < $1.key }) { text += "R \(name) \(id)\n" }
         for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { text += "C \(reference) \(id)\n" }
-        for (sha256, id) in blobs.sorted(by: { $0.key < $1.key }) { text += "B \(sha256) \(id)" + (adlers[sha256].map { " \(String($0, radix: 16))" } ?? "") + "\n" }
-        for (directory, tree) in trees.sorted(by: { $0.key < $1.key }) { text += "T \(directory) \(tree.id ?? "-") \(tree.name)\n" }
+        for (sha256, id) in blobs { text += "B \(sha256) \(id)" + (adlers[sha256].map { " \(String($0, radix: 16))" } ?? "") + "\n" }
+        for (directory, tree) in trees { text += "T \(directory) \(tree.id ?? "-") \(tree.name)\n" }
         for id in otherObjects { text += "O \(id)\n" }
         return Array(text.utf8)
     }
