@@ -54,7 +54,7 @@ public struct ChangeStream: Sendable {
                 var changes: [ChangeRecord] = []
                 if due || schedule.promotionsAtOnce {
                     changes = try await database.changes(after: position, limit: schedule.batchLimit)
-                    due = due || (schedule.promotionsAtOnce && changes.contains(where: Self.isPromotion))
+                    due = due || (schedule.promotionsAtOnce && changes.contains { $0.isNewPromotion })
                 }
                 if due, !changes.isEmpty {
                     lastCapture = ContinuousClock.now
@@ -77,10 +77,13 @@ public struct ChangeStream: Sendable {
             try await Task.sleep(for: .seconds(schedule.pollSeconds))
         }
     }
+}
 
-    /// A new promotion reference: Grace's most valuable write, worth a capture of its own.
-    static func isPromotion(_ change: ChangeRecord) -> Bool {
-        guard change.kind == .reference, let json = change.document, json.contains("\"Promotion\"") else { return false }
+extension ChangeRecord {
+    /// A promotion reference written: Grace's most valuable write, which a stream captures at once
+    /// and a bundle export follows.
+    public var isNewPromotion: Bool {
+        guard kind == .reference, let json = document, json.contains("\"Promotion\"") else { return false }
         return (try? GraceJSON.decode(Reference.self, from: Data(json.utf8)))?.referenceType == .promotion
     }
 }

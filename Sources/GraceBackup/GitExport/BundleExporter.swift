@@ -391,13 +391,7 @@ final class ObjectBuilder {
         if base == nil, let cached {
             // Known from an earlier export: Grace's deflate data with the recorded checksum, no content read.
             // A content changed on disk since would fail the receiver's object-id check, never pass silently.
-            let key = try ObjectKey.fileVersion(file, in: repositoryID)
-            let stored: [UInt8]
-            do {
-                stored = try await objects.getBytes(key)
-            } catch let failure as StorageFailure where failure.reason == .notFound {
-                throw BundleExportFailure.missingObject(key: key.rawValue, path: file.relativePath, location: objects.location)
-            }
+            let stored = try await readStored(file, objects: objects, repositoryID: repositoryID)
             if GzipToZlib.uncompressedSize(gzip: stored) == UInt32(truncatingIfNeeded: file.size),
                let stream = stored.withUnsafeBytes({ GzipToZlib.convert(gzip: $0, adler32: cached.adler) }) {
                 return PreparedBlob(file: file, id: cached.id, size: Int(file.size), payload: .whole(size: Int(file.size), stream: stream), adler: cached.adler)
@@ -459,15 +453,20 @@ final class ObjectBuilder {
         return prepared.id
     }
 
-    /// A file version's stored and plain bytes, checked against its size and BLAKE3.
-    private static func read(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> (stored: [UInt8], plain: [UInt8]) {
+    /// A file version's bytes as Grace stores them; a missing object is named.
+    private static func readStored(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> [UInt8] {
         let key = try ObjectKey.fileVersion(file, in: repositoryID)
-        let stored: [UInt8]
         do {
-            stored = try await objects.getBytes(key)
+            return try await objects.getBytes(key)
         } catch let failure as StorageFailure where failure.reason == .notFound {
             throw BundleExportFailure.missingObject(key: key.rawValue, path: file.relativePath, location: objects.location)
         }
+    }
+
+    /// A file version's stored and plain bytes, checked against its size and BLAKE3.
+    private static func read(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> (stored: [UInt8], plain: [UInt8]) {
+        let key = try ObjectKey.fileVersion(file, in: repositoryID)
+        let stored = try await readStored(file, objects: objects, repositoryID: repositoryID)
         let plain: [UInt8]
         do {
             plain = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)

@@ -69,11 +69,11 @@ struct ExportBundleCommand: AsyncParsableCommand {
         while true {
             let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
             let changes = try await opened.database.changes(after: seen, limit: 100_000)
-            if changes.contains(where: Self.isPromotion(of: repositoryID)) || stopping && !changes.isEmpty {
+            if changes.contains(where: { $0.repositoryID == repositoryID && $0.isNewPromotion }) || stopping && !changes.isEmpty {
                 // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
                 if !stopping { try await Task.sleep(for: .milliseconds(200)) }
                 let (report, record) = try await exportToCatalog(opened, catalog)
-                if global.json { try global.emit(report) { "" } } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
+                if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
                 seen = report.position
             } else if let last = changes.last {
                 seen = last.sequence
@@ -123,13 +123,6 @@ struct ExportBundleCommand: AsyncParsableCommand {
         guard !report.nothingNew else { return (report, nil) }
         let record = try await catalog.append(bundle: file, report: report, next: next, number: (records.last?.number ?? 0) + 1, now: wallClock())
         return (report, record)
-    }
-
-    static func isPromotion(of repositoryID: RepositoryID) -> (ChangeRecord) -> Bool {
-        { change in
-            guard change.kind == .reference, change.repositoryID == repositoryID, let json = change.document, json.contains("\"Promotion\"") else { return false }
-            return (try? GraceJSON.decode(Reference.self, from: Data(json.utf8)))?.referenceType == .promotion
-        }
     }
 
     static func describe(_ report: BundleExportReport, to destination: String) -> String {

@@ -71,12 +71,12 @@ struct StreamCommand: AsyncParsableCommand {
                 case let .captured(record):
                     captures.increment()
                     if json {
-                        Self.printLine(Line(event: "capture", at: wallClock(), capture: record, requests: requests()))
+                        printJSONLine(Line(event: "capture", at: wallClock(), capture: record, requests: requests()))
                     } else {
                         writeLine("captured changes \(record.fromSequence + 1)...\(record.to.sequence) (up to \(record.to.committedAt.map(\.description) ?? "-"))")
                     }
                 case let .snapshotTaken(snapshot):
-                    if json { Self.printLine(Line(event: "snapshot", at: wallClock(), snapshot: snapshot.id, requests: requests())) }
+                    if json { printJSONLine(Line(event: "snapshot", at: wallClock(), snapshot: snapshot.id, requests: requests())) }
                     writeLine("took snapshot \(snapshot.shortID) at change \(snapshot.manifest.cutoff.sequence)")
                 }
             }
@@ -87,16 +87,9 @@ struct StreamCommand: AsyncParsableCommand {
         let seconds = (ContinuousClock.now - started).seconds
         let counts = requests()
         try await lock.release()
-        if json { Self.printLine(Line(event: "stopped", at: wallClock(), position: position, captures: captures.value, seconds: seconds, requests: counts)) }
+        if json { printJSONLine(Line(event: "stopped", at: wallClock(), position: position, captures: captures.value, seconds: seconds, requests: counts)) }
         writeLine("stream: stopped after \(captures.value) capture(s) in \(String(format: "%.1f", seconds)) s and \(counts.total) storage request(s); "
             + "the vault covers up to change \(position)")
-    }
-
-    static func printLine(_ line: Line) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(line) else { return }
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
     }
 }
 

@@ -32,3 +32,12 @@ struct DeploymentOptions: ParsableArguments {
         try location.open(mode, now: now)
     }
 }
+
+/// One compact JSON object on one line of standard output: what a long-running command (`stream`,
+/// `export-bundle --follow`) prints per event, so a reader can take the lines one by one.
+func printJSONLine(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(value) else { return }
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}

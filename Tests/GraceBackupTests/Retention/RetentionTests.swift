@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import GraceBackup
 import GraceModel
 import GraceStorage
@@ -52,13 +51,7 @@ struct ForgetPruneTests {
     /// needed only by the older snapshot.
     static func snapshotWithoutOneRepository(_ fixture: VaultFixture) async throws -> SnapshotRecord {
         let chosen = try await fixture.deployment.database.openReadView(.latest).repositories()[1].repositoryID
-        let queue = try DatabaseQueue(path: fixture.deployment.location.databasePath)
-        try await queue.write { db in
-            for table in ["repositories", "branches", "refs", "directory_versions"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [chosen.description])
-            }
-        }
-        try await queue.close()
+        try await fixture.deleteRepositoryRows(chosen)
         return try await Snapshotter(deployment: fixture.deployment, vault: fixture.vault, now: { fixture.clock.now() }, maxSegments: 0).snapshot()
     }
 

@@ -50,6 +50,18 @@ struct VaultFixture {
     }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
+
+    /// Deletes a repository outright, as an operator's mistake would: every row that names it,
+    /// bypassing the change feed.
+    func deleteRepositoryRows(_ id: RepositoryID) async throws {
+        let queue = try DatabaseQueue(path: deployment.location.databasePath)
+        try await queue.write { db in
+            for table in ["repositories", "branches", "refs", "directory_versions"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [id.description])
+            }
+        }
+        try await queue.close()
+    }
 }
 
 struct SnapshotRestoreTests {
@@ -171,14 +183,7 @@ extension SnapshotRestoreTests {
         let snapshot = try await fixture.snapshot()
         let atCutoff = try await VaultFixture.documents(of: fixture.deployment)
         let chosen = try await fixture.deployment.database.openReadView(.latest).repositories()[1].repositoryID
-        // Delete the repository outright, as an operator's mistake would: every row that names it.
-        let queue = try DatabaseQueue(path: fixture.deployment.location.databasePath)
-        try await queue.write { db in
-            for table in ["repositories", "branches", "refs", "directory_versions"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [chosen.description])
-            }
-        }
-        try await queue.close()
+        try await fixture.deleteRepositoryRows(chosen)
         #expect(try await fixture.deployment.database.openReadView(.latest).repository(chosen) == nil)
 
         var options = RestoreOptions()
