@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -50,10 +51,17 @@ let package = Package(
             name: "GraceGit",
             dependencies: ["Deflate", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings + optimizedInDebug),
-        // The S3 backend: AWS Signature Version 4 first (pure, checked against AWS's vectors).
+        // The S3 backend: AWS Signature Version 4 (pure, checked against AWS's vectors) and an
+        // ObjectStore on async-http-client. Its own target: the HTTP stack is the heaviest build here.
         .target(
             name: "GraceS3",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "GraceStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
         // syncfs(2), which Swift's Glibc module does not export: one flush of a whole file system.
         .target(name: "CFileSystem"),
@@ -82,7 +90,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
-        .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
