@@ -107,7 +107,7 @@ public struct S3ObjectStore: ObjectStore {
                     let response = try await store.send(.GET, path: "/\(store.bucket)", query: query)
                     guard response.status == .ok else { throw await store.failure(response, .list, key: prefix.rawValue) }
                     let text = String(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
-                    let page = ListPage(xml: text)
+                    let page = try ListPage(xml: text)
                     for (name, size) in page.objects where name.hasPrefix(store.prefix) {
                         continuation.yield(ObjectSummary(key: try ObjectKey(String(name.dropFirst(store.prefix.count))), sizeBytes: size, lastModified: nil))
                     }
@@ -149,11 +149,13 @@ struct ListPage {
     var isTruncated = false
     var nextToken: String?
 
-    init(xml: String) {
+    init(xml: String) throws {
         let parser = XMLParser(data: Data(xml.utf8))
         let delegate = Delegate()
         parser.delegate = delegate
-        parser.parse()
+        guard parser.parse() else {
+            throw StorageFailure(.unavailable, .list, location: "S3", message: "the listing is not valid XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")")
+        }
         objects = delegate.objects
         isTruncated = delegate.isTruncated
         nextToken = delegate.nextToken
