@@ -21,8 +21,8 @@ public struct BundleExportRequest: Sendable {
 
 /// What a receiver already has from earlier exports: the next bundle lists their tips as
 /// prerequisites and leaves their objects out. Kept in the export catalog.
-public struct ExportBase: Sendable, Codable {
-    public struct Tree: Sendable, Codable, Hashable {
+public struct ExportBase: Sendable {
+    public struct Tree: Sendable, Hashable {
         /// nil for a directory with no file anywhere below it: left out of its parent.
         public var id: String?
         public var name: String

@@ -59,11 +59,14 @@ public struct PruneReport: Sendable, Codable, Hashable {
 
 public enum PruneFailure: BackupFailure {
     case damaged(key: String, detail: String)
+    case contentsMissing(count: Int, example: String)
 
     public var kind: FailureKind { .integrity }
     public var description: String {
         switch self {
         case let .damaged(key, detail): "\(key) cannot be read (\(detail)), so what it needs is unknown; nothing was pruned. Run `grace-backup verify`"
+        case let .contentsMissing(count, example):
+            "\(count) content(s) a kept snapshot or capture needs are in no pack (content \(example), for one); nothing was pruned. Run `grace-backup verify`"
         }
     }
 }
@@ -155,7 +158,7 @@ public struct Pruner: Sendable {
         for entry in chosen.values { usedBytes[entry.pack, default: 0] += entry.length }
         let missing = inventory.needed.subtracting(chosen.keys)
         if let example = missing.first {
-            throw PruneFailure.damaged(key: "content \(example)", detail: "\(missing.count) needed content(s) are in no pack; ")
+            throw PruneFailure.contentsMissing(count: missing.count, example: example)
         }
 
         // Mostly unneeded packs: their needed contents move to new packs first.
