@@ -84,13 +84,13 @@ let package = Package(
         .executableTarget(
             name: "GraceBackupCLI",
             dependencies: [
-                "GraceModel", "GraceStorage", "GraceBackup",
+                "GraceModel", "GraceStorage", "GraceBackup", "GraceS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
-        .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackupTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strictSettings),
         .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),

@@ -54,6 +54,20 @@ public enum ObjectStoreConformance {
         for try await _ in store.list(under: try ObjectKey.Prefix(base + "a/b/object.bin/none")) { outside += 1 }
         try expect(outside == 0, "list under a prefix with nothing returns nothing")
 
+        let copied = try ObjectKey(base + "copied/object.bin")
+        let copySummary = try await store.copy(key, to: copied)
+        let copiedBytes = try await store.getBytes(copied)
+        try expect(copySummary.sizeBytes == 3 && copiedBytes == [1, 2, 3], "copy stores the source's bytes under the target")
+        try expect(try await store.getBytes(key) == [1, 2, 3], "copy leaves the source in place")
+        do {
+            _ = try await store.copy(try ObjectKey(base + "none"), to: try ObjectKey(base + "none-copy"))
+            throw ConformanceFailure("copy of a missing key must throw")
+        } catch let failure as StorageFailure {
+            try expect(failure.reason == .notFound, "copy of a missing key throws .notFound, not \(failure.reason)")
+        }
+        try await store.deleteIfPresent([copied, try ObjectKey(base + "never-written")])
+        try expect(try await store.head(copied) == nil, "deleteIfPresent removes the keys that exist, and missing ones are no error")
+
         try await store.delete(key)
         try expect(try await store.head(key) == nil, "delete removes the object")
         do {

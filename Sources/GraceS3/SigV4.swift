@@ -1,21 +1,6 @@
 import Crypto
 import Foundation
 
-/// Credentials for signing; never part of a URL or a log line (`description` hides the secret).
-public struct AWSCredentials: Sendable, Hashable, CustomStringConvertible {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
-
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
-    }
-
-    public var description: String { "AWSCredentials(\(accessKeyID), secret hidden\(sessionToken == nil ? "" : ", session token hidden"))" }
-}
-
 /// AWS Signature Version 4 for S3 (docs: "Authenticating Requests (AWS Signature Version 4)"),
 /// written here because no AWS SDK for Swift is available. Pure: a request description in, the
 /// headers to send out, so every step is checked against AWS's published vectors in the tests.

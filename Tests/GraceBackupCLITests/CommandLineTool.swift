@@ -22,14 +22,16 @@ struct CommandLineTool {
     }()
 
     @discardableResult
-    static func run(_ arguments: [String], in folder: URL? = nil) throws -> Result {
-        try runProgram(executable, arguments, in: folder)
+    static func run(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Result {
+        try runProgram(executable, arguments, in: folder, environment: environment)
     }
 
-    static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil) throws -> Result {
+    /// Runs `program`; `environment` adds to (or overrides) this process's environment.
+    static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = program
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let folder { process.currentDirectoryURL = folder }
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output

@@ -1,27 +1,128 @@
+import Crypto
 import Foundation
 import GraceBackupTesting
 import GraceS3
 import GraceStorage
+import NIOCore
 import Testing
 
-/// Against a real S3 API: moto in server mode on 127.0.0.1, which scripts/test starts and names in
-/// GRACE_S3_TEST_ENDPOINT. Without it the test fails when scripts/test asked for every tool.
 struct S3ObjectStoreTests {
-    static func store(prefix: String) async throws -> S3ObjectStore? {
-        guard let text = ProcessInfo.processInfo.environment["GRACE_S3_TEST_ENDPOINT"], let endpoint = URL(string: text) else {
-            if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
-                Issue.record("GRACE_S3_TEST_ENDPOINT is not set: scripts/test starts moto and sets it")
-            }
-            return nil
-        }
-        let store = S3ObjectStore(endpoint: endpoint, bucket: "grace-tests", prefix: prefix, region: "us-east-1",
-                                  credentials: AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing"))
-        try await store.createBucket()
-        return store
+    @Test func keepsTheObjectStoreContract() async throws {
+        guard let store = try await S3TestServer.store("conformance") else { return }
+        try await ObjectStoreConformance.check(store)
     }
 
-    @Test func keepsTheObjectStoreContract() async throws {
-        guard let store = try await Self.store(prefix: "conformance-\(UUID().uuidString.prefix(8))") else { return }
+    @Test func aLargeStreamGoesUpInPartsAndReadsBackWhole() async throws {
+        guard let store = try await S3TestServer.store("multipart", concurrency: 3) else { return }
+        let bytes = S3TestServer.bytes(23 << 20)
+        let key = try ObjectKey("large/object.bin")
+        let before = store.requestTally.requests
+        let summary = try await store.put(key, from: S3TestServer.source(bytes))
+        #expect(summary.sizeBytes == Int64(bytes.count))
+        // Create, five parts of 5 MiB (the last 3 MiB), complete.
+        #expect(store.requestTally.requests - before == 7)
+        #expect(try await store.head(key)?.sizeBytes == Int64(bytes.count))
+        let read = try await store.getBytes(key)
+        #expect(read.count == bytes.count && SHA256.hash(data: read) == SHA256.hash(data: bytes))
+        #expect(try await store.unfinishedUploads().isEmpty)
+    }
+
+    @Test func aSourceThatFailsMidUploadAbortsIt() async throws {
+        guard let store = try await S3TestServer.store("aborted") else { return }
+        struct Broke: Error {}
+        let key = try ObjectKey("never.bin")
+        await #expect(throws: Broke.self) {
+            try await store.put(key, from: S3TestServer.source(S3TestServer.bytes(12 << 20), failingWith: Broke()))
+        }
+        #expect(try await store.head(key) == nil)
+        #expect(try await store.unfinishedUploads().isEmpty, "the upload was aborted, its parts with it")
+    }
+
+    @Test func oneBatchDeletesAThousandKeysAndTheNextTheRest() async throws {
+        guard let store = try await S3TestServer.store("batch") else { return }
+        let keys = try (0..<1_003).map { try ObjectKey("k/\($0)") }
+        try await forEachConcurrently(keys, limit: 16, { try await store.put($0, bytes: [1]) }, collect: { _ in })
+        let before = store.requestTally.requests
+        try await store.deleteIfPresent(keys + [try ObjectKey("k/missing")])
+        #expect(store.requestTally.requests - before == 2)
+        var left = 0
+        for try await _ in store.list(under: try ObjectKey.Prefix("k/")) { left += 1 }
+        #expect(left == 0)
+    }
+
+    @Test func aMissingBucketIsNamedWhenOpened() async throws {
+        guard let endpoint = S3TestServer.endpoint() else { return }
+        let location = S3Location(bucket: "no-such-bucket-here", prefix: "x", endpoint: endpoint, region: "us-east-1")
+        let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]
+        let store = try S3ObjectStore(location, environment: environment)
+        let failure = await #expect(throws: StorageFailure.self) { try await store.checkBucket() }
+        #expect(failure?.reason == .notFound)
+        #expect(failure?.description.contains("bucket no-such-bucket-here does not exist") == true)
+    }
+
+    @Test func anEndpointThatDoesNotAnswerFailsInBoundedTime() async throws {
+        // A port nothing listens on: every attempt is refused.
+        // The count ends it here; the time bound (generous, as a loaded machine is slow) backs it up.
+        let policy = S3RetryPolicy(maxAttempts: 4, baseDelaySeconds: 0.05, maxDelaySeconds: 0.2, maxTotalSeconds: 30, attemptTimeoutSeconds: 5)
+        let store = S3ObjectStore(endpoint: URL(string: "http://127.0.0.1:9")!, bucket: "grace-tests", region: "us-east-1",
+                                  credentials: S3TestServer.credentials, retry: policy)
+        let started = ContinuousClock.now
+        let failure = await #expect(throws: StorageFailure.self) { try await store.put(try ObjectKey("a"), bytes: [1]) }
+        #expect(ContinuousClock.now - started < .seconds(60))
+        #expect(failure?.reason == .unavailable)
+        #expect(failure?.description.contains("gave up on s3://grace-tests/a at http://127.0.0.1:9 after 4 attempts") == true, "\(failure.map { "\($0)" } ?? "")")
+        #expect(store.requestTally.retries == 3)
+    }
+
+    /// Refused, throttled, dropped, applied-but-unanswered, truncated and delayed requests: the
+    /// contract still holds, a multipart upload still lands whole, and the retries are counted.
+    @Test func retriesCarryEveryOperationThroughAFailingProxy() async throws {
+        guard let server = S3TestServer.endpoint() else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.3, failures: ["refuse", "throttle", "drop", "applied", "truncate", "delay"])
+        let policy = S3RetryPolicy(maxAttempts: 10, baseDelaySeconds: 0.01, maxDelaySeconds: 0.1, maxTotalSeconds: 60, attemptTimeoutSeconds: 1)
+        guard let store = try await S3TestServer.store("proxied", endpoint: proxy.endpoint, retry: policy) else { return }
         try await ObjectStoreConformance.check(store)
+        let bytes = S3TestServer.bytes(12 << 20, seed: 2)
+        let key = try ObjectKey("large.bin")
+        _ = try await store.put(key, from: S3TestServer.source(bytes))
+        let read = try await store.getBytes(key)
+        #expect(read.count == bytes.count && SHA256.hash(data: read) == SHA256.hash(data: bytes))
+        let stats = try await proxy.stats()
+        let injected = ["refuse", "throttle", "drop", "applied", "truncate", "delay"].map { stats[$0] ?? 0 }.reduce(0, +)
+        #expect(injected > 5, "the proxy injected failures: \(stats)")
+        #expect(store.requestTally.retries > 0)
+    }
+
+    @Test func aReadWhoseConnectionBreaksResumesWhereItStopped() async throws {
+        guard let server = S3TestServer.endpoint() else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.5, failures: ["truncate"])
+        guard let direct = try await S3TestServer.store("resumed") else { return }
+        var store = direct
+        store = S3ObjectStore(endpoint: proxy.endpoint, bucket: direct.bucket, prefix: direct.prefix, region: "us-east-1", credentials: S3TestServer.credentials)
+        let bytes = S3TestServer.bytes(3 << 20, seed: 3)
+        let key = try ObjectKey("read.bin")
+        try await direct.put(key, bytes: bytes)
+        for _ in 0..<6 {
+            let read = try await store.getBytes(key)
+            #expect(read == bytes)
+        }
+        #expect(store.requestTally.resumedReads > 0)
+    }
+
+    @Test func anObjectReplacedWhileBeingReadIsAnErrorNotASplice() async throws {
+        guard let server = S3TestServer.endpoint() else { return }
+        let proxy = try FailureProxy(upstream: server, share: 1, failures: ["truncate"])
+        guard let direct = try await S3TestServer.store("replaced") else { return }
+        let store = S3ObjectStore(endpoint: proxy.endpoint, bucket: direct.bucket, prefix: direct.prefix, region: "us-east-1",
+                                  credentials: S3TestServer.credentials)
+        let key = try ObjectKey("changing.bin")
+        try await direct.put(key, bytes: S3TestServer.bytes(1 << 20, seed: 4))
+        let stream = try await store.get(key)
+        try await direct.put(key, bytes: S3TestServer.bytes(2 << 20, seed: 5))
+        let failure = await #expect(throws: StorageFailure.self) {
+            for try await _ in stream {}
+        }
+        #expect(failure?.reason == .integrity)
+        #expect(failure?.description.contains("changed or went away while being read") == true)
     }
 }

@@ -53,7 +53,7 @@ public struct Drill: Sendable {
         let startedAt = now()
         let scratch = scratchParent.appendingPathComponent("grace-backup-drill-\(UUID().uuidString.prefix(8).lowercased())")
         defer { try? FileManager.default.removeItem(at: scratch) }  // scratch only; the report says what mattered
-        let target = try DeploymentLocation(folder: scratch).open(.create, now: now)
+        let target = try await DeploymentLocation(folder: scratch).open(.create, now: now)
         let started = ContinuousClock.now
         let restored = try await Restorer(vault: vault).restore(point, into: target, options: RestoreOptions(), progress: progress)
         let problems = restored.check?.problems ?? []

@@ -113,7 +113,7 @@ public struct Restorer: Sendable {
                 report.quarantineID = id.description
                 for key in report.orphans { try await Quarantine.move(try ObjectKey(key), in: target.objects, restoreID: id.description) }
             case .delete:
-                for key in report.orphans { try await target.objects.delete(try ObjectKey(key)) }
+                try await target.objects.deleteIfPresent(try report.orphans.map(ObjectKey.init))
             }
             try await target.objects.synchronize()
         }

@@ -49,8 +49,8 @@ extension Vault {
                 report.capturesForgotten += stale.count
                 guard !dryRun else { continue }
                 // Captures first: a crash in between leaves a forgotten snapshot's captures, never a kept range with a hole.
-                for capture in stale { try await store.delete(capture.key) }
-                for snapshot in forgotten { try await store.delete(try ObjectKey("snapshots/\(snapshot.id).json")) }
+                try await store.deleteIfPresent(stale.map(\.key))
+                try await store.deleteIfPresent(try forgotten.map { try ObjectKey("snapshots/\($0.id).json") })
             }
             if !dryRun { try await store.synchronize() }
             try await lock.release()

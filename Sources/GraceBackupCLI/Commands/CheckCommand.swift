@@ -13,7 +13,7 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var deployment: DeploymentOptions
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting)
+        let opened = try await deployment.open(.openExisting)
         let report = try await withProgress(rendering: global.renderer) { sink in
             try await DeploymentChecker(deployment: opened).check(progress: sink)
         }

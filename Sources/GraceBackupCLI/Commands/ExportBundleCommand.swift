@@ -49,13 +49,13 @@ struct ExportBundleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting)
+        let opened = try await deployment.open(.openExisting)
         if toFile {
             let report = try await exportToFile(opened)
             try global.emit(report) { Self.describe(report, to: output) }
             return
         }
-        let store = try StorageLocation(parsing: output).open(create: true, durability: .onSynchronize)
+        let store = try await stores.open(try StorageLocation(parsing: output), create: true, durability: .onSynchronize)
         let catalog = ExportCatalog(store: store, repositoryID: repositoryID)
         guard follow else {
             let (report, record) = try await exportToCatalog(opened, catalog)

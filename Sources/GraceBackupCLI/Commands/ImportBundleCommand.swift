@@ -31,7 +31,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting, now: wallClock)
+        let opened = try await deployment.open(.openExisting, now: wallClock)
         let clock = SimulatedClock(start: wallClock())
         let position = try await opened.database.openReadView(.latest).position
         if let last = position.committedAt, last > clock.now() { clock.set(last) }

@@ -9,7 +9,7 @@ struct InitCommand: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
 
     func run() async throws {
-        let created = try await Vault.initialize(in: vault.location.open(create: true, durability: .onSynchronize), now: wallClock())
+        let created = try await Vault.initialize(in: stores.open(vault.location, create: true, durability: .onSynchronize), now: wallClock())
         try global.emit(created.config) { "created vault \(created.config.vaultID) in \(created.location)" }
     }
 }

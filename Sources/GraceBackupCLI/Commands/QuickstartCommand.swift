@@ -34,7 +34,7 @@ struct QuickstartCommand: AsyncParsableCommand {
             throw InvalidLocation(text: taken, reason: "already exists; pass another --folder")
         }
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
-        let deployment = try location.open(.create, now: { clock.now() })
+        let deployment = try await location.open(.create, now: { clock.now() })
         let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(1), principal: "quickstart")
         var options = SimulationOptions()
         options.repositories = 2
@@ -57,7 +57,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                                 clock: clock, options: more).run()
         let second = try await withProgress(rendering: renderer) { try await snapshotter.snapshot(progress: $0) }
         let restore = try await withProgress(rendering: renderer) { sink in
-            try await Restorer(vault: vault).restore(second, into: try restoredLocation.open(.create, now: wallClock), options: RestoreOptions(), progress: sink)
+            try await Restorer(vault: vault).restore(second, into: try await restoredLocation.open(.create, now: wallClock), options: RestoreOptions(), progress: sink)
         }
         let drill = try await withProgress(rendering: renderer) { try await Drill(vault: vault, scratchParent: root, now: wallClock).run(snapshot: nil, progress: $0) }
         let bundle = root.appendingPathComponent("repository-1.bundle")

@@ -26,6 +26,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("to"), help: "The deployment to restore into: an empty folder, or a live deployment with --in-place.",
             transform: { try DeploymentLocation(parsing: $0) })
     var target: DeploymentLocation
+    @Option(help: "Where a new deployment keeps its objects, when not in its folder's objects/: a folder or s3://bucket/prefix.",
+            transform: { try StorageLocation(parsing: $0) })
+    var objects: StorageLocation?
     @Flag(help: "Roll a live deployment back to the snapshot.") var inPlace = false
     @Flag(help: "With --in-place, move orphans under quarantine/<restore id>/.") var quarantine = false
     @Flag(help: "With --in-place, delete orphans.") var deleteOrphans = false
@@ -38,6 +41,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func validate() throws {
         if quarantine && deleteOrphans { throw ValidationError("--quarantine and --delete-orphans cannot be used together") }
+        if objects != nil && inPlace { throw ValidationError("--objects applies to a new deployment; in place, the deployment's own objects are restored") }
         if (quarantine || deleteOrphans) && !inPlace { throw ValidationError("--quarantine and --delete-orphans apply only with --in-place") }
         if [snapshot != nil, toTime != nil, toSequence != nil, toLatest].filter({ $0 }).count > 1 {
             throw ValidationError("give one of --snapshot, --to-time, --to-sequence and --to-latest")
@@ -58,7 +62,7 @@ struct RestoreCommand: AsyncParsableCommand {
         if !inPlace, !dryRun, FileManager.default.fileExists(atPath: target.databasePath) {
             throw VaultFailure.targetNotEmpty(target.description)
         }
-        let deployment = try target.open(inPlace ? .openExisting : .create, now: wallClock, objectDurability: .onSynchronize)
+        let deployment = try await target.open(inPlace ? .openExisting : .create, objects: objects, now: wallClock, objectDurability: .onSynchronize, stores: stores)
         var options = RestoreOptions()
         options.inPlace = inPlace
         options.orphans = quarantine ? .quarantine : deleteOrphans ? .delete : .list
@@ -102,7 +106,7 @@ struct RestoreQuarantineCommand: AsyncParsableCommand {
     @Argument(help: "The quarantine id the restore printed.") var quarantineID: String
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting)
+        let opened = try await deployment.open(.openExisting)
         let moved = try await Quarantine.restore(quarantineID, in: opened.objects)
         try global.emit(["restored": moved]) { "put \(moved) object(s) back from quarantine \(quarantineID)" }
     }

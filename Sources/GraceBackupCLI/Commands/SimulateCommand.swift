@@ -31,6 +31,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Acknowledge a promotion only once this vault holds it (a running `stream` captures it); other writes go on meanwhile.",
             transform: { try StorageLocation(parsing: $0) })
     var acknowledgePromotionsFrom: StorageLocation?
+    @Option(help: "Where a new deployment keeps its objects, when not in its folder's objects/: a folder or s3://bucket/prefix.",
+            transform: { try StorageLocation(parsing: $0) })
+    var objects: StorageLocation?
 
     func validate() throws {
         guard repositories >= 1 else { throw ValidationError("--repositories must be at least 1") }
@@ -45,7 +48,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let clock = SimulatedClock(start: startTime)
-        let opened = try deployment.open(.create, now: { clock.now() })
+        let opened = try await deployment.open(.create, objects: objects, now: { clock.now() })
         // Into a deployment that already has data, continue after it: later simulated time, and ids
         // from a stream that depends on the position too, so a second run never reuses an id.
         let position = try await opened.database.openReadView(.latest).position
@@ -77,7 +80,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let ackLog {
             var watcher: CaptureWatcher?
             if let location = acknowledgePromotionsFrom {
-                let vault = try await Vault.open(location.open(create: false, durability: .onSynchronize))
+                let vault = try await Vault.open(stores.open(location, create: false, durability: .onSynchronize))
                 watcher = try await CaptureWatcher(vault: vault, deployment: opened.location.description)
             }
             let log = try Acknowledgements(path: ackLog, database: opened.database, watcher: watcher)

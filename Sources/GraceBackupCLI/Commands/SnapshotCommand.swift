@@ -13,7 +13,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     @OptionGroup var vault: VaultOptions
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting)
+        let opened = try await deployment.open(.openExisting)
         let target = try await vault.open()
         let record = try await withProgress(rendering: global.renderer) { sink in
             try await Snapshotter(deployment: opened, vault: target, now: wallClock).snapshot(progress: sink)

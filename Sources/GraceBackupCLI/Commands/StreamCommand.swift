@@ -44,7 +44,7 @@ struct StreamCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try deployment.open(.openExisting)
+        let opened = try await deployment.open(.openExisting)
         let metered = MeteredObjectStore(try await vault.open().store)
         let target = try await Vault.open(metered)
         let capture = ChangeCapture(deployment: opened, vault: target, now: wallClock)

@@ -24,12 +24,13 @@ struct GlobalOptions: ParsableArguments {
 
 /// `--deployment LOCATION`, parsed once at the edge.
 struct DeploymentOptions: ParsableArguments {
-    @Option(name: .customLong("deployment"), help: "The Grace deployment: a folder path or file:///path (holding grace.sqlite and objects/).",
+    @Option(name: .customLong("deployment"),
+            help: "The Grace deployment: a folder path or file:///path (holding grace.sqlite, and objects/ or deployment.json naming where its objects are).",
             transform: { try DeploymentLocation(parsing: $0) })
     var location: DeploymentLocation
 
-    func open(_ mode: DeploymentLocation.OpenMode, now: @escaping @Sendable () -> Instant = { Instant(Date()) }) throws -> Deployment {
-        try location.open(mode, now: now)
+    func open(_ mode: DeploymentLocation.OpenMode, objects: StorageLocation? = nil, now: @escaping @Sendable () -> Instant = { Instant(Date()) }) async throws -> Deployment {
+        try await location.open(mode, objects: objects, now: now, stores: stores)
     }
 }
 

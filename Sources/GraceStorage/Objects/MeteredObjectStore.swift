@@ -55,22 +55,25 @@ public final class MeteredObjectStore: ObjectStore {
 
     public func get(_ key: ObjectKey) async throws -> ObjectStream {
         tally.counts.withLock { $0.gets += 1 }
-        let stream = try await base.get(key)
-        let (output, continuation) = ObjectStream.makeStream()
+        let pieces = Pieces(try await base.get(key).makeAsyncIterator())
         let tally = self.tally
-        let task = Task {
-            do {
-                for try await piece in stream {
-                    tally.counts.withLock { $0.bytesRead += Int64(piece.readableBytes) }
-                    continuation.yield(piece)
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
+        // Pulled piece by piece as the consumer reads, so nothing is read ahead into memory.
+        return ObjectStream {
+            let piece = try await pieces.next()
+            if let piece { tally.counts.withLock { $0.bytesRead += Int64(piece.readableBytes) } }
+            return piece
         }
-        continuation.onTermination = { _ in task.cancel() }
-        return output
+    }
+
+    /// The base store's stream, read by one consumer at a time.
+    private actor Pieces {
+        var iterator: ObjectStream.AsyncIterator
+        init(_ iterator: ObjectStream.AsyncIterator) { self.iterator = iterator }
+        func next() async throws -> ByteBuffer? {
+            var current = iterator
+            defer { iterator = current }
+            return try await current.next(isolation: self)
+        }
     }
 
     public func head(_ key: ObjectKey) async throws -> ObjectSummary? {
@@ -89,6 +92,17 @@ public final class MeteredObjectStore: ObjectStore {
     }
 
     public func synchronize() async throws { try await base.synchronize() }
+
+    public func deleteIfPresent(_ keys: [ObjectKey]) async throws {
+        // One request per thousand keys, as S3 bills a batch.
+        tally.counts.withLock { $0.deletes += (keys.count + 999) / 1000 }
+        try await base.deleteIfPresent(keys)
+    }
+
+    public func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary {
+        tally.counts.withLock { $0.puts += 1 }
+        return try await base.copy(source, to: target)
+    }
 
     public func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary {
         tally.counts.withLock { $0.puts += 1 }

@@ -30,6 +30,12 @@ public protocol ObjectStore: Sendable {
     /// Stores a local file the caller no longer needs, which is gone afterwards: a folder store on the
     /// same file system renames it into place instead of copying it (a bundle of hundreds of MB).
     func put(_ key: ObjectKey, movingFile file: URL) async throws -> ObjectSummary
+    /// Deletes every key given that exists; missing ones are not an error. S3 deletes a thousand
+    /// keys in one request (prune, forget and orphan deletion remove many at once).
+    func deleteIfPresent(_ keys: [ObjectKey]) async throws
+    /// Copies an object to another key of the same store; S3 copies inside the service, without
+    /// the bytes passing through this process (quarantining orphans and putting them back).
+    func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary
 }
 
 extension ObjectStore {
@@ -51,6 +57,19 @@ extension ObjectStore {
         let summary = try await put(key, contentsOf: file)
         try? FileManager.default.removeItem(at: file)
         return summary
+    }
+
+    public func deleteIfPresent(_ keys: [ObjectKey]) async throws {
+        for key in keys {
+            do {
+                try await delete(key)
+            } catch let failure as StorageFailure where failure.reason == .notFound {}
+        }
+    }
+
+    @discardableResult
+    public func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary {
+        try await put(target, from: try await get(source))
     }
 
     /// Stores a local file's bytes, read in 1 MiB pieces as the store consumes them.

@@ -31,7 +31,7 @@ struct PointInTimeTests {
         for target in [first, first + 1, (first + position) / 2, position - 1, position] {
             let point = try await fixture.vault.restorePoint(at: .sequence(target))
             #expect(point.cutoff.sequence == target)
-            let restored = try fixture.emptyTarget("restored-\(target)")
+            let restored = try await fixture.emptyTarget("restored-\(target)")
             let report = try await Restorer(vault: fixture.vault).restore(point, into: restored, options: RestoreOptions())
             #expect(report.check?.problems == [], "sequence \(target)")
             #expect(try await VaultFixture.documents(of: restored) == (try await Self.documents(of: fixture.deployment, through: target)), "sequence \(target)")

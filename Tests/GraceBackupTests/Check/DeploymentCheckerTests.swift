@@ -14,7 +14,7 @@ struct DeploymentCheckerTests {
         init() async throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("checker-\(UUID().uuidString)")
             let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
-            deployment = try DeploymentLocation(folder: folder).open(.create, now: { clock.now() })
+            deployment = try await DeploymentLocation(folder: folder).open(.create, now: { clock.now() })
             var options = SimulationOptions()
             options.files = 80
             options.operations = 30

@@ -9,7 +9,7 @@ struct BundleImportTests {
     /// A new empty repository in a new deployment, and an importer into it.
     static func target(_ fixture: VaultFixture, name: String) async throws -> (Deployment, RepositoryID, BundleImporter) {
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
-        let deployment = try DeploymentLocation(folder: fixture.root.appendingPathComponent(name)).open(.create, now: { clock.now() })
+        let deployment = try await DeploymentLocation(folder: fixture.root.appendingPathComponent(name)).open(.create, now: { clock.now() })
         let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(5))
         let owner = try await writer.createOwner(name: "importer")
         let organization = try await writer.createOrganization(name: "importer", owner: owner)

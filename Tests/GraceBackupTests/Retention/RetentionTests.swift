@@ -80,7 +80,7 @@ struct ForgetPruneTests {
         let verified = try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1)
         #expect(verified.problems == [])
         #expect(verified.objectsRead == report.contentsNeeded)
-        let restored = try fixture.emptyTarget("restored")
+        let restored = try await fixture.emptyTarget("restored")
         let restore = try await Restorer(vault: fixture.vault).restore(second, into: restored, options: RestoreOptions())
         #expect(restore.check?.problems == [])
         #expect(try await VaultFixture.documents(of: restored) == (try await VaultFixture.documents(of: fixture.deployment)))
@@ -119,7 +119,7 @@ struct ForgetPruneTests {
         #expect(try await fixture.vault.store.head(try ObjectKey(leftoverSegment)) == nil)
         #expect(try await Self.keys(under: "prune", in: fixture.vault).isEmpty)
         #expect(try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1).problems == [])
-        let restored = try fixture.emptyTarget("restored")
+        let restored = try await fixture.emptyTarget("restored")
         let restore = try await Restorer(vault: fixture.vault).restore(try await fixture.vault.snapshot(first.id), into: restored, options: RestoreOptions())
         #expect(restore.check?.problems == [] && restore.objectsCopied > 0)
     }
@@ -151,7 +151,7 @@ struct ForgetPruneTests {
         options.immediately = true
         _ = try await Pruner(vault: fixture.vault, options: options, now: { fixture.clock.now() }).prune()
         #expect(try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1).problems == [])
-        let restored = try fixture.emptyTarget("restored")
+        let restored = try await fixture.emptyTarget("restored")
         let point = try await fixture.vault.restorePoint(at: .sequence(position))
         #expect(try await Restorer(vault: fixture.vault).restore(point, into: restored, options: RestoreOptions()).check?.problems == [])
     }

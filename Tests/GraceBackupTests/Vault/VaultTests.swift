@@ -17,7 +17,7 @@ struct VaultFixture {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("vault-test-\(UUID().uuidString)")
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
         self.clock = clock
-        deployment = try DeploymentLocation(folder: root.appendingPathComponent("deployment")).open(.create, now: { clock.now() })
+        deployment = try await DeploymentLocation(folder: root.appendingPathComponent("deployment")).open(.create, now: { clock.now() })
         writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(seed))
         vault = try await Vault.initialize(in: try FileSystemObjectStore(root: root.appendingPathComponent("vault"), create: true), now: clock.now())
         try await simulate(files: files, operations: operations, seed: seed)
@@ -35,8 +35,8 @@ struct VaultFixture {
         try await Snapshotter(deployment: deployment, vault: vault, now: { clock.now() }).snapshot()
     }
 
-    func emptyTarget(_ name: String) throws -> Deployment {
-        try DeploymentLocation(folder: root.appendingPathComponent(name)).open(.create, now: { clock.now() })
+    func emptyTarget(_ name: String) async throws -> Deployment {
+        try await DeploymentLocation(folder: root.appendingPathComponent(name)).open(.create, now: { clock.now() })
     }
 
     /// Every document of a deployment, by kind and id.
@@ -72,7 +72,7 @@ struct SnapshotRestoreTests {
         let snapshot = try await fixture.snapshot()
         try await fixture.simulate(files: 10, operations: 10, seed: 99)  // later changes must not leak into the restore
 
-        let target = try fixture.emptyTarget("restored")
+        let target = try await fixture.emptyTarget("restored")
         let report = try await Restorer(vault: fixture.vault).restore(snapshot, into: target, options: RestoreOptions())
         #expect(report.check?.problems == [])
         #expect(try await VaultFixture.documents(of: target) == expected)
@@ -92,7 +92,7 @@ struct SnapshotRestoreTests {
         #expect(second.manifest.segments.count == 1)
         #expect(second.manifest.segments[0].fromSequence == first.manifest.cutoff.sequence)
         #expect(second.manifest.newObjects < first.manifest.newObjects / 5)
-        let target = try fixture.emptyTarget("restored")
+        let target = try await fixture.emptyTarget("restored")
         let report = try await Restorer(vault: fixture.vault).restore(second, into: target, options: RestoreOptions())
         #expect(report.check?.problems == [])
         #expect(try await VaultFixture.documents(of: target) == expected)
@@ -109,7 +109,7 @@ struct SnapshotRestoreTests {
         for _ in 0..<3 { snapshots.append(try await fixture.snapshot()) }
         try await writing
         for (index, snapshot) in snapshots.enumerated() {
-            let target = try fixture.emptyTarget("restored-\(index)")
+            let target = try await fixture.emptyTarget("restored-\(index)")
             let report = try await Restorer(vault: fixture.vault).restore(snapshot, into: target, options: RestoreOptions())
             #expect(report.check?.problems == [], "snapshot \(index) at \(snapshot.manifest.cutoff)")
         }
@@ -223,7 +223,7 @@ struct VaultIntegrityTests {
         try segmentBytes.prefix(segmentBytes.count / 2).write(to: segment)
         let structural = try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 1).problems
         #expect(structural.contains { $0.key == second.manifest.segments[0].key })
-        let target = try fixture.emptyTarget("restored")
+        let target = try await fixture.emptyTarget("restored")
         await #expect(throws: VaultFailure.self) { try await Restorer(vault: fixture.vault).restore(second, into: target, options: RestoreOptions()) }
         #expect(try await VaultFixture.documents(of: target).isEmpty)
     }

@@ -10,17 +10,17 @@ struct GraceWriterTests {
         let deployment: Deployment
         let writer: GraceWriter
 
-        init(seed: UInt64 = 1) throws {
+        init(seed: UInt64 = 1) async throws {
             folder = try TemporaryFolder()
             let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
             self.clock = clock
-            deployment = try DeploymentLocation(folder: folder.url).open(.create, now: { clock.now() })
+            deployment = try await DeploymentLocation(folder: folder.url).open(.create, now: { clock.now() })
             writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(seed))
         }
     }
 
     @Test func promotionPointsTheParentAtTheChildsCommitAndRebasesTheChild() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         let owner = try await fixture.writer.createOwner(name: "o")
         let organization = try await fixture.writer.createOrganization(name: "g", owner: owner)
         let (_, main) = try await fixture.writer.createRepository(name: "r", organization: organization)
@@ -52,7 +52,7 @@ struct GraceWriterTests {
     }
 
     @Test func promotingABranchBehindItsParentIsRefused() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         let owner = try await fixture.writer.createOwner(name: "o")
         let organization = try await fixture.writer.createOrganization(name: "g", owner: owner)
         let (_, main) = try await fixture.writer.createRepository(name: "r", organization: organization)
@@ -66,7 +66,7 @@ struct GraceWriterTests {
     }
 
     @Test func retentionDeletesSavesAfterSaveDaysAndKeepsCommits() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         let owner = try await fixture.writer.createOwner(name: "o")
         let organization = try await fixture.writer.createOrganization(name: "g", owner: owner)
         let (_, main) = try await fixture.writer.createRepository(name: "r", organization: organization)
@@ -86,7 +86,7 @@ struct GraceWriterTests {
 
     @Test func theSameSeedGivesTheSameDeployment() async throws {
         func changeFeed(seed: UInt64) async throws -> [String] {
-            let fixture = try Fixture(seed: seed)
+            let fixture = try await Fixture(seed: seed)
             var options = SimulationOptions()
             options.seed = seed
             options.files = 60
@@ -101,7 +101,7 @@ struct GraceWriterTests {
     }
 
     @Test func unsafePathsAreRefusedBeforeAnythingIsStored() async throws {
-        let fixture = try Fixture()
+        let fixture = try await Fixture()
         let owner = try await fixture.writer.createOwner(name: "o")
         let organization = try await fixture.writer.createOrganization(name: "g", owner: owner)
         let (_, main) = try await fixture.writer.createRepository(name: "r", organization: organization)

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// The whole flow with S3 in it, against moto (GRACE_S3_TEST_ENDPOINT, started by scripts/test):
+/// once with the deployment's objects in a bucket, once with the vault in one.
+struct S3CommandTests {
+    static func endpoint() -> String? {
+        guard let endpoint = ProcessInfo.processInfo.environment["GRACE_S3_TEST_ENDPOINT"] else {
+            if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
+                Issue.record("GRACE_S3_TEST_ENDPOINT is not set: scripts/test starts moto and sets it")
+            }
+            return nil
+        }
+        return endpoint
+    }
+
+    /// Credentials come from the environment, never from a location.
+    static let credentials = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]
+
+    static func run(_ arguments: [String]) throws -> CommandLineTool.Result {
+        try CommandLineTool.run(arguments, environment: credentials)
+    }
+
+    @Test func snapshotRestoreAndVerifyADeploymentWhoseObjectsAreInABucket() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let objects = "s3://grace-cli-tests/\(run)/objects?endpoint=\(endpoint)&region=us-east-1"
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let vault = scratch.url.appendingPathComponent("vault").path
+        let simulate = try Self.run(["simulate", "--deployment", deployment, "--objects", objects, "--files", "60", "--operations", "20"])
+        #expect(simulate.exitCode == 0, "\(simulate.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent("deployment/objects").path), "the objects went to the bucket")
+        let check = try Self.run(["check", "--deployment", deployment])
+        #expect(check.exitCode == 0 && check.standardOutput.contains("no problems found"), "\(check.standardOutput)\(check.standardError)")
+        #expect(try Self.run(["init", "--vault", vault]).exitCode == 0)
+        let snapshot = try Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        #expect(snapshot.exitCode == 0, "\(snapshot.standardError)")
+        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+
+        // Into a new deployment whose objects go to another prefix of the bucket, and into a folder.
+        let restoredObjects = "s3://grace-cli-tests/\(run)/restored?endpoint=\(endpoint)&region=us-east-1"
+        let intoBucket = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path, "--objects", restoredObjects])
+        #expect(intoBucket.exitCode == 0 && intoBucket.standardOutput.contains("no problems found"), "\(intoBucket.standardOutput)\(intoBucket.standardError)")
+        let intoFolder = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("local").path])
+        #expect(intoFolder.exitCode == 0 && intoFolder.standardOutput.contains("no problems found"), "\(intoFolder.standardOutput)\(intoFolder.standardError)")
+        #expect(try Self.run(["check", "--deployment", scratch.url.appendingPathComponent("restored").path]).exitCode == 0)
+
+        // An existing deployment keeps the place it recorded.
+        let elsewhere = try Self.run(["simulate", "--deployment", deployment, "--objects", restoredObjects, "--files", "1", "--operations", "1"])
+        #expect(elsewhere.exitCode == 64 && elsewhere.standardError.contains("is not where this deployment keeps its objects"), "\(elsewhere.standardError)")
+    }
+
+    @Test func aVaultInABucketSnapshotsRestoresVerifiesDrillsAndPrunes() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        let run = UUID().uuidString.prefix(8).lowercased()
+        let vault = "s3://grace-cli-vaults/\(run)?endpoint=\(endpoint)&region=us-east-1"
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "20"]).exitCode == 0)
+        let initialized = try Self.run(["init", "--vault", vault])
+        #expect(initialized.exitCode == 0, "\(initialized.standardError)")
+        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10", "--seed", "2"]).exitCode == 0)
+        let second = try Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        #expect(second.exitCode == 0, "\(second.standardError)")
+        let verify = try Self.run(["verify", "--vault", vault, "--read-data"])
+        #expect(verify.exitCode == 0, "\(verify.standardOutput)\(verify.standardError)")
+        let restore = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path])
+        #expect(restore.exitCode == 0 && restore.standardOutput.contains("no problems found"), "\(restore.standardOutput)\(restore.standardError)")
+        let drill = try Self.run(["drill", "--vault", vault])
+        #expect(drill.exitCode == 0, "\(drill.standardError)")
+        #expect(try Self.run(["forget", "--vault", vault, "--keep-last", "1"]).exitCode == 0)
+        let prune = try Self.run(["prune", "--vault", vault, "--now"])
+        #expect(prune.exitCode == 0, "\(prune.standardError)")
+        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+    }
+
+    @Test func aBadBucketOrLocationIsNamed() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let missing = try Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])
+        #expect(missing.exitCode != 0 && missing.standardError.contains("bucket no-such-vault-bucket does not exist"), "\(missing.standardError)")
+        let malformed = try Self.run(["snapshots", "--vault", "s3://No_Such/v"])
+        #expect(malformed.exitCode == 64 && malformed.standardError.contains("not a valid bucket name"), "\(malformed.standardError)")
+        let noCredentials = try CommandLineTool.run(["snapshots", "--vault", "s3://grace-cli-vaults/v?endpoint=\(endpoint)"],
+                                                    environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"])
+        #expect(noCredentials.exitCode == 64 && noCredentials.standardError.contains("S3 credentials"), "\(noCredentials.standardError)")
+    }
+}
