@@ -19,11 +19,19 @@ extension S3ObjectStore {
         var store = try S3ObjectStore(location)
         store.objectLock = objectLock
         if create {
-            try await store.createBucket(objectLock: objectLock != nil)
+            // An existing bucket is left as it is: re-creating one can change its settings on some
+            // services, and Object Lock is chosen when a bucket is made, not after.
+            if try await !store.bucketExists() { try await store.createBucket(objectLock: objectLock != nil) }
         } else {
             try await store.checkBucket()
         }
         return store
+    }
+
+    /// HEAD of the bucket: whether it exists; refused credentials throw.
+    public func bucketExists() async throws -> Bool {
+        let answer = try await perform(Call(method: .HEAD, path: bucketPath), .open, key: "", accept: [200, 404])
+        return answer.status == .ok
     }
 
     /// Creates the bucket; one that exists and is ours is fine.

@@ -29,13 +29,13 @@ extension S3ObjectStore {
     func partSize(number: Int) -> Int { min(partSizeBytes << ((number - 1) / 2000), 5 << 30) }
 
     func putWhole(_ key: ObjectKey, body: ByteBuffer) async throws {
-        var headers = lockHeaders()
+        var headers = lockHeaders(for: key)
         if objectLock != nil { headers.append(("content-md5", Self.md5Base64(body))) }
         _ = try await perform(Call(method: .PUT, path: objectPath(key.rawValue), headers: headers, body: body), .put, key: key.rawValue)
     }
 
     func createUpload(_ key: ObjectKey) async throws -> String {
-        let answer = try await perform(Call(method: .POST, path: objectPath(key.rawValue), query: [("uploads", "")], headers: lockHeaders()), .put, key: key.rawValue)
+        let answer = try await perform(Call(method: .POST, path: objectPath(key.rawValue), query: [("uploads", "")], headers: lockHeaders(for: key)), .put, key: key.rawValue)
         guard let id = try S3XML.parse(answer.body.readableBytesView, what: "the answer to CreateMultipartUpload").value("UploadId"), !id.isEmpty else {
             throw StorageFailure(.unavailable, .put, key: key.rawValue, location: location, message: "CreateMultipartUpload for \(describe(key.rawValue)) returned no upload id")
         }

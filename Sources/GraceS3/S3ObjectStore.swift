@@ -233,7 +233,7 @@ public struct S3ObjectStore: ObjectStore {
         }
         guard original.sizeBytes <= 5 << 30 else { return try await put(target, from: try await get(source)) }
         var headers: [(name: String, value: String)] = [("x-amz-copy-source", SigV4Signer.percentEncode(objectPath(source.rawValue), keepingSlash: true))]
-        headers += lockHeaders()
+        headers += lockHeaders(for: target)
         let answer = try await perform(Call(method: .PUT, path: objectPath(target.rawValue), headers: headers), .put, key: target.rawValue)
         // A copy can fail after its 200 has been sent: the error is then the body.
         let result = try S3XML.parse(answer.body.readableBytesView, what: "the answer to CopyObject")

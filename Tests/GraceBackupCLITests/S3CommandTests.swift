@@ -76,6 +76,56 @@ struct S3CommandTests {
         #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
     }
 
+    @Test func copyCarriesAFolderToABucketAndBackAndSkipsWhatIsThere() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        var files: [String: [UInt8]] = [:]
+        for index in 0..<40 { files["d\(index % 4)/f\(index).bin"] = (0..<(index * 997 + 1)).map { UInt8(truncatingIfNeeded: $0 &* (index + 7)) } }
+        files["large.bin"] = (0..<(9 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) }
+        for (path, bytes) in files { try scratch.write("source/\(path)", bytes) }
+        let bucket = "s3://grace-cli-copies/\(UUID().uuidString.prefix(8).lowercased())?endpoint=\(endpoint)"
+        let up = try Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(up.standardOutput.utf8)) as? [String: Any]
+        #expect(report?["copied"] as? Int == 41 && report?["skipped"] as? Int == 0)
+        let again = try JSONSerialization.jsonObject(with: Data(try Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"]).standardOutput.utf8)) as? [String: Any]
+        #expect(again?["copied"] as? Int == 0 && again?["skipped"] as? Int == 41)
+        let down = try Self.run(["copy", bucket, scratch.url.appendingPathComponent("back").path])
+        #expect(down.exitCode == 0, "\(down.standardError)")
+        for (path, bytes) in files {
+            #expect(try Data(contentsOf: scratch.url.appendingPathComponent("back/\(path)")) == Data(bytes), "\(path)")
+        }
+        #expect(try Self.run(["copy", bucket, bucket]).exitCode == 64)
+    }
+
+    @Test func initWithObjectLockMakesALockedVault() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        let vault = "s3://grace-locked-\(UUID().uuidString.prefix(8).lowercased())/v?endpoint=\(endpoint)"
+        let made = try Self.run(["init", "--vault", vault, "--object-lock", "compliance", "--retention", "2d", "--json"])
+        #expect(made.exitCode == 0, "\(made.standardError)")
+        let config = try JSONSerialization.jsonObject(with: Data(made.standardOutput.utf8)) as? [String: Any]
+        let lock = config?["objectLock"] as? [String: Any]
+        #expect(lock?["mode"] as? String == "compliance" && lock?["retentionSeconds"] as? Int == 172_800)
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
+        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        let prune = try Self.run(["prune", "--vault", vault, "--now"])
+        #expect(prune.exitCode == 0, "\(prune.standardError)")
+        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+
+        let folder = try Self.run(["init", "--vault", scratch.url.appendingPathComponent("v").path, "--object-lock", "governance", "--retention", "30d"])
+        #expect(folder.exitCode == 64 && folder.standardError.contains("needs an s3:// vault"), "\(folder.standardError)")
+        let noRetention = try Self.run(["init", "--vault", "s3://grace-locked-other/v?endpoint=\(endpoint)", "--object-lock", "governance"])
+        #expect(noRetention.exitCode == 64 && noRetention.standardError.contains("needs --retention"), "\(noRetention.standardError)")
+        // A bucket made without Object Lock cannot hold a locked vault.
+        let plain = "grace-unlocked-\(UUID().uuidString.prefix(8).lowercased())"
+        #expect(try Self.run(["init", "--vault", "s3://\(plain)/plain?endpoint=\(endpoint)"]).exitCode == 0)
+        let unlockedBucket = try Self.run(["init", "--vault", "s3://\(plain)/locked?endpoint=\(endpoint)",
+                                           "--object-lock", "governance", "--retention", "30d"])
+        #expect(unlockedBucket.exitCode == 64 && unlockedBucket.standardError.contains("exists without Object Lock"), "\(unlockedBucket.standardError)")
+    }
+
     @Test func aBadBucketOrLocationIsNamed() throws {
         guard let endpoint = Self.endpoint() else { return }
         let missing = try Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])

@@ -19,51 +19,22 @@ struct S3InteropTests {
         let large = S3TestServer.bytes(9 << 20, seed: 8)
         try await store.put(try ObjectKey("ours/small.txt"), bytes: small)
         _ = try await store.put(try ObjectKey("ours/large.bin"), from: S3TestServer.source(large))
-        let listing = try aws(["s3", "ls", "--recursive", remote + "ours/"], endpoint: endpoint)
+        let listing = try AWSCLI.run(["s3", "ls", "--recursive", remote + "ours/"], endpoint: endpoint)
         #expect(listing.contains("\(small.count) \(store.prefix)ours/small.txt"), "\(listing)")
         #expect(listing.contains("\(large.count) \(store.prefix)ours/large.bin"), "\(listing)")
-        _ = try aws(["s3", "cp", remote + "ours/large.bin", folder.appendingPathComponent("large.bin").path], endpoint: endpoint)
+        _ = try AWSCLI.run(["s3", "cp", remote + "ours/large.bin", folder.appendingPathComponent("large.bin").path], endpoint: endpoint)
         #expect(try Data(contentsOf: folder.appendingPathComponent("large.bin")) == Data(large))
-        _ = try aws(["s3", "cp", remote + "ours/small.txt", folder.appendingPathComponent("small.txt").path], endpoint: endpoint)
+        _ = try AWSCLI.run(["s3", "cp", remote + "ours/small.txt", folder.appendingPathComponent("small.txt").path], endpoint: endpoint)
         #expect(try Data(contentsOf: folder.appendingPathComponent("small.txt")) == Data(small))
 
         // aws's, read by us: over its 8 MiB threshold, `aws s3 cp` uploads in parts.
         let theirs = S3TestServer.bytes(20 << 20, seed: 9)
         try Data(theirs).write(to: folder.appendingPathComponent("theirs.bin"))
-        _ = try aws(["s3", "cp", folder.appendingPathComponent("theirs.bin").path, remote + "theirs/theirs.bin"], endpoint: endpoint)
+        _ = try AWSCLI.run(["s3", "cp", folder.appendingPathComponent("theirs.bin").path, remote + "theirs/theirs.bin"], endpoint: endpoint)
         var listed: [String: Int64] = [:]
         for try await summary in store.list(under: try ObjectKey.Prefix("theirs/")) { listed[summary.key.rawValue] = summary.sizeBytes }
         #expect(listed == ["theirs/theirs.bin": Int64(theirs.count)])
         let read = try await store.getBytes(try ObjectKey("theirs/theirs.bin"))
         #expect(read.count == theirs.count && SHA256.hash(data: read) == SHA256.hash(data: theirs))
-    }
-
-    /// Runs `python3 -m awscli --endpoint-url ENDPOINT ARGUMENTS` with the test credentials.
-    func aws(_ arguments: [String], endpoint: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "awscli", "--endpoint-url", endpoint.absoluteString] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = "testing"
-        environment["AWS_SECRET_ACCESS_KEY"] = "testing"
-        environment["AWS_DEFAULT_REGION"] = "us-east-1"
-        environment["AWS_CONFIG_FILE"] = "/dev/null"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw AWSCLIFailed(arguments: arguments, output: text) }
-        return text
-    }
-
-    struct AWSCLIFailed: Error, CustomStringConvertible {
-        let arguments: [String]
-        let output: String
-        var description: String { "aws \(arguments.joined(separator: " ")) failed: \(output)" }
     }
 }

@@ -54,6 +54,10 @@ public struct PruneReport: Sendable, Codable, Hashable {
     public var indexesRewritten = 0
     /// Condemned earlier but needed again (a snapshot that ran meanwhile references them): kept.
     public var reprieved = 0
+    /// Due for deletion but under Object Lock: kept, to be deleted by a prune after `lockedUntil`.
+    public var locked = 0
+    public var lockedBytes: Int64 = 0
+    public var lockedUntil: Instant?
     public var elapsedSeconds = 0.0
 }
 
@@ -210,7 +214,8 @@ public struct Pruner: Sendable {
         }
         if options.immediately { deletable.formUnion(unneeded.keys) }
         try await delete(deletable, sizes: unneeded, indexes: inventory.indexes, report: &report, progress: progress)
-        try await vault.store.deleteIfPresent(finished)
+        let lockedRecords = try await vault.locked(finished.map(\.rawValue), now: now())
+        try await vault.store.deleteIfPresent(finished.filter { lockedRecords[$0.rawValue] == nil })
 
         // Phase one: condemn what is newly unneeded.
         let stillPending = Set(pending.filter { !finished.contains($0.key) }.flatMap(\.record.condemned))
@@ -269,7 +274,19 @@ public struct Pruner: Sendable {
 
     /// Deletes `keys`: first rewrites every index that locates contents in a pack about to go, so
     /// no index ever names a missing pack; then the packs and records.
-    private func delete(_ keys: Set<String>, sizes: [String: Int64], indexes: [String: [PackEntry]], report: inout PruneReport, progress: ProgressSink?) async throws {
+    private func delete(_ due: Set<String>, sizes: [String: Int64], indexes: [String: [PackEntry]], report: inout PruneReport, progress: ProgressSink?) async throws {
+        // Never try to delete what Object Lock protects: a versioned bucket would only hide it
+        // behind a delete marker and keep billing it. Its index entries stay valid, as it stays.
+        var locked = try await vault.locked(due, now: now())
+        // A pack goes only with every index that names it rewritten; a locked index keeps its packs.
+        let namingIndexes = indexes.filter { $0.value.contains { due.contains($0.pack) && locked[$0.pack] == nil } }
+        for (index, until) in try await vault.locked(namingIndexes.keys, now: now()) {
+            for entry in namingIndexes[index]! where due.contains(entry.pack) && locked[entry.pack] == nil { locked[entry.pack] = until }
+        }
+        report.locked = locked.count
+        report.lockedBytes = locked.keys.reduce(0) { $0 + (sizes[$1] ?? 0) }
+        report.lockedUntil = locked.values.max()
+        let keys = due.subtracting(locked.keys)
         guard !keys.isEmpty else { return }
         let started = ContinuousClock.now
         progress?.yield(.phaseStarted(.deleting, totalItems: keys.count, totalBytes: keys.reduce(0) { $0 + (sizes[$1] ?? 0) }))

@@ -99,6 +99,8 @@ public struct Snapshotter: Sendable {
         try await vault.store.synchronize()
         let (_, sha256) = try await vault.putSealed(Array(try GraceJSON.encode(manifest)), in: "snapshots", suffix: ".json")
         try await vault.store.synchronize()
+        // Under Object Lock, the older records this snapshot still needs stay locked as long as it is.
+        _ = try await vault.extendLocks(now: now(), progress: progress)
         return SnapshotRecord(id: sha256, manifest: manifest)
     }
 

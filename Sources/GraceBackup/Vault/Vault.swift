@@ -12,6 +12,8 @@ public struct VaultConfig: Codable, Sendable, Hashable {
     public var version = VaultConfig.currentVersion
     public var vaultID: String
     public var createdAt: Instant
+    /// Set by `init --object-lock`: every record but the locks is written locked (docs/formats/vault.md).
+    public var objectLock: ObjectLockSetting?
 }
 
 /// Where snapshots live: a folder or a bucket prefix, through the `ObjectStore` contract, so the
@@ -29,11 +31,22 @@ public struct Vault: Sendable {
 
     static let configKey = try! ObjectKey("config.json")
 
-    /// Creates a vault in an empty store. Refuses a store that already holds one.
-    public static func initialize(in store: any ObjectStore, now: Instant, ids: IDGenerator = .random) async throws -> Vault {
+    /// Lock records live minutes; locking them would only pile up versions nobody needs.
+    static let lockExemptPrefixes = ["locks/"]
+
+    /// Creates a vault in an empty store. Refuses a store that already holds one. With
+    /// `objectLock`, the store must be able to lock (S3 with Object Lock), and locks everything.
+    public static func initialize(in store: any ObjectStore, now: Instant, ids: IDGenerator = .random,
+                                  objectLock: (mode: ObjectLockSetting.Mode, retentionSeconds: Int64)? = nil) async throws -> Vault {
         if try await store.head(configKey) != nil { throw VaultFailure.alreadyAVault(location: store.location) }
         let id: RepositoryID = ids.make()
-        let config = VaultConfig(vaultID: id.description, createdAt: now)
+        var config = VaultConfig(vaultID: id.description, createdAt: now)
+        var store = store
+        if let objectLock {
+            let setting = ObjectLockSetting(mode: objectLock.mode, retentionSeconds: objectLock.retentionSeconds, exemptPrefixes: lockExemptPrefixes)
+            store = try locking(store, with: setting)
+            config.objectLock = setting
+        }
         try await store.put(configKey, bytes: Array(try GraceJSON.encode(config)))
         try await store.synchronize()
         return Vault(store: store, config: config)
@@ -49,7 +62,16 @@ public struct Vault: Sendable {
         guard config.version <= VaultConfig.currentVersion else {
             throw VaultFailure.unsupportedFormat(location: store.location, found: String(config.version))
         }
+        if let setting = config.objectLock { return Vault(store: try locking(store, with: setting), config: config) }
         return Vault(store: store, config: config)
+    }
+
+    static func locking(_ store: any ObjectStore, with setting: ObjectLockSetting) throws -> any ObjectStore {
+        guard let lockable = store as? any ObjectLocking else {
+            throw StorageFailure(.unsupported, .open, location: store.location,
+                                 message: "Object Lock needs a store that can lock objects: an s3:// location in a bucket made with Object Lock")
+        }
+        return lockable.locking(with: setting)
     }
 
     public var location: String { store.location }

@@ -89,6 +89,9 @@ struct PruneCommand: AsyncParsableCommand {
             if report.packsRepacked > 0 { lines.append("  repacked \(report.packsRepacked) pack(s): \(report.contentsRepacked) contents kept, \(formatBytes(report.bytesRepacked)) written") }
             lines.append("  deleted \(report.deleted), \(formatBytes(report.deletedBytes)); \(report.indexesRewritten) index record(s) rewritten")
             if report.reprieved > 0 { lines.append("  \(report.reprieved) condemned earlier are needed again and stay") }
+            if let until = report.lockedUntil {
+                lines.append("  kept \(report.locked), \(formatBytes(report.lockedBytes)), under Object Lock: a prune after \(until) deletes them")
+            }
             if let until = report.waitUntil {
                 lines.append("  condemned \(report.condemned), \(formatBytes(report.condemnedBytes)): a prune after \(until) deletes what is still unneeded")
             }
