@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
-        .testTarget(name: "GraceBackupCLITests", dependencies: ["GraceBackupCLI"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceBackupCLITests", dependencies: ["GraceBackupCLI", "GraceBackupTesting"], swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]
 )

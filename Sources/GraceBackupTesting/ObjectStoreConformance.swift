@@ -54,6 +54,12 @@ public enum ObjectStoreConformance {
         for try await _ in store.list(under: try ObjectKey.Prefix(base + "a/b/object.bin/none")) { outside += 1 }
         try expect(outside == 0, "list under a prefix with nothing returns nothing")
 
+        let created = try ObjectKey(base + "created")
+        try expect(try await store.create(created, bytes: [7]), "create of a new key writes it")
+        try expect(!(try await store.create(created, bytes: [8])), "create of an existing key says so")
+        try expect(try await store.getBytes(created) == [7], "create of an existing key leaves it as it was")
+        try await store.delete(created)
+
         let copied = try ObjectKey(base + "copied/object.bin")
         let copySummary = try await store.copy(key, to: copied)
         let copiedBytes = try await store.getBytes(copied)

@@ -36,6 +36,14 @@ extension S3ObjectStore: ObjectLocking {
                                    headers: [("content-md5", Self.md5Base64(body)), ("content-type", "application/xml")], body: body), .put, key: key.rawValue)
     }
 
+    /// Turns versioning on: every overwrite and delete keeps the version before it.
+    public func enableVersioning() async throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>"
+        let body = ByteBuffer(string: xml)
+        _ = try await perform(Call(method: .PUT, path: bucketPath, query: [("versioning", "")],
+                                   headers: [("content-md5", Self.md5Base64(body)), ("content-type", "application/xml")], body: body), .put, key: "")
+    }
+
     /// The bucket's versioning status: `Enabled`, `Suspended`, or nil when never turned on.
     public func versioningStatus() async throws -> String? {
         let answer = try await perform(Call(method: .GET, path: bucketPath, query: [("versioning", "")]), .head, key: "")

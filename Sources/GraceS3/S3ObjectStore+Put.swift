@@ -4,26 +4,44 @@ import GraceStorage
 import NIOCore
 
 extension S3ObjectStore {
-    /// One PUT when the object fits in a part; otherwise a multipart upload with `concurrency`
-    /// parts in flight. The source is read once, a part at a time: memory stays at `concurrency`
-    /// parts whatever the object's size. A failure (the source's, or a part's after its retries)
-    /// aborts the upload, so S3 keeps neither an object nor parts.
+    /// One PUT when the object is at most `singlePutLimit`; otherwise a multipart upload with
+    /// `concurrency` parts in flight. The source is read once, a part at a time: memory stays at
+    /// `concurrency` parts whatever the object's size. A failure (the source's, or a part's after
+    /// its retries) aborts the upload, so S3 keeps neither an object nor parts.
     public func put(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable) async throws -> ObjectSummary {
         var reader = PartReader(source.makeAsyncIterator())
-        let first = try await reader.next(partSize(number: 1)) ?? ByteBuffer()
-        if reader.isFinished {
+        var first = try await reader.next(partSize(number: 1)) ?? ByteBuffer()
+        var second: ByteBuffer?
+        if !reader.isFinished, singlePutLimit > first.readableBytes {
+            // Up to the limit, one PUT still: read on, as far as the limit.
+            second = try await reader.next(singlePutLimit - first.readableBytes)
+            if reader.isFinished, var rest = second {
+                first.writeBuffer(&rest)
+                second = nil
+            }
+        }
+        if reader.isFinished && second == nil {
             try await putWhole(key, body: first)
             return ObjectSummary(key: key, sizeBytes: Int64(first.readableBytes), lastModified: nil)
         }
         let uploadID = try await createUpload(key)
         do {
-            let total = try await uploadParts(key, uploadID: uploadID, first: first, rest: &reader)
+            let total = try await uploadParts(key, uploadID: uploadID, first: first, then: second, rest: &reader)
             return ObjectSummary(key: key, sizeBytes: total, lastModified: nil)
         } catch {
             // Not a child of this task: a cancelled put still aborts its upload.
             await Task { try? await abortUpload(key, uploadID: uploadID) }.value
             throw error
         }
+    }
+
+    /// A PUT with `If-None-Match: *`: S3 (since 2024) and moto refuse it with 412 when the key exists.
+    public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
+        let body = ByteBuffer(bytes: bytes)
+        var headers = lockHeaders(for: key) + [("if-none-match", "*")]
+        if objectLock != nil { headers.append(("content-md5", Self.md5Base64(body))) }
+        let answer = try await perform(Call(method: .PUT, path: objectPath(key.rawValue), headers: headers, body: body), .put, key: key.rawValue, accept: [200, 412])
+        return answer.status == .ok
     }
 
     func partSize(number: Int) -> Int { min(partSizeBytes << ((number - 1) / 2000), 5 << 30) }
@@ -42,8 +60,11 @@ extension S3ObjectStore {
         return id
     }
 
-    private func uploadParts<Source: AsyncIteratorProtocol>(_ key: ObjectKey, uploadID: String, first: ByteBuffer,
+    /// `first` is part 1; `then`, when the reading ahead for a single PUT got it, holds what follows
+    /// it (cut into parts here); the rest comes from `reader`.
+    private func uploadParts<Source: AsyncIteratorProtocol>(_ key: ObjectKey, uploadID: String, first: ByteBuffer, then: ByteBuffer?,
                                                             rest reader: inout PartReader<Source>) async throws -> Int64 {
+        var pending = then
         var etags: [Int: String] = [:]
         var total: Int64 = 0
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -63,7 +84,16 @@ extension S3ObjectStore {
                 let partNumber = number
                 group.addTask { (partNumber, try await uploadPart(key, uploadID: uploadID, number: partNumber, body: body)) }
                 inFlight += 1
-                next = try await reader.next(partSize(number: number + 1))
+                let size = partSize(number: number + 1)
+                if var ahead = pending, ahead.readableBytes > 0 {
+                    // What the single-PUT reading took: a part from it, topped up from the source.
+                    var part = ahead.readSlice(length: min(size, ahead.readableBytes))!
+                    pending = ahead.readableBytes > 0 ? ahead : nil
+                    if part.readableBytes < size, pending == nil, var more = try await reader.next(size - part.readableBytes) { part.writeBuffer(&more) }
+                    next = part
+                } else {
+                    next = try await reader.next(size)
+                }
             }
             for try await (done, etag) in group { etags[done] = etag }
         }

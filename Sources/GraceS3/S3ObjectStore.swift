@@ -12,9 +12,10 @@ import Synchronization
 /// service accepts); the endpoint is AWS or any S3-compatible server.
 ///
 /// Every request is retried under `retry` (`S3RetryPolicy`); a `get` that breaks mid-body resumes
-/// from the byte it reached, and only while the object is unchanged. A `put` larger than one part
-/// goes up as a multipart upload, `concurrency` parts at a time, aborted if anything fails, so
-/// memory stays at `concurrency` parts and nothing is left under the key or among the uploads.
+/// from the byte it reached, and only while the object is unchanged. A `put` of up to
+/// `singlePutLimit` bytes is one PUT; a larger one goes up as a multipart upload, `concurrency`
+/// parts at a time, aborted if anything fails, so memory stays at `concurrency` parts and nothing
+/// is left under the key or among the uploads.
 public struct S3ObjectStore: ObjectStore {
     public let endpoint: URL
     public let bucket: String
@@ -23,6 +24,9 @@ public struct S3ObjectStore: ObjectStore {
     public var retry: S3RetryPolicy
     /// Requests of one transfer (parts of one upload) in flight at once.
     public var concurrency: Int
+    /// Objects up to this size go up in one PUT, held in memory meanwhile: fewer requests than a
+    /// multipart upload of two or three parts, which services and moto handle more slowly.
+    public var singlePutLimit: Int
     /// The first 2,000 parts of an upload have this size, the next 2,000 twice it, and so on:
     /// S3 allows 10,000 parts of at least 5 MiB (but the last), so sizes grow with the object.
     public var partSizeBytes: Int
@@ -32,7 +36,8 @@ public struct S3ObjectStore: ObjectStore {
     let tally = S3RequestTally()
 
     public init(endpoint: URL, bucket: String, prefix: String = "", region: String, credentials: AWSCredentials,
-                retry: S3RetryPolicy = .standard, concurrency: Int = 8, partSizeBytes: Int = 8 << 20, client: HTTPClient = S3ObjectStore.sharedClient) {
+                retry: S3RetryPolicy = .standard, concurrency: Int = 4, partSizeBytes: Int = 8 << 20, singlePutLimit: Int = 16 << 20,
+                client: HTTPClient = S3ObjectStore.sharedClient) {
         self.endpoint = endpoint
         self.bucket = bucket
         self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
@@ -40,6 +45,7 @@ public struct S3ObjectStore: ObjectStore {
         self.retry = retry
         self.concurrency = max(1, concurrency)
         self.partSizeBytes = max(5 << 20, partSizeBytes)
+        self.singlePutLimit = max(self.partSizeBytes, singlePutLimit)
         self.client = client
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GraceBackupTesting
 import Testing
 
 /// The whole flow with S3 in it, against moto (GRACE_S3_TEST_ENDPOINT, started by scripts/test):
@@ -124,6 +125,74 @@ struct S3CommandTests {
         let unlockedBucket = try Self.run(["init", "--vault", "s3://\(plain)/locked?endpoint=\(endpoint)",
                                            "--object-lock", "governance", "--retention", "30d"])
         #expect(unlockedBucket.exitCode == 64 && unlockedBucket.standardError.contains("exists without Object Lock"), "\(unlockedBucket.standardError)")
+    }
+
+    @Test func doctorReportsThePostureOfEachVaultAndTheCopies() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
+
+        // One folder vault, never snapshotted: a critical finding, exit 9.
+        let folder = scratch.url.appendingPathComponent("vault").path
+        #expect(try Self.run(["init", "--vault", folder]).exitCode == 0)
+        let empty = try Self.run(["doctor", "--vault", folder, "--deployment", deployment])
+        #expect(empty.exitCode == 9 && empty.standardOutput.contains("CRITICAL vault file://\(folder): no snapshot"), "\(empty.standardOutput)")
+
+        // Snapshotted and drilled, but one mutable copy: warnings, exit 8.
+        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", folder]).exitCode == 0)
+        #expect(try Self.run(["drill", "--vault", folder]).exitCode == 0)
+        let single = try Self.run(["doctor", "--vault", folder, "--deployment", deployment, "--json"])
+        #expect(single.exitCode == 8, "\(single.standardOutput)")
+        let findings = (try JSONSerialization.jsonObject(with: Data(single.standardOutput.utf8)) as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        func severity(of subject: String, containing text: String, in findings: [[String: Any]]) -> String? {
+            findings.first { ($0["subject"] as? String)?.hasPrefix(subject) == true && ($0["finding"] as? String)?.contains(text) == true }?["severity"] as? String
+        }
+        #expect(severity(of: "vault", containing: "not immutable", in: findings) == "warning")
+        #expect(severity(of: "copies", containing: "1 vault(s) hold snapshots", in: findings) == "warning")
+        #expect(severity(of: "vault", containing: "the last drill passed", in: findings) == "ok")
+
+        // A second, immutable copy on S3 at another endpoint: copies are fine, the locked vault is immutable.
+        let locked = "s3://grace-doctor-\(UUID().uuidString.prefix(8).lowercased())/v?endpoint=\(endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost"))"
+        #expect(try Self.run(["init", "--vault", locked, "--object-lock", "governance", "--retention", "1d"]).exitCode == 0)
+        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", locked]).exitCode == 0)
+        let both = try Self.run(["doctor", "--vault", folder, "--vault", locked, "--deployment", deployment, "--json"])
+        let all = (try JSONSerialization.jsonObject(with: Data(both.standardOutput.utf8)) as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        #expect(severity(of: "copies", containing: "2 vaults in 2 places", in: all) == "ok", "\(both.standardOutput)")
+        #expect(severity(of: "vault s3://", containing: "immutable: every record locked (governance)", in: all) == "ok")
+        #expect(severity(of: "vault s3://", containing: "the bucket keeps versions", in: all) == "ok")
+        #expect(severity(of: "vault s3://", containing: "never drilled", in: all) == "warning")
+    }
+
+    /// The whole flow with the vault behind a proxy that refuses, throttles, drops, answers
+    /// nothing after doing the work, or cuts off 15% of the requests: it still finishes, and
+    /// `verify --read-data` (every record's hash) shows nothing half-written under a final key.
+    @Test func theFlowFinishesCorrectlyThroughAFailingConnection() throws {
+        guard let endpoint = Self.endpoint(), let server = URL(string: endpoint) else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.15, failures: ["refuse", "throttle", "drop", "applied", "truncate"], seed: 3)
+        let scratch = try Scratch()
+        let vault = "s3://grace-cli-proxied/\(UUID().uuidString.prefix(8).lowercased())?endpoint=\(proxy.endpoint.absoluteString)"
+        let direct = vault.replacingOccurrences(of: proxy.endpoint.absoluteString, with: endpoint)
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "120", "--operations", "30"]).exitCode == 0)
+        let steps: [[String]] = [
+            ["init", "--vault", vault],
+            ["snapshot", "--deployment", deployment, "--vault", vault],
+            ["simulate", "--deployment", deployment, "--files", "40", "--operations", "20", "--seed", "2"],
+            ["snapshot", "--deployment", deployment, "--vault", vault],
+            ["verify", "--vault", vault, "--read-data"],
+            ["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path],
+            ["copy", deployment + "/objects", vault.replacingOccurrences(of: "?", with: "-objects?")],
+        ]
+        for step in steps {
+            let result = try Self.run(step)
+            #expect(result.exitCode == 0, "\(step[0]): \(result.standardOutput)\(result.standardError)")
+        }
+        let stats = try proxy.stats()
+        #expect(stats.filter { $0.key != "requests" }.values.reduce(0, +) > 20, "the proxy did get in the way: \(stats)")
+        // Read again straight from the server: every record whole.
+        let verify = try Self.run(["verify", "--vault", direct, "--read-data"])
+        #expect(verify.exitCode == 0, "\(verify.standardOutput)")
     }
 
     @Test func aBadBucketOrLocationIsNamed() throws {

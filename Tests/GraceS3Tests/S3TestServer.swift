@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import GraceBackupTesting
 import GraceS3
 import GraceStorage
 import NIOCore
@@ -55,45 +56,3 @@ enum S3TestServer {
         return stream
     }
 }
-
-/// tests/Support/failure-proxy.py in front of moto, stopped when the test ends.
-final class FailureProxy: Sendable {
-    let process: Process
-    let input: Pipe
-    let endpoint: URL
-
-    init(upstream: URL, share: Double, failures: [String], seed: Int = 7, delaySeconds: Double = 2) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Support/failure-proxy.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, upstream.absoluteString, "--share", "\(share)", "--seed", "\(seed)",
-                             "--delay", "\(delaySeconds)", "--failures", failures.joined(separator: ",")]
-        let output = Pipe()
-        let input = Pipe()
-        process.standardOutput = output
-        // Its standard input is ours to close: it exits at end of file, so it never outlives the test.
-        process.standardInput = input
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let port = Int(line) else { throw ProxyDidNotStart(output: line) }
-        self.process = process
-        self.input = input
-        endpoint = URL(string: "http://127.0.0.1:\(port)")!
-    }
-
-    /// How many requests the proxy saw and how many of each failure it injected.
-    func stats() async throws -> [String: Int] {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: endpoint.absoluteString + "/__proxy/stats"), timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 16)
-        return try JSONDecoder().decode([String: Int].self, from: Data(body.readableBytesView))
-    }
-
-    deinit {
-        try? input.fileHandleForWriting.close()
-        process.terminate()
-    }
-}
-
-struct ProxyDidNotStart: Error { let output: String }

@@ -47,7 +47,10 @@ public struct Vault: Sendable {
             store = try locking(store, with: setting)
             config.objectLock = setting
         }
-        try await store.put(configKey, bytes: Array(try GraceJSON.encode(config)))
+        // Created, not put: of two `init`s racing on one location, one makes the vault.
+        guard try await store.create(configKey, bytes: Array(try GraceJSON.encode(config))) else {
+            throw VaultFailure.alreadyAVault(location: store.location)
+        }
         try await store.synchronize()
         return Vault(store: store, config: config)
     }

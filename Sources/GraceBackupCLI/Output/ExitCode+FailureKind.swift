@@ -11,6 +11,7 @@ extension ExitCode {
         case .locked: self.init(6)
         case .unsupported: self.init(7)
         case .outdated: self.init(8)
+        case .atRisk: self.init(9)
         case .invalidInput: self = .validationFailure  // 64, the same as a bad flag
         case .cancelled: self.init(130)
         }

@@ -18,6 +18,8 @@ public enum FailureKind: String, Sendable, Codable, CaseIterable {
     case unsupported
     /// Backups exist but are older than their configured bound (status): for monitoring.
     case outdated
+    /// The backups themselves are at risk: none to restore, a failed drill, protection that is not there (doctor).
+    case atRisk
     case cancelled
 }
 

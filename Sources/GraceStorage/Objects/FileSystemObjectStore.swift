@@ -52,6 +52,20 @@ public struct FileSystemObjectStore: ObjectStore {
     func path(of key: ObjectKey) -> String { root.path + "/" + key.rawValue }
 
     public func put(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable) async throws -> ObjectSummary {
+        try await store(key, from: source, replacing: true)!
+    }
+
+    /// link(2) instead of rename(2): it fails when the key exists, so two writers cannot both create it.
+    public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
+        let (source, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        continuation.yield(ByteBuffer(bytes: bytes))
+        continuation.finish()
+        return try await store(key, from: source, replacing: false) != nil
+    }
+
+    /// Writes to a temporary file, then moves it into place: replacing what is there, or, when not
+    /// `replacing`, only if nothing is (nil then).
+    private func store(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable, replacing: Bool) async throws -> ObjectSummary? {
         let incoming = root.path + "/" + Self.incomingFolder
         let temporaryPath = incoming + "/" + UUID().uuidString
         let finalPath = path(of: key)
@@ -73,10 +87,20 @@ public struct FileSystemObjectStore: ObjectStore {
             unlink(temporaryPath)
             throw error
         }
-        guard rename(temporaryPath, finalPath) == 0 else {
-            let reason = errnoText()
+        if replacing {
+            guard rename(temporaryPath, finalPath) == 0 else {
+                let reason = errnoText()
+                unlink(temporaryPath)
+                throw failure(.unavailable, .put, key, "cannot rename into place: \(reason)")
+            }
+        } else {
+            let linked = link(temporaryPath, finalPath) == 0
+            let code = errno
             unlink(temporaryPath)
-            throw failure(.unavailable, .put, key, "cannot rename into place: \(reason)")
+            guard linked else {
+                if code == EEXIST { return nil }
+                throw failure(.unavailable, .put, key, "cannot link into place: \(errnoText(code))")
+            }
         }
         if durability == .eachPut { try syncFolder(containing: finalPath, key) }
         return ObjectSummary(key: key, sizeBytes: size, lastModified: modificationInstant(finalPath))

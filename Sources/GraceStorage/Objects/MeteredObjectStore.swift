@@ -99,6 +99,13 @@ public final class MeteredObjectStore: ObjectStore {
         try await base.deleteIfPresent(keys)
     }
 
+    public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
+        tally.counts.withLock { $0.puts += 1 }
+        let created = try await base.create(key, bytes: bytes)
+        if created { tally.counts.withLock { $0.bytesWritten += Int64(bytes.count) } }
+        return created
+    }
+
     public func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary {
         tally.counts.withLock { $0.puts += 1 }
         return try await base.copy(source, to: target)

@@ -36,6 +36,10 @@ public protocol ObjectStore: Sendable {
     /// Copies an object to another key of the same store; S3 copies inside the service, without
     /// the bytes passing through this process (quarantining orphans and putting them back).
     func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary
+    /// Writes the object only if the key holds none; false (nothing written) if it does. Atomic
+    /// where the store can make it so (a folder: link(2); S3: `If-None-Match: *`), so of two
+    /// writers creating one key, one wins (a vault's config.json).
+    func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool
 }
 
 extension ObjectStore {
@@ -65,6 +69,13 @@ extension ObjectStore {
                 try await delete(key)
             } catch let failure as StorageFailure where failure.reason == .notFound {}
         }
+    }
+
+    /// Stores that cannot write conditionally check first: two racing writers can both pass.
+    public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
+        guard try await head(key) == nil else { return false }
+        try await put(key, bytes: bytes)
+        return true
     }
 
     @discardableResult
