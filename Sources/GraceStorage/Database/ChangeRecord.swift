@@ -67,4 +67,9 @@ public struct CommitReceipt: Hashable, Sendable {
     /// The change-feed position after the transaction; its last change.
     public var position: ChangePosition
     public var firstSequence: Int64
+
+    public init(position: ChangePosition, firstSequence: Int64) {
+        self.position = position
+        self.firstSequence = firstSequence
+    }
 }

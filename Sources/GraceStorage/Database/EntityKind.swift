@@ -4,6 +4,19 @@ import GraceModel
 public enum EntityKind: String, Sendable, Codable, CaseIterable {
     case owner = "Owner", organization = "Organization", repository = "Repository", branch = "Branch"
     case reference = "Reference", directoryVersion = "DirectoryVersion"
+
+    /// Its table and id column, the same in every backend (docs/storage-contract.md). `refs`
+    /// because REFERENCES is an SQL keyword.
+    public var table: (name: String, idColumn: String) {
+        switch self {
+        case .owner: ("owners", "owner_id")
+        case .organization: ("organizations", "organization_id")
+        case .repository: ("repositories", "repository_id")
+        case .branch: ("branches", "branch_id")
+        case .reference: ("refs", "reference_id")
+        case .directoryVersion: ("directory_versions", "directory_version_id")
+        }
+    }
 }
 
 /// One entity written by an operation: its full document after the change, or its deletion.
@@ -49,6 +62,30 @@ public enum EntityChange: Sendable, Hashable {
         case let .reference(reference): reference.repositoryID
         case let .directoryVersion(directory): directory.repositoryID
         case let .deletion(_, _, repositoryID): repositoryID
+        }
+    }
+
+    /// The columns beside the id and the document that queries use, with their values: every
+    /// backend stores the same ones.
+    public var indexedColumns: [(name: String, value: String?)] {
+        switch self {
+        case let .owner(owner): [("owner_name", owner.ownerName)]
+        case let .organization(organization):
+            [("owner_id", organization.ownerID.description), ("organization_name", organization.organizationName)]
+        case let .repository(repository):
+            [("owner_id", repository.ownerID.description), ("organization_id", repository.organizationID.description),
+             ("repository_name", repository.repositoryName)]
+        case let .branch(branch):
+            [("repository_id", branch.repositoryID.description), ("branch_name", branch.branchName),
+             ("parent_branch_id", branch.parentBranchID?.description)]
+        case let .reference(reference):
+            [("repository_id", reference.repositoryID.description), ("branch_id", reference.branchID.description),
+             ("reference_type", reference.referenceType.rawValue), ("directory_id", reference.directoryID.description),
+             ("created_at", reference.createdAt.description)]
+        case let .directoryVersion(directory):
+            [("repository_id", directory.repositoryID.description), ("relative_path", directory.relativePath),
+             ("sha256_hash", directory.sha256Hash), ("blake3_hash", directory.blake3Hash)]
+        case .deletion: []
         }
     }
 

@@ -73,33 +73,15 @@ public struct SQLiteGraceDatabase: GraceDatabase {
     }
 
     private func store(_ change: EntityChange, document: String?, in db: Database) throws {
-        let (table, idColumn) = SQLiteSchema.table(for: change.kind)
+        let (table, idColumn) = change.kind.table
         guard let document else {
             try db.execute(sql: "DELETE FROM \(table) WHERE \(idColumn) = ?", arguments: [change.entityID])
             return
         }
-        let columns: [(String, (any DatabaseValueConvertible)?)] = switch change {
-        case let .owner(owner): [("owner_name", owner.ownerName)]
-        case let .organization(organization):
-            [("owner_id", organization.ownerID.description), ("organization_name", organization.organizationName)]
-        case let .repository(repository):
-            [("owner_id", repository.ownerID.description), ("organization_id", repository.organizationID.description),
-             ("repository_name", repository.repositoryName)]
-        case let .branch(branch):
-            [("repository_id", branch.repositoryID.description), ("branch_name", branch.branchName),
-             ("parent_branch_id", branch.parentBranchID?.description)]
-        case let .reference(reference):
-            [("repository_id", reference.repositoryID.description), ("branch_id", reference.branchID.description),
-             ("reference_type", reference.referenceType.rawValue), ("directory_id", reference.directoryID.description),
-             ("created_at", reference.createdAt.description)]
-        case let .directoryVersion(directory):
-            [("repository_id", directory.repositoryID.description), ("relative_path", directory.relativePath),
-             ("sha256_hash", directory.sha256Hash), ("blake3_hash", directory.blake3Hash)]
-        case .deletion: []
-        }
-        let names = [idColumn] + columns.map(\.0) + ["document"]
+        let columns = change.indexedColumns
+        let names = [idColumn] + columns.map(\.name) + ["document"]
         let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
-        let values: [(any DatabaseValueConvertible)?] = [change.entityID] + columns.map(\.1) + [document]
+        let values: [(any DatabaseValueConvertible)?] = [change.entityID] + columns.map(\.value) + [document]
         try db.execute(sql: "INSERT OR REPLACE INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders))",
                        arguments: StatementArguments(values))
     }
@@ -203,7 +185,7 @@ struct SQLiteReadView: GraceReadView {
     }
 
     func documents(of kind: EntityKind, in repositoryID: RepositoryID?) async throws -> [StoredDocument] {
-        let (table, idColumn) = SQLiteSchema.table(for: kind)
+        let (table, idColumn) = kind.table
         let filtered = repositoryID != nil && kind != .owner && kind != .organization
         let sql = "SELECT \(idColumn), document FROM \(table)" + (filtered ? " WHERE repository_id = ?" : "") + " ORDER BY \(idColumn)"
         let arguments: StatementArguments = filtered ? [repositoryID!.description] : []
@@ -213,7 +195,7 @@ struct SQLiteReadView: GraceReadView {
     }
 
     func document(of kind: EntityKind, id: String) async throws -> StoredDocument? {
-        let (table, idColumn) = SQLiteSchema.table(for: kind)
+        let (table, idColumn) = kind.table
         return try await query { db in
             try String.fetchOne(db, sql: "SELECT document FROM \(table) WHERE \(idColumn) = ?", arguments: [id])
                 .map { StoredDocument(kind: kind, id: id, json: $0) }
@@ -233,7 +215,7 @@ struct SQLiteReadView: GraceReadView {
         try await query { db in
             var counts: [EntityKind: Int] = [:]
             for kind in EntityKind.allCases {
-                counts[kind] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(SQLiteSchema.table(for: kind).name)") ?? 0
+                counts[kind] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(kind.table.name)") ?? 0
             }
             return counts
         }

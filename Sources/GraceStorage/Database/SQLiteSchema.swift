@@ -96,17 +96,6 @@ enum SQLiteSchema {
         """,
     ]
 
-    static func table(for kind: EntityKind) -> (name: String, idColumn: String) {
-        switch kind {
-        case .owner: ("owners", "owner_id")
-        case .organization: ("organizations", "organization_id")
-        case .repository: ("repositories", "repository_id")
-        case .branch: ("branches", "branch_id")
-        case .reference: ("refs", "reference_id")
-        case .directoryVersion: ("directory_versions", "directory_version_id")
-        }
-    }
-
     /// Creates the schema on a new database and refuses one written by a newer version. With
     /// `createIfMissing` false, a file without our schema is refused rather than written into.
     static func migrate(_ db: Database, location: String, createIfMissing: Bool) throws {

@@ -1,0 +1,225 @@
+import Foundation
+import GraceModel
+import GraceStorage
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The Grace database on a PostgreSQL server: the storage contract's tables, change feed and
+/// outbox (docs/storage-contract.md), through a pool of connections.
+///
+/// Change-feed order: every writer takes one transaction-scoped advisory lock before it numbers
+/// its rows, and holds it until it commits. So sequence N+1 is numbered only after N's
+/// transaction has committed (or rolled back, freeing N), and a reader can never see sequence 11
+/// while 10 is still in flight. Writes are serialized, as in SQLite; reads are not.
+public final class PostgresGraceDatabase: GraceDatabase {
+    public let location: String
+    let client: PostgresClient
+    let connectionConfiguration: PostgresConnection.Configuration
+    let running: Task<Void, Never>
+    let now: @Sendable () -> Instant
+    let logger = Logger(label: "grace-backup.postgres")
+
+    public enum OpenMode: Sendable { case create, openExisting }
+
+    /// Connects, and migrates the schema (`.create`) or checks it is there (`.openExisting`).
+    public init(_ place: PostgresLocation, mode: OpenMode, now: @escaping @Sendable () -> Instant) async throws {
+        location = place.description
+        var configuration = PostgresClient.Configuration(host: place.host, port: place.port, username: place.username,
+                                                         password: place.password, database: place.database, tls: .disable)
+        configuration.options.maximumConnections = 16
+        configuration.options.connectTimeout = .seconds(10)
+        client = PostgresClient(configuration: configuration)
+        connectionConfiguration = PostgresConnection.Configuration(host: place.host, port: place.port, username: place.username,
+                                                                   password: place.password, database: place.database, tls: .disable)
+        self.now = now
+        // One plain connection first: a wrong password or a server that is down fails here at once,
+        // with the server's own words, where the pool would retry until its circuit breaker trips.
+        do {
+            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+            do {
+                try await PostgresSchema.migrate(connection, location: place.description, createIfMissing: mode == .create, logger: logger)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try await connection.close()
+        } catch {
+            throw Self.failure(error, .open, location: location, what: "cannot open the database")
+        }
+        let client = self.client
+        running = Task { await client.run() }
+    }
+
+    deinit { running.cancel() }
+
+    public func apply(_ transaction: GraceTransaction) async throws -> CommitReceipt {
+        let rows = try transaction.changes.map { change in (change, try change.document()) }
+        let events = try transaction.events.map { entry in (entry, try entry.event.envelopeJSON()) }
+        let clock = now
+        let logger = self.logger
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.writerLock))", logger: logger)
+                var last: (sequence: Int64, nanoseconds: Int64) = (0, .min)
+                for try await (sequence, nanoseconds) in try await connection.query(
+                    "SELECT sequence, committed_at_ns FROM change_feed ORDER BY sequence DESC LIMIT 1", logger: logger).decode((Int64, Int64).self) {
+                    last = (sequence, nanoseconds)
+                }
+                // Commit times never decrease along the feed, even if the wall clock steps back.
+                let committedAt = Instant(nanosecondsSinceEpoch: max(clock().nanosecondsSinceEpoch, last.nanoseconds))
+                var sequence = last.sequence
+                let firstSequence = sequence + 1
+                for (change, document) in rows {
+                    try await Self.store(change, document: document, on: connection, logger: logger)
+                    sequence += 1
+                    try await connection.query("""
+                        INSERT INTO change_feed (sequence, committed_at, committed_at_ns, entity_kind, entity_id, repository_id, operation, document)
+                        VALUES (\(sequence), \(committedAt.description), \(committedAt.nanosecondsSinceEpoch), \(change.kind.rawValue), \(change.entityID),
+                                \(change.repositoryID?.description), \(document == nil ? "delete" : "upsert"), \(document))
+                        """, logger: logger)
+                }
+                var offset: Int64 = 0
+                for try await value in try await connection.query("SELECT COALESCE(MAX(event_offset), 0) FROM event_outbox", logger: logger).decode(Int64.self) {
+                    offset = value
+                }
+                for (entry, envelope) in events {
+                    offset += 1
+                    try await connection.query("""
+                        INSERT INTO event_outbox (event_offset, event_type, repository_id, correlation_id, recorded_at, change_sequence, envelope)
+                        VALUES (\(offset), \(entry.event.type.description), \(entry.repositoryID?.description), \(entry.event.metadata.correlationID),
+                                \(committedAt.description), \(sequence), \(String(decoding: envelope, as: UTF8.self)))
+                        """, logger: logger)
+                }
+                return CommitReceipt(position: ChangePosition(sequence: sequence, committedAt: committedAt), firstSequence: rows.isEmpty ? 0 : firstSequence)
+            }
+        } catch {
+            throw Self.failure(error, .write, location: location, what: "the transaction failed")
+        }
+    }
+
+    static func store(_ change: EntityChange, document: String?, on connection: PostgresConnection, logger: Logger) async throws {
+        let (table, idColumn) = change.kind.table
+        guard let document else {
+            var binds = PostgresBindings()
+            binds.append(change.entityID)
+            try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE \(idColumn) = $1", binds: binds), logger: logger)
+            return
+        }
+        let columns = change.indexedColumns
+        let names = [idColumn] + columns.map(\.name) + ["document"]
+        var binds = PostgresBindings()
+        binds.append(change.entityID)
+        for column in columns { binds.append(column.value) }
+        binds.append(document)
+        let placeholders = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
+        let updates = names.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        try await connection.query(PostgresQuery(unsafeSQL: """
+            INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders))
+            ON CONFLICT (\(idColumn)) DO UPDATE SET \(updates)
+            """, binds: binds), logger: logger)
+    }
+
+    public func openReadView(_ consistency: ReadConsistency) async throws -> any GraceReadView {
+        switch consistency {
+        case .latest:
+            let position = try await PostgresReadView.readPosition { query in try await client.query(query, logger: logger) }
+            return PostgresReadView(session: nil, client: client, position: position, location: location)
+        case .snapshot:
+            // One REPEATABLE READ transaction on a connection of its own, for as long as the view lives.
+            let session = try await SnapshotSession.open(configuration: connectionConfiguration, location: location, logger: logger)
+            let position = try await PostgresReadView.readPosition { query in try await session.query(query) }
+            return PostgresReadView(session: session, client: client, position: position, location: location)
+        }
+    }
+
+    public func changes(after sequence: Int64, limit: Int) async throws -> [ChangeRecord] {
+        do {
+            var records: [ChangeRecord] = []
+            let rows = try await client.query("""
+                SELECT sequence, committed_at_ns, entity_kind, entity_id, repository_id, document
+                FROM change_feed WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
+                """, logger: logger)
+            for try await (sequence, committedAt, kindName, entityID, repositoryText, document) in rows.decode((Int64, Int64, String, String, String?, String?).self) {
+                guard let kind = EntityKind(rawValue: kindName) else {
+                    throw StorageFailure(.integrity, .query, key: "change_feed/\(sequence)", location: location, message: "unknown entity kind \(kindName)")
+                }
+                records.append(ChangeRecord(sequence: sequence, committedAt: Instant(nanosecondsSinceEpoch: committedAt), kind: kind, entityID: entityID,
+                                            repositoryID: repositoryText.flatMap { RepositoryID($0) }, document: document))
+            }
+            return records
+        } catch {
+            throw Self.failure(error, .query, location: location, what: "cannot read the change feed")
+        }
+    }
+
+    public func events(after offset: Int64, limit: Int) async throws -> [OutboxEvent] {
+        do {
+            var events: [OutboxEvent] = []
+            let rows = try await client.query("""
+                SELECT event_offset, event_type, repository_id, change_sequence, envelope
+                FROM event_outbox WHERE event_offset > \(offset) ORDER BY event_offset LIMIT \(limit)
+                """, logger: logger)
+            for try await (offset, typeName, repositoryID, changeSequence, envelope) in rows.decode((Int64, String, String?, Int64, String).self) {
+                guard let type = GraceEventType(parsing: typeName) else {
+                    throw StorageFailure(.integrity, .query, key: "event_outbox/\(offset)", location: location, message: "unknown event type \(typeName)")
+                }
+                events.append(OutboxEvent(offset: offset, event: try GraceEvent(type: type, envelopeJSON: Data(envelope.utf8)),
+                                          repositoryID: repositoryID.flatMap { RepositoryID($0) }, changeSequence: changeSequence))
+            }
+            return events
+        } catch {
+            throw Self.failure(error, .query, location: location, what: "cannot read the event outbox")
+        }
+    }
+
+    /// A library failure as it is; a server's error as `unavailable`, naming what failed, with the
+    /// server's message (PSQLError hides it from `description`).
+    static func failure(_ error: any Error, _ operation: StorageFailure.Operation, location: String, what: String) -> any Error {
+        if let failure = error as? any BackupFailure { return failure }
+        if let transaction = error as? PostgresTransactionError {
+            if let inner = transaction.closureError { return failure(inner, operation, location: location, what: what) }
+            if let inner = transaction.beginError ?? transaction.commitError { return failure(inner, operation, location: location, what: what) }
+        }
+        if error is CancellationError { return error }
+        var detail = String(reflecting: error)
+        if let psql = error as? PSQLError {
+            detail = psql.serverInfo?[.message] ?? "\(psql.code)"
+            if let code = psql.serverInfo?[.sqlState] { detail += " (SQLSTATE \(code))" }
+        }
+        return StorageFailure(.unavailable, operation, location: location, message: "\(what): \(detail)")
+    }
+}
+
+/// A dedicated connection in one read-only REPEATABLE READ transaction: every query sees the
+/// database as of the transaction's first query. Closed when the view goes.
+final class SnapshotSession: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    static func open(configuration: PostgresConnection.Configuration, location: String, logger: Logger) async throws -> SnapshotSession {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return SnapshotSession(connection: connection, logger: logger)
+        } catch {
+            throw PostgresGraceDatabase.failure(error, .open, location: location, what: "cannot open a snapshot read")
+        }
+    }
+
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await connection.query(query, logger: logger)
+    }
+
+    deinit {
+        // The connection must outlive its close (postgres-nio asserts it is closed when it goes).
+        let connection = self.connection
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GraceModel
+import GracePostgres
+import GraceStorage
+import PostgresNIO
+import Testing
+
+/// The storage contract's database promises, the same tests against each backend: the embedded
+/// SQLite file and a real PostgreSQL 15 server (GRACE_POSTGRES_TEST_URL, started by scripts/test;
+/// each test gets a database of its own).
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+
+    /// A new, empty Grace database on this backend; nil when PostgreSQL is not there (which fails
+    /// the test when scripts/test asked for every tool).
+    func makeDatabase(now: @escaping @Sendable () -> Instant) async throws -> (any GraceDatabase)? {
+        switch self {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("contract-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            return try SQLiteGraceDatabase(path: folder.appendingPathComponent("g.sqlite").path, mode: .create, now: now)
+        case .postgres:
+            guard let server = try await PostgresTestServer.newDatabase() else { return nil }
+            return try await PostgresGraceDatabase(server, mode: .create, now: now)
+        }
+    }
+}
+
+enum PostgresTestServer {
+    /// A fresh database on the test server, named at random.
+    static func newDatabase() async throws -> PostgresLocation? {
+        guard let text = ProcessInfo.processInfo.environment["GRACE_POSTGRES_TEST_URL"] else {
+            if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
+                Issue.record("GRACE_POSTGRES_TEST_URL is not set: scripts/test starts PostgreSQL and sets it")
+            }
+            return nil
+        }
+        var location = try PostgresLocation(parsing: text)
+        let name = "grace_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
+        let configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database, tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: .init(label: "tests"))
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: .init(label: "tests"))
+        try await connection.close()
+        location.database = name
+        return location
+    }
+}
+
+struct GraceDatabaseContractTests {
+    static func owner(_ name: String) -> Owner { Owner(ownerID: OwnerID(UUID()), ownerName: name, createdAt: Instant(secondsSinceEpoch: 0)) }
+
+    @Test(arguments: Backend.allCases)
+    func appliesEntityChangeFeedAndOutboxTogether(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 100) }) else { return }
+        let first = Self.owner("a")
+        let event = try GraceEvent(type: .ownerCreated, payload: first, metadata: EventMetadata(timestamp: first.createdAt, correlationID: "c", principal: "p"))
+        let receipt = try await database.apply(GraceTransaction(changes: [.owner(first)], events: [(event, nil)]))
+        #expect(receipt.position.sequence == 1)
+        let changes = try await database.changes(after: 0, limit: 10)
+        #expect(changes.count == 1)
+        #expect(changes[0].kind == .owner && changes[0].entityID == first.ownerID.description)
+        #expect(try GraceJSON.decode(Owner.self, from: Data(changes[0].document!.utf8)) == first)
+        let events = try await database.events(after: 0, limit: 10)
+        #expect(events.map(\.event.type) == [.ownerCreated])
+        #expect(events[0].changeSequence == 1)
+        var renamed = first
+        renamed.ownerName = "renamed"
+        _ = try await database.apply(GraceTransaction(changes: [.owner(renamed)]))
+        #expect(try await database.openReadView(.latest).owners().map(\.ownerName) == ["renamed"], "an upsert replaces the row")
+        _ = try await database.apply(GraceTransaction(changes: [.deletion(.owner, id: first.ownerID.description, repositoryID: nil)]))
+        let after = try await database.changes(after: 2, limit: 10)
+        #expect(after.map(\.document) == [nil])
+        #expect(try await database.openReadView(.latest).owners().isEmpty)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func commitTimesNeverGoBackward(_ backend: Backend) async throws {
+        let times = LockedCounter(values: [500, 400, 600])
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: times.next()) }) else { return }
+        for name in ["a", "b", "c"] { _ = try await database.apply(GraceTransaction(changes: [.owner(Self.owner(name))])) }
+        let committed = try await database.changes(after: 0, limit: 10).map(\.committedAt)
+        #expect(committed == [Instant(secondsSinceEpoch: 500), Instant(secondsSinceEpoch: 500), Instant(secondsSinceEpoch: 600)])
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aSnapshotViewIgnoresLaterWrites(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 1) }) else { return }
+        _ = try await database.apply(GraceTransaction(changes: [.owner(Self.owner("before"))]))
+        let view = try await database.openReadView(.snapshot)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<20 { group.addTask { _ = try await database.apply(GraceTransaction(changes: [.owner(Self.owner("after-\(index)"))])) } }
+            try await group.waitForAll()
+        }
+        #expect(view.position.sequence == 1)
+        #expect(try await view.owners().map(\.ownerName) == ["before"])
+        #expect(try await view.counts()[.owner] == 1)
+        #expect(try await database.openReadView(.latest).counts()[.owner] == 21)
+        let sequences = try await database.changes(after: 0, limit: 100).map(\.sequence)
+        #expect(sequences == Array(1...21))
+    }
+
+    /// Writers commit concurrently while a reader follows the feed: it must never see a sequence
+    /// before an earlier one that a slower transaction has not committed yet (it would skip it for
+    /// good), so every batch it reads starts right after the last sequence it saw.
+    @Test(arguments: Backend.allCases)
+    func aReaderFollowingTheFeedUnderConcurrentWritersNeverSkipsAChange(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(Date()) }) else { return }
+        let writers = 8, transactionsEach = 15, rowsEach = 4
+        let finished = LockedFlag()
+        let writing = Task {
+            defer { finished.set() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for transaction in 0..<transactionsEach {
+                            let owners = (0..<rowsEach).map { Self.owner("w\(writer)-t\(transaction)-\($0)") }
+                            _ = try await database.apply(GraceTransaction(changes: owners.map { .owner($0) }))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var seen: Int64 = 0
+        var gaps: [String] = []
+        let total = Int64(writers * transactionsEach * rowsEach)
+        // Follow until the writers have stopped (finished or failed) and a read after that finds nothing new.
+        while true {
+            let writersStopped = finished.isSet
+            let batch = try await database.changes(after: seen, limit: 1_000)
+            for change in batch {
+                if change.sequence != seen + 1 { gaps.append("after \(seen) came \(change.sequence)") }
+                seen = change.sequence
+            }
+            if batch.isEmpty && writersStopped { break }
+        }
+        try await writing.value
+        #expect(gaps.isEmpty, "\(gaps)")
+        #expect(seen == total)
+    }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    // Guarded by `lock`.
+    private var value = false
+    private let lock = NSLock()
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private var values: [Int64]
+    private let lock = NSLock()
+    init(values: [Int64]) { self.values = values }
+    func next() -> Int64 { lock.withLock { values.count > 1 ? values.removeFirst() : values[0] } }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GraceModel
+import GracePostgres
+import GraceStorage
+import PostgresNIO
+import Testing
+
+/// What is particular to the PostgreSQL backend: its location, migration and failures.
+struct PostgresGraceDatabaseTests {
+    @Test func aLocationNeverShowsItsPassword() throws {
+        let location = try PostgresLocation(parsing: "postgres://grace:s3cret@db.example:6543/deployments", environment: [:])
+        #expect(location.host == "db.example" && location.port == 6543 && location.username == "grace" && location.database == "deployments")
+        #expect(location.password == "s3cret")
+        #expect(location.description == "postgres://grace@db.example:6543/deployments")
+        #expect(try PostgresLocation(parsing: "postgres://grace@db/x", environment: ["PGPASSWORD": "from-env"]).password == "from-env")
+        for bad in ["postgres://db/x", "postgres://grace@/x", "postgres://grace@db", "postgres://grace@db/x?sslmode=require", "mysql://grace@db/x"] {
+            let failure = #expect(throws: InvalidLocation.self) { try PostgresLocation(parsing: bad, environment: [:]) }
+            #expect(failure?.description.contains("postgres://") == true, "\(bad)")
+        }
+        let hidden = #expect(throws: InvalidLocation.self) { try PostgresLocation(parsing: "postgres://grace:s3cret@db", environment: [:]) }
+        #expect(hidden?.description.contains("s3cret") == false)
+    }
+
+    @Test func migrationIsIdempotentAndRefusesANewerSchemaOrAForeignDatabase() async throws {
+        guard let location = try await PostgresTestServer.newDatabase() else { return }
+        let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 1) }
+        await #expect(throws: StorageFailure.self, "an empty database is not a deployment") {
+            _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
+        }
+        let first = try await PostgresGraceDatabase(location, mode: .create, now: clock)
+        _ = try await first.apply(GraceTransaction(changes: [.owner(Owner(ownerID: OwnerID(UUID()), ownerName: "o", createdAt: Instant(secondsSinceEpoch: 0)))]))
+        let again = try await PostgresGraceDatabase(location, mode: .create, now: clock)
+        #expect(try await again.openReadView(.latest).counts()[.owner] == 1, "migrating again keeps the data")
+        _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
+
+        let configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database, tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: .init(label: "tests"))
+        try await connection.query("UPDATE deployment_info SET value = '99' WHERE key = 'schema_version'", logger: .init(label: "tests"))
+        try await connection.close()
+        let newer = await #expect(throws: StorageFailure.self) { _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock) }
+        #expect(newer?.reason == .unsupported && newer?.description.contains("schema version 99") == true, "\(newer.map { "\($0)" } ?? "")")
+    }
+
+    @Test func wrongCredentialsAndADownServerAreNamed() async throws {
+        guard var location = try await PostgresTestServer.newDatabase() else { return }
+        let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 1) }
+        location.password = "wrong"
+        let refused = await #expect(throws: StorageFailure.self) { _ = try await PostgresGraceDatabase(location, mode: .create, now: clock) }
+        #expect(refused?.description.contains("password authentication failed for user \"grace\"") == true, "\(refused.map { "\($0)" } ?? "")")
+        #expect(refused?.description.contains("wrong") == false)
+        location.port = 9
+        let down = await #expect(throws: StorageFailure.self) { _ = try await PostgresGraceDatabase(location, mode: .create, now: clock) }
+        #expect(down?.reason == .unavailable && down?.description.contains("postgres://grace@127.0.0.1:9/") == true, "\(down.map { "\($0)" } ?? "")")
+    }
+}
