@@ -80,8 +80,10 @@ public final class PostgresGraceDatabase: GraceDatabase {
                         """, logger: logger)
                 }
                 var offset: Int64 = 0
-                for try await value in try await connection.query("SELECT COALESCE(MAX(event_offset), 0) FROM event_outbox", logger: logger).decode(Int64.self) {
-                    offset = value
+                if !events.isEmpty {
+                    for try await value in try await connection.query("SELECT COALESCE(MAX(event_offset), 0) FROM event_outbox", logger: logger).decode(Int64.self) {
+                        offset = value
+                    }
                 }
                 for (entry, envelope) in events {
                     offset += 1

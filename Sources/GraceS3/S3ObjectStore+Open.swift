@@ -14,14 +14,14 @@ extension S3ObjectStore {
     }
 
     /// Opens a location: with `create`, makes the bucket if it is missing (with Object Lock when
-    /// asked); without, checks that the bucket exists, so a typo fails here and not at the first write.
-    public static func open(_ location: S3Location, create: Bool, objectLock: ObjectLockSetting? = nil) async throws -> S3ObjectStore {
-        var store = try S3ObjectStore(location)
-        store.objectLock = objectLock
+    /// asked: a vault's records are then locked by the vault, `Vault.initialize`); without, checks
+    /// that the bucket exists, so a typo fails here and not at the first write.
+    public static func open(_ location: S3Location, create: Bool, objectLock: Bool = false) async throws -> S3ObjectStore {
+        let store = try S3ObjectStore(location)
         if create {
             // An existing bucket is left as it is: re-creating one can change its settings on some
             // services, and Object Lock is chosen when a bucket is made, not after.
-            if try await !store.bucketExists() { try await store.createBucket(objectLock: objectLock != nil) }
+            if try await !store.bucketExists() { try await store.createBucket(objectLock: objectLock) }
         } else {
             try await store.checkBucket()
         }

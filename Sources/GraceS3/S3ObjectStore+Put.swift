@@ -10,23 +10,16 @@ extension S3ObjectStore {
     /// its retries) aborts the upload, so S3 keeps neither an object nor parts.
     public func put(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable) async throws -> ObjectSummary {
         var reader = PartReader(source.makeAsyncIterator())
-        var first = try await reader.next(partSize(number: 1)) ?? ByteBuffer()
-        var second: ByteBuffer?
-        if !reader.isFinished, singlePutLimit > first.readableBytes {
-            // Up to the limit, one PUT still: read on, as far as the limit.
-            second = try await reader.next(singlePutLimit - first.readableBytes)
-            if reader.isFinished, var rest = second {
-                first.writeBuffer(&rest)
-                second = nil
-            }
+        let head = try await reader.next(singlePutLimit) ?? ByteBuffer()
+        if reader.isFinished {
+            try await putWhole(key, body: head)
+            return ObjectSummary(key: key, sizeBytes: Int64(head.readableBytes), lastModified: nil)
         }
-        if reader.isFinished && second == nil {
-            try await putWhole(key, body: first)
-            return ObjectSummary(key: key, sizeBytes: Int64(first.readableBytes), lastModified: nil)
-        }
+        // Larger: what was read goes back, to be cut into parts like the rest.
+        reader.unread(head)
         let uploadID = try await createUpload(key)
         do {
-            let total = try await uploadParts(key, uploadID: uploadID, first: first, then: second, rest: &reader)
+            let total = try await uploadParts(key, uploadID: uploadID, from: &reader)
             return ObjectSummary(key: key, sizeBytes: total, lastModified: nil)
         } catch {
             // Not a child of this task: a cancelled put still aborts its upload.
@@ -60,17 +53,14 @@ extension S3ObjectStore {
         return id
     }
 
-    /// `first` is part 1; `then`, when the reading ahead for a single PUT got it, holds what follows
-    /// it (cut into parts here); the rest comes from `reader`.
-    private func uploadParts<Source: AsyncIteratorProtocol>(_ key: ObjectKey, uploadID: String, first: ByteBuffer, then: ByteBuffer?,
-                                                            rest reader: inout PartReader<Source>) async throws -> Int64 {
-        var pending = then
+    private func uploadParts<Source: AsyncIteratorProtocol>(_ key: ObjectKey, uploadID: String,
+                                                            from reader: inout PartReader<Source>) async throws -> Int64 {
         var etags: [Int: String] = [:]
         var total: Int64 = 0
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
             var inFlight = 0
             var number = 0
-            var next: ByteBuffer? = first
+            var next = try await reader.next(partSize(number: 1))
             while let body = next {
                 number += 1
                 guard number <= 10_000 else {
@@ -84,16 +74,7 @@ extension S3ObjectStore {
                 let partNumber = number
                 group.addTask { (partNumber, try await uploadPart(key, uploadID: uploadID, number: partNumber, body: body)) }
                 inFlight += 1
-                let size = partSize(number: number + 1)
-                if var ahead = pending, ahead.readableBytes > 0 {
-                    // What the single-PUT reading took: a part from it, topped up from the source.
-                    var part = ahead.readSlice(length: min(size, ahead.readableBytes))!
-                    pending = ahead.readableBytes > 0 ? ahead : nil
-                    if part.readableBytes < size, pending == nil, var more = try await reader.next(size - part.readableBytes) { part.writeBuffer(&more) }
-                    next = part
-                } else {
-                    next = try await reader.next(size)
-                }
+                next = try await reader.next(partSize(number: number + 1))
             }
             for try await (done, etag) in group { etags[done] = etag }
         }
@@ -161,6 +142,14 @@ struct PartReader<Source: AsyncIteratorProtocol> where Source.Element == ByteBuf
     private(set) var isFinished = false
 
     init(_ iterator: Source) { self.iterator = iterator }
+
+    /// Puts bytes back in front of what is left to read.
+    mutating func unread(_ bytes: ByteBuffer) {
+        var front = bytes
+        if var rest = leftover { front.writeBuffer(&rest) }
+        leftover = front.readableBytes > 0 ? front : nil
+        isFinished = leftover == nil && isFinished
+    }
 
     /// The next `size` bytes, fewer only at the end of the source; nil when nothing is left.
     mutating func next(_ size: Int) async throws -> ByteBuffer? {

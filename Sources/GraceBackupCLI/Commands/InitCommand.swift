@@ -33,8 +33,8 @@ struct InitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store: any ObjectStore
-        if case let .s3(location) = vault.location, let objectLock, let retention {
-            let bucket = try await S3ObjectStore.open(location, create: true, objectLock: ObjectLockSetting(mode: objectLock, retentionSeconds: Int64(retention)))
+        if case let .s3(location) = vault.location, objectLock != nil {
+            let bucket = try await S3ObjectStore.open(location, create: true, objectLock: true)
             guard try await bucket.objectLockEnabled() else {
                 throw StorageFailure(.invalidInput, .open, location: bucket.location,
                                      message: "bucket \(bucket.bucket) exists without Object Lock; use a new bucket, which init creates with it")
