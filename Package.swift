@@ -85,19 +85,19 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "GraceBackupTesting",
-            dependencies: ["GraceStorage", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["GraceStorage", .product(name: "NIOCore", package: "swift-nio"), .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "GraceBackupCLI",
             dependencies: [
-                "GraceModel", "GraceStorage", "GraceBackup", "GraceS3",
+                "GraceModel", "GraceStorage", "GraceBackup", "GraceS3", "GracePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
         .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackup", "GraceModel", "GraceBackupTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strictSettings),
-        .testTarget(name: "GracePostgresTests", dependencies: ["GracePostgres", "GraceStorage", "GraceModel"], swiftSettings: strictSettings),
+        .testTarget(name: "GracePostgresTests", dependencies: ["GracePostgres", "GraceStorage", "GraceModel", "GraceBackup", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),

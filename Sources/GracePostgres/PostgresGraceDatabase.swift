@@ -14,6 +14,7 @@ import PostgresNIO
 /// while 10 is still in flight. Writes are serialized, as in SQLite; reads are not.
 public final class PostgresGraceDatabase: GraceDatabase {
     public let location: String
+    public var schemaVersion: Int { PostgresSchema.version }
     let client: PostgresClient
     let connectionConfiguration: PostgresConnection.Configuration
     let running: Task<Void, Never>
@@ -186,7 +187,14 @@ public final class PostgresGraceDatabase: GraceDatabase {
         if error is CancellationError { return error }
         var detail = String(reflecting: error)
         if let psql = error as? PSQLError {
-            detail = psql.serverInfo?[.message] ?? "\(psql.code)"
+            if let message = psql.serverInfo?[.message] {
+                detail = message
+            } else if let underlying = psql.underlying {
+                // A refused or broken connection: the socket's own words ("Connection refused (errno: 111)").
+                detail = "\(psql.code): \(underlying)"
+            } else {
+                detail = "\(psql.code)"
+            }
             if let code = psql.serverInfo?[.sqlState] { detail += " (SQLSTATE \(code))" }
         }
         return StorageFailure(.unavailable, operation, location: location, message: "\(what): \(detail)")
@@ -223,5 +231,26 @@ final class SnapshotSession: Sendable {
         let connection = self.connection
         let closing: EventLoopFuture<Void> = connection.close()
         closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+    }
+}
+
+extension PostgresGraceDatabase: ServerGraceDatabase {
+    public func objectsLocation(recording proposed: String?) async throws -> String? {
+        do {
+            if let proposed {
+                try await client.query("INSERT INTO deployment_info (key, value) VALUES ('objects', \(proposed)) ON CONFLICT (key) DO NOTHING", logger: logger)
+            }
+            return try await client.query("SELECT value FROM deployment_info WHERE key = 'objects'", logger: logger)
+                .decode(String.self).first { _ in true }
+        } catch {
+            throw Self.failure(error, .query, location: location, what: "cannot read where the deployment keeps its objects")
+        }
+    }
+}
+
+extension DatabaseOpener {
+    /// Opens `postgres://` deployments with this backend.
+    public static let standard = DatabaseOpener { url, create, now in
+        try await PostgresGraceDatabase(try PostgresLocation(parsing: url), mode: create ? .create : .openExisting, now: now)
     }
 }

@@ -12,20 +12,20 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 
     public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         guard let components = URLComponents(string: text), components.scheme == "postgres" || components.scheme == "postgresql" else {
-            throw InvalidLocation(text: Self.hidingPassword(text), reason: "is not a postgres://user@host:port/database URL")
+            throw InvalidLocation(text: DeploymentLocation.hidingPassword(text), reason: "is not a postgres://user@host:port/database URL")
         }
         guard let host = components.host, !host.isEmpty else {
-            throw InvalidLocation(text: Self.hidingPassword(text), reason: "names no host (postgres://user@host:port/database)")
+            throw InvalidLocation(text: DeploymentLocation.hidingPassword(text), reason: "names no host (postgres://user@host:port/database)")
         }
         guard let user = components.user, !user.isEmpty else {
-            throw InvalidLocation(text: Self.hidingPassword(text), reason: "names no user (postgres://user@host:port/database)")
+            throw InvalidLocation(text: DeploymentLocation.hidingPassword(text), reason: "names no user (postgres://user@host:port/database)")
         }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
-            throw InvalidLocation(text: Self.hidingPassword(text), reason: "names no database (postgres://user@host:port/database)")
+            throw InvalidLocation(text: DeploymentLocation.hidingPassword(text), reason: "names no database (postgres://user@host:port/database)")
         }
         if let query = components.query, !query.isEmpty {
-            throw InvalidLocation(text: Self.hidingPassword(text), reason: "has parameters (\(query)), which this version does not take")
+            throw InvalidLocation(text: DeploymentLocation.hidingPassword(text), reason: "has parameters (\(query)), which this version does not take")
         }
         self.host = host
         port = components.port ?? 5432
@@ -36,9 +36,4 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
 
-    static func hidingPassword(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.password != nil else { return text }
-        components.password = "…"
-        return components.string ?? "postgres://…"
-    }
 }

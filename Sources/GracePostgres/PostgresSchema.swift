@@ -2,12 +2,16 @@ import GraceStorage
 import Logging
 import PostgresNIO
 
-/// The PostgreSQL schema of the storage contract, version 1: the SQLite schema's tables and
-/// columns (docs/storage-contract.md), with BIGINT sequences. Change both in one commit.
+/// The PostgreSQL schema: version 1 is the storage contract's tables, the SQLite schema's tables
+/// and columns (docs/storage-contract.md) with BIGINT sequences (change both in one commit);
+/// version 2 adds what only a server offers, the job table and consumer groups (docs/workers.md).
+/// Each version's statements run once, in order, in the migration's one transaction.
 enum PostgresSchema {
-    static let version = 1
+    static var version: Int { migrations.count }
 
-    static let statements: [String] = [
+    static let migrations: [[String]] = [contract, workers]
+
+    static let contract: [String] = [
         "CREATE TABLE IF NOT EXISTS deployment_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS owners (owner_id TEXT PRIMARY KEY, owner_name TEXT NOT NULL, document TEXT NOT NULL)",
         """
@@ -44,11 +48,31 @@ enum PostgresSchema {
         """,
     ]
 
+    /// Leases are timed by the server's clock alone, so workers' clocks may disagree.
+    static let workers: [String] = [
+        """
+        CREATE TABLE IF NOT EXISTS jobs (job_id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, scope TEXT NOT NULL, parameters TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
+            available_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), lease_owner TEXT, lease_expires_at TIMESTAMPTZ, heartbeat_at TIMESTAMPTZ,
+            enqueued_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), finished_at TIMESTAMPTZ, result TEXT, last_error TEXT)
+        """,
+        // One open job per kind and scope: enqueueing what is already waiting or running adds nothing.
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_open_per_scope ON jobs (kind, scope) WHERE state IN ('queued', 'running')",
+        "CREATE INDEX IF NOT EXISTS jobs_open ON jobs (job_id) WHERE state IN ('queued', 'running')",
+        """
+        CREATE TABLE IF NOT EXISTS consumer_partitions (group_name TEXT NOT NULL, partition INTEGER NOT NULL, partitions INTEGER NOT NULL,
+            position BIGINT NOT NULL DEFAULT 0, generation BIGINT NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires_at TIMESTAMPTZ,
+            checked_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity', PRIMARY KEY (group_name, partition))
+        """,
+    ]
+
     /// Writers take this transaction-scoped advisory lock first; migrations too.
     static let writerLock: Int64 = 0x4752_4143_4500  // "GRACE"
 
-    /// Creates the schema (idempotent) and refuses a database written by a newer version. With
-    /// `createIfMissing` false, a database without our schema is refused, not written into.
+    /// Applies the versions the database lacks (idempotent) and refuses a database written by a
+    /// newer version. With `createIfMissing` false, a database without our schema is refused, not
+    /// written into; one at an older version is upgraded either way.
     static func migrate(_ connection: PostgresConnection, location: String, createIfMissing: Bool, logger: Logger) async throws {
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(writerLock))", logger: logger)
@@ -58,17 +82,27 @@ enum PostgresSchema {
                 throw StorageFailure(.invalidInput, .open, location: location,
                                      message: "the database holds no Grace deployment (no deployment_info table); `grace-backup migrate` creates one")
             }
-            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-            let stored = try await connection.query("SELECT value FROM deployment_info WHERE key = 'schema_version'", logger: logger)
-                .decode(String.self).first { _ in true }
-            if let stored {
-                guard let number = Int(stored), number <= version else {
-                    throw StorageFailure(.unsupported, .migrate, location: location,
-                                         message: "the database has schema version \(stored); this grace-backup knows up to \(version): upgrade grace-backup")
+            var stored = 0
+            if exists {
+                let text = try await connection.query("SELECT value FROM deployment_info WHERE key = 'schema_version'", logger: logger)
+                    .decode(String.self).first { _ in true }
+                guard let text, let number = Int(text) else {
+                    throw StorageFailure(.integrity, .migrate, location: location, message: "deployment_info holds no valid schema_version")
                 }
-            } else {
-                try await connection.query("INSERT INTO deployment_info (key, value) VALUES ('schema_version', \(String(version)))", logger: logger)
+                guard number <= version else {
+                    throw StorageFailure(.unsupported, .migrate, location: location,
+                                         message: "the database has schema version \(number); this grace-backup knows up to \(version): upgrade grace-backup")
+                }
+                stored = number
             }
+            guard stored < version else { return }
+            for statements in migrations[stored...] {
+                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            }
+            try await connection.query("""
+                INSERT INTO deployment_info (key, value) VALUES ('schema_version', \(String(version)))
+                ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+                """, logger: logger)
         }
     }
 }

@@ -42,7 +42,7 @@ struct StreamCommandTests {
         stream.arguments = ["stream", "--deployment", deployment, "--vault", vault.path, "--interval", "0.3", "--json"]
         let output = Pipe()
         let errorLog = scratch.url.appendingPathComponent("stream.err")
-        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         stream.standardOutput = output
         stream.standardError = try FileHandle(forWritingTo: errorLog)
         try stream.run()

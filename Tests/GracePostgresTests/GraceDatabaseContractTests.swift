@@ -1,4 +1,5 @@
 import Foundation
+import GraceBackupTesting
 import GraceModel
 import GracePostgres
 import GraceStorage
@@ -27,24 +28,9 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     }
 }
 
-enum PostgresTestServer {
-    /// A fresh database on the test server, named at random.
+extension PostgresTestServer {
     static func newDatabase() async throws -> PostgresLocation? {
-        guard let text = ProcessInfo.processInfo.environment["GRACE_POSTGRES_TEST_URL"] else {
-            if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
-                Issue.record("GRACE_POSTGRES_TEST_URL is not set: scripts/test starts PostgreSQL and sets it")
-            }
-            return nil
-        }
-        var location = try PostgresLocation(parsing: text)
-        let name = "grace_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        let configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                             password: location.password, database: location.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: .init(label: "tests"))
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: .init(label: "tests"))
-        try await connection.close()
-        location.database = name
-        return location
+        try await newDatabaseURL().map { try PostgresLocation(parsing: $0) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GraceBackupTesting
 import GraceModel
 import GracePostgres
 import GraceStorage

@@ -21,6 +21,9 @@ public struct BundleExportRecord: Codable, Sendable, Hashable {
     public var bundle: String
     public var bundleBytes: Int64
     public var bundleSHA256: String
+    /// The state's key; absent in records written before states were named by content
+    /// (then it is `state/<n>.gz`).
+    public var state: String?
     public var full: Bool
     public var prerequisites: [String]
     /// Refs this bundle sets (new or moved); `allRefs` is every ref after it.
@@ -60,7 +63,7 @@ public struct ExportCatalog: Sendable {
 
     /// What the receiver of every bundle so far has.
     public func base(after record: BundleExportRecord) async throws -> ExportBase {
-        let key = try ObjectKey("\(root)/state/\(Self.numbered(record.number)).gz")
+        let key = try ObjectKey(record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz")
         let bytes: [UInt8]
         do {
             bytes = try Inflater.decompress(try await store.getBytes(key), format: .gzip)
@@ -72,23 +75,57 @@ public struct ExportCatalog: Sendable {
     }
 
     /// Stores a bundle written to `file` (moved, not copied, when the store can) as the next export,
-    /// then its state, then its record.
+    /// then its state, then its record. The bundle and state are named by their content, and the
+    /// record is created only if no export of that number exists: of two exports racing for one
+    /// number (a worker that lost its lease and the one that took it over), one record wins, it
+    /// names its own bundle, and the other throws `.locked` having overwritten nothing.
     public func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
-        let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number)).bundle")
         let bundleSHA256 = try Self.sha256(of: file)
+        let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
         try await store.put(bundleKey, movingFile: file)
         let state = try Deflater.compress(next.lines(), format: .gzip, level: 6)
-        try await store.put(try ObjectKey("\(root)/state/\(Self.numbered(number)).gz"), bytes: state)
+        let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).gz")
+        try await store.put(stateKey, bytes: state)
         let record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
-            bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, full: report.full, prerequisites: report.prerequisites,
-            refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects)
+            bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, state: stateKey.rawValue, full: report.full,
+            prerequisites: report.prerequisites, refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects)
         // The bundle and state are durable before the record that makes them count.
         try await store.synchronize()
-        try await store.put(try ObjectKey("\(root)/exports/\(Self.numbered(number)).json"), bytes: Array(try GraceJSON.encode(record)))
+        let recordKey = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
+        guard try await store.create(recordKey, bytes: Array(try GraceJSON.encode(record))) else {
+            throw VaultFailure.locked(by: "another export, which wrote export \(number) of repository \(root) first", location: store.location)
+        }
         try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
         try await store.synchronize()
         return record
+    }
+
+    /// Exports what is new in the repository since the catalog's last export as the next bundle
+    /// of the chain (`full`: a bundle without prerequisites); nothing is written when nothing is new.
+    public func exportNext(from deployment: Deployment, _ request: BundleExportRequest, full: Bool = false, now: Instant,
+                           progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
+        let records = try await records()
+        var base: ExportBase?
+        if let last = records.last { base = try await self.base(after: last) }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("grace-export-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let file = scratch.appendingPathComponent("export.bundle")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forUpdating: file)
+        let exported: (BundleExportReport, ExportBase)
+        do {
+            exported = try await BundleExporter(deployment: deployment).export(request, base: base, full: full, destination: handle, progress: progress)
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        let (report, next) = exported
+        guard !report.nothingNew else { return (report, nil) }
+        let record = try await append(bundle: file, report: report, next: next, number: (records.last?.number ?? 0) + 1, now: now)
+        return (report, record)
     }
 
     static func numbered(_ number: Int) -> String { String(format: "%08d", number) }

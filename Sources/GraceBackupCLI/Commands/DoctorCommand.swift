@@ -35,7 +35,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 throw VaultFailure.notAVault(location: location.description)
             }
         }
-        let live: Deployment? = if let deployment { try await deployment.open(.openExisting, now: wallClock, stores: stores) } else { nil }
+        let live: Deployment? = if let deployment { try await deployment.open(.openExisting, now: wallClock, stores: stores, databases: databases) } else { nil }
         var doctor = Doctor(vaults: opened, deployment: live, now: wallClock())
         doctor.maxSnapshotAgeSeconds = maxSnapshotAgeHours * 3600
         doctor.maxDrillAgeSeconds = maxDrillAgeDays * 86_400

@@ -107,22 +107,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
     }
 
     private func exportToCatalog(_ opened: Deployment, _ catalog: ExportCatalog) async throws -> (BundleExportReport, BundleExportRecord?) {
-        let records = try await catalog.records()
-        var base: ExportBase?
-        if let last = records.last { base = try await catalog.base(after: last) }
-        let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("grace-export-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let file = scratch.appendingPathComponent("export.bundle")
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forUpdating: file)
-        let (report, next) = try await withProgress(rendering: global.renderer) { sink in
-            try await BundleExporter(deployment: opened).export(request, base: base, full: full, destination: handle, progress: sink)
+        try await withProgress(rendering: global.renderer) { sink in
+            try await catalog.exportNext(from: opened, request, full: full, now: wallClock(), progress: sink)
         }
-        try handle.close()
-        guard !report.nothingNew else { return (report, nil) }
-        let record = try await catalog.append(bundle: file, report: report, next: next, number: (records.last?.number ?? 0) + 1, now: wallClock())
-        return (report, record)
     }
 
     static func describe(_ report: BundleExportReport, to destination: String) -> String {

@@ -11,6 +11,9 @@ struct QuickstartCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Folder to create the sample in; a new temporary folder by default.") var folder: String?
+    @Option(help: "Keep the sample deployment's database on a server instead: postgres://user@host:port/database, an empty database (password from PGPASSWORD). Its objects go in the folder.",
+            transform: { try DeploymentLocation(parsing: $0) })
+    var deployment: DeploymentLocation?
 
     struct Summary: Encodable {
         let deployment: String
@@ -27,14 +30,20 @@ struct QuickstartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = try folder.map { URL(fileURLWithPath: $0) } ?? Self.makeTemporaryFolder()
-        let location = DeploymentLocation(folder: root.appendingPathComponent("deployment"))
+        let location = self.deployment ?? DeploymentLocation(folder: root.appendingPathComponent("deployment"))
         let vaultFolder = root.appendingPathComponent("vault")
-        let restoredLocation = DeploymentLocation(folder: root.appendingPathComponent("restored"))
-        for taken in [location.databasePath, vaultFolder.path, restoredLocation.folder.path] where FileManager.default.fileExists(atPath: taken) {
+        let restoredFolder = root.appendingPathComponent("restored")
+        let restoredLocation = DeploymentLocation(folder: restoredFolder)
+        let objects: StorageLocation? = location.folder == nil ? .folder(root.appendingPathComponent("objects")) : nil
+        for taken in [location.folder.map(DeploymentLocation.databasePath(in:)), vaultFolder.path, restoredFolder.path].compactMap({ $0 })
+        where FileManager.default.fileExists(atPath: taken) {
             throw InvalidLocation(text: taken, reason: "already exists; pass another --folder")
         }
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
-        let deployment = try await location.open(.create, now: { clock.now() })
+        let deployment = try await location.open(.create, objects: objects, now: { clock.now() }, stores: stores, databases: databases)
+        if try await deployment.database.openReadView(.latest).position.sequence > 0 {
+            throw InvalidLocation(text: location.description, reason: "already holds a Grace deployment; the quickstart needs an empty database")
+        }
         let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(1), principal: "quickstart")
         var options = SimulationOptions()
         options.repositories = 2
@@ -57,7 +66,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                                 clock: clock, options: more).run()
         let second = try await withProgress(rendering: renderer) { try await snapshotter.snapshot(progress: $0) }
         let restore = try await withProgress(rendering: renderer) { sink in
-            try await Restorer(vault: vault).restore(second, into: try await restoredLocation.open(.create, now: wallClock), options: RestoreOptions(), progress: sink)
+            try await Restorer(vault: vault).restore(second, into: try await restoredLocation.open(.create, now: wallClock, stores: stores, databases: databases), options: RestoreOptions(), progress: sink)
         }
         let drill = try await withProgress(rendering: renderer) { try await Drill(vault: vault, scratchParent: root, now: wallClock).run(snapshot: nil, progress: $0) }
         let bundle = root.appendingPathComponent("repository-1.bundle")
@@ -77,19 +86,19 @@ struct QuickstartCommand: AsyncParsableCommand {
         try global.emit(summary) {
             let operations = simulation.operations.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             return """
-                1. created a Grace deployment in \(location.folder.path) and simulated ten days of work on it:
+                1. created a Grace deployment in \(location) and simulated ten days of work on it:
                    \(simulation.repositories) repositories, \(simulation.branches) branches; \(operations);
                    \(simulation.referencesDeletedByRetention) saves deleted by Grace's 7-day retention
                 2. checked it: \(check.references) references, \(check.directoryVersions) directory versions, \(check.objects) objects, \(check.problems.count) problems
                 3. took snapshot \(first.shortID) into the vault \(vaultFolder.path): \(first.manifest.newObjects) objects, \(formatBytes(first.manifest.newObjectBytes))
                 4. changed the deployment and took snapshot \(second.shortID): only the change, \(second.manifest.newObjects) new objects (\(formatBytes(second.manifest.newObjectBytes)))
-                5. restored it into \(restoredLocation.folder.path): \(restore.documents) documents, \(restore.objectsCopied) objects; check found \(restore.check?.problems.count ?? 0) problems
+                5. restored it into \(restoredFolder.path): \(restore.documents) documents, \(restore.objectsCopied) objects; check found \(restore.check?.problems.count ?? 0) problems
                 6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(String(format: "%.2f", drill.restoreSeconds)) s
                 7. exported the first repository's promotions as a Git bundle: \(bundleReport.newCommits) commits, \(formatBytes(bundleReport.bundleBytes)), in \(bundle.path)
                 next: git clone \(bundle.path)
                       grace-backup snapshots --vault \(vaultFolder.path)
                       grace-backup verify --vault \(vaultFolder.path) --read-data
-                      grace-backup restore --vault \(vaultFolder.path) --snapshot \(first.shortID) --to \(location.folder.path) --in-place --dry-run
+                      grace-backup restore --vault \(vaultFolder.path) --snapshot \(first.shortID) --to \(location) --in-place --dry-run
                 """
         }
         if !check.isClean || !(restore.check?.isClean ?? false) || !drill.succeeded {

@@ -59,10 +59,10 @@ struct RestoreCommand: AsyncParsableCommand {
         } else {
             try await opened.restorePoint(of: try await opened.snapshot(snapshot))
         }
-        if !inPlace, !dryRun, FileManager.default.fileExists(atPath: target.databasePath) {
+        if !inPlace, !dryRun, let folder = target.folder, FileManager.default.fileExists(atPath: DeploymentLocation.databasePath(in: folder)) {
             throw VaultFailure.targetNotEmpty(target.description)
         }
-        let deployment = try await target.open(inPlace ? .openExisting : .create, objects: objects, now: wallClock, objectDurability: .onSynchronize, stores: stores)
+        let deployment = try await target.open(inPlace ? .openExisting : .create, objects: objects, now: wallClock, objectDurability: .onSynchronize, stores: stores, databases: databases)
         var options = RestoreOptions()
         options.inPlace = inPlace
         options.orphans = quarantine ? .quarantine : deleteOrphans ? .delete : .list

@@ -20,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let opened = try await vault.open()
-        let live: Deployment? = if let deployment { try await deployment.open(.openExisting, now: wallClock, stores: stores) } else { nil }
+        let live: Deployment? = if let deployment { try await deployment.open(.openExisting, now: wallClock, stores: stores, databases: databases) } else { nil }
         let bounds = StatusBounds(snapshotAgeSeconds: maxSnapshotAgeHours.map { $0 * 3600 }, drillAgeSeconds: maxDrillAgeDays.map { $0 * 86_400 },
                                   captureLagSeconds: maxCaptureLagSeconds)
         let status = try await opened.status(now: wallClock(), deployment: live, bounds: bounds)

@@ -25,12 +25,12 @@ struct GlobalOptions: ParsableArguments {
 /// `--deployment LOCATION`, parsed once at the edge.
 struct DeploymentOptions: ParsableArguments {
     @Option(name: .customLong("deployment"),
-            help: "The Grace deployment: a folder path or file:///path (holding grace.sqlite, and objects/ or deployment.json naming where its objects are).",
+            help: "The Grace deployment: a folder path or file:///path (holding grace.sqlite, and objects/ or deployment.json naming where its objects are), or postgres://user@host:port/database (password from PGPASSWORD).",
             transform: { try DeploymentLocation(parsing: $0) })
     var location: DeploymentLocation
 
     func open(_ mode: DeploymentLocation.OpenMode, objects: StorageLocation? = nil, now: @escaping @Sendable () -> Instant = { Instant(Date()) }) async throws -> Deployment {
-        try await location.open(mode, objects: objects, now: now, stores: stores)
+        try await location.open(mode, objects: objects, now: now, stores: stores, databases: databases)
     }
 }
 

@@ -20,6 +20,8 @@ public protocol EventSource: Sendable {
 public protocol GraceDatabase: EventSource {
     /// Where the database is, for messages, without credentials.
     var location: String { get }
+    /// The schema version this database is at, once opened (opening migrates or refuses).
+    var schemaVersion: Int { get }
     func apply(_ transaction: GraceTransaction) async throws -> CommitReceipt
     func openReadView(_ consistency: ReadConsistency) async throws -> any GraceReadView
     /// Up to `limit` change-feed rows after `sequence`, in order.

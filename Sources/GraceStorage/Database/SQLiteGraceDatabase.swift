@@ -8,6 +8,7 @@ public struct SQLiteGraceDatabase: GraceDatabase {
     let pool: DatabasePool
     let now: @Sendable () -> Instant
     public let location: String
+    public var schemaVersion: Int { SQLiteSchema.version }
 
     /// Opens (and with `.create`, creates) the database file at `path`.
     /// - Throws: `.notFound` when the file is missing and `mode` is `.openExisting`.

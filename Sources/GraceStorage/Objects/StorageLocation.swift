@@ -21,12 +21,17 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
         } else if text.contains("://") {
             let scheme = text.components(separatedBy: "://")[0]
             throw InvalidLocation(text: text, reason: "uses \(scheme)://; a location is a folder path, file:///path or s3://bucket/prefix")
+        } else if let scheme = Self.knownSchemes.first(where: { text.hasPrefix($0 + ":") }) {
+            throw InvalidLocation(text: text, reason: "starts like a \(scheme):// URL but lacks its \"//\"")
         } else if text.isEmpty {
             throw InvalidLocation(text: text, reason: "is empty")
         } else {
             self = .folder(URL(fileURLWithPath: text).standardizedFileURL)
         }
     }
+
+    /// Schemes a location may use or a deployment may: a path starting with one and a colon is a typo.
+    static let knownSchemes = ["file", "s3", "postgres", "postgresql", "http", "https"]
 
     public var description: String {
         switch self {

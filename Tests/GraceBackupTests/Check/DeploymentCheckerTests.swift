@@ -30,14 +30,14 @@ struct DeploymentCheckerTests {
             for directory in try await view.all(DirectoryVersion.self, .directoryVersion) {
                 for file in directory.files where file.isBinary == binary && file.size > 100 {
                     let key = try ObjectKey.fileVersion(file, in: directory.repositoryID)
-                    return (key, deployment.location.objectsFolder.appendingPathComponent(key.rawValue))
+                    return (key, deployment.location.folder!.appendingPathComponent(DeploymentLocation.objectsFolderName).appendingPathComponent(key.rawValue))
                 }
             }
             throw CancellationError()
         }
 
         func sql(_ statement: String) throws {
-            let queue = try DatabaseQueue(path: deployment.location.databasePath)
+            let queue = try DatabaseQueue(path: DeploymentLocation.databasePath(in: deployment.location.folder!))
             try queue.write { try $0.execute(sql: statement) }
         }
     }

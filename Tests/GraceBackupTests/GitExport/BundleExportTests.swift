@@ -213,7 +213,7 @@ struct BundleExportTests {
         let root = try #require(try await fixture.deployment.database.openReadView(.latest).directoryVersion(promotion.directoryID))
         let victim = try #require(root.files.first)
         // A database written by something other than Grace: a file named ".git" at the root.
-        let queue = try DatabaseQueue(path: fixture.deployment.location.databasePath)
+        let queue = try DatabaseQueue(path: DeploymentLocation.databasePath(in: fixture.deployment.location.folder!))
         try await queue.write { db in
             try db.execute(sql: "UPDATE directory_versions SET document = replace(document, ?, ?) WHERE directory_version_id = ?",
                            arguments: ["\"RelativePath\":\"\(victim.relativePath)\"", "\"RelativePath\":\".git\"", root.directoryVersionID.description])

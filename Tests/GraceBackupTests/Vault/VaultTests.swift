@@ -54,7 +54,7 @@ struct VaultFixture {
     /// Deletes a repository outright, as an operator's mistake would: every row that names it,
     /// bypassing the change feed.
     func deleteRepositoryRows(_ id: RepositoryID) async throws {
-        let queue = try DatabaseQueue(path: deployment.location.databasePath)
+        let queue = try DatabaseQueue(path: DeploymentLocation.databasePath(in: deployment.location.folder!))
         try await queue.write { db in
             for table in ["repositories", "branches", "refs", "directory_versions"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [id.description])

@@ -1,0 +1,174 @@
+import Foundation
+import GraceBackup
+import GraceBackupTesting
+import GraceModel
+import GracePostgres
+import GraceStorage
+import Synchronization
+import Testing
+
+/// The job table and consumer groups on a real PostgreSQL server: leases, skipped locks, fencing.
+struct JobQueueTests {
+    static func database() async throws -> PostgresGraceDatabase? {
+        guard let location = try await PostgresTestServer.newDatabase() else { return nil }
+        return try await PostgresGraceDatabase(location, mode: .create, now: { Instant(Date()) })
+    }
+
+    static func exportJob() -> JobSpec { JobSpec(kind: .exportBundle, scope: RepositoryID(UUID()).description) }
+
+    @Test func anOpenJobIsAddedOnceAndConcurrentClaimsNeverShareOne() async throws {
+        guard let database = try await Self.database() else { return }
+        let queue = database.jobQueue
+        let specs = (0..<12).map { _ in Self.exportJob() }
+        for spec in specs { #expect(try await queue.enqueue(spec, maxAttempts: 3).added) }
+        let again = try await queue.enqueue(specs[0], maxAttempts: 3)
+        #expect(!again.added, "the same kind and scope while one is open is the same job")
+
+        // Eight claimers at once: SKIP LOCKED hands each job to exactly one of them.
+        let claims = try await withThrowingTaskGroup(of: [JobLease].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    var mine: [JobLease] = []
+                    while let lease = try await queue.claim(worker: "w\(worker)", lease: .seconds(30)) { mine.append(lease) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [JobLease]()) { $0 += $1 }
+        }
+        #expect(claims.count == 12 && Set(claims.map(\.jobID)).count == 12, "each job claimed once: \(claims.map(\.jobID).sorted())")
+        for lease in claims { #expect(try await queue.complete(lease, result: "{}")) }
+        #expect(try await queue.jobs(openOnly: true).isEmpty)
+        #expect(try await queue.enqueue(specs[0], maxAttempts: 3).added, "once done, the same kind and scope can be queued again")
+    }
+
+    @Test func anExpiredLeaseGoesToAnotherWorkerAndFencesTheFirst() async throws {
+        guard let database = try await Self.database() else { return }
+        let queue = database.jobQueue
+        _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 3)
+        let first = try #require(try await queue.claim(worker: "dies", lease: .milliseconds(300)))
+        #expect(try await queue.claim(worker: "other", lease: .seconds(30)) == nil, "a live lease is not taken")
+        try await Task.sleep(for: .milliseconds(500))
+        let second = try #require(try await queue.claim(worker: "other", lease: .seconds(30)))
+        #expect(second.jobID == first.jobID && second.attempt == first.attempt + 1)
+        #expect(try await !queue.renew(first, for: .seconds(30)), "the first worker's heartbeat learns it lost the job")
+        #expect(try await !queue.complete(first, result: "late"), "and its late result does not count")
+        #expect(try await queue.complete(second, result: "{\"ok\":true}"))
+        let record = try #require(try await queue.jobs(openOnly: false).first)
+        #expect(record.state == .done && record.result == "{\"ok\":true}" && record.attempts == 2)
+    }
+
+    @Test func aFailingJobIsRetriedUntilItsAttemptsRunOut() async throws {
+        guard let database = try await Self.database() else { return }
+        let queue = database.jobQueue
+        _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 2)
+        let first = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+        #expect(try await queue.fail(first, error: "disk full", retryAfter: .milliseconds(200)))
+        #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil, "not before its retry time")
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+        #expect(try await queue.fail(second, error: "disk still full", retryAfter: .zero))
+        #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil)
+        let record = try #require(try await queue.jobs(openOnly: false).first)
+        #expect(record.state == .failed && record.attempts == 2 && record.lastError == "disk still full")
+
+        // A job whose worker dies on its last attempt fails when its lease expires.
+        _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 1)
+        _ = try #require(try await queue.claim(worker: "dies", lease: .milliseconds(100)))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil)
+        let lost = try #require(try await queue.jobs(openOnly: false).last)
+        #expect(lost.state == .failed && lost.lastError?.contains("lost its worker") == true, "\(lost)")
+    }
+
+    @Test func aWorkerStopsAJobWhoseLeaseWasTakenOver() async throws {
+        guard let database = try await Self.database() else { return }
+        let queue = database.jobQueue
+        _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 3)
+        let claimed = try #require(try await queue.claim(worker: "slow", lease: .milliseconds(300)))
+        try await Task.sleep(for: .milliseconds(400))
+        let takeover = try #require(try await queue.claim(worker: "other", lease: .seconds(30)))
+        var worker = JobWorker(queue: queue, name: "slow") { _ in
+            try await Task.sleep(for: .seconds(30))
+            return "{}"
+        }
+        worker.heartbeat = .milliseconds(50)
+        let started = ContinuousClock.now
+        let outcome = try await worker.runOne(claimed)
+        #expect(outcome.outcome == .leaseLost && ContinuousClock.now - started < .seconds(10), "the heartbeat stopped the job at once")
+        #expect(try await queue.complete(takeover, result: "{}"))
+    }
+
+    // MARK: consumer groups
+
+    static func publish(_ count: Int, across repositories: [RepositoryID], into database: PostgresGraceDatabase) async throws {
+        for index in 0..<count {
+            let repositoryID = repositories[index % repositories.count]
+            let event = try GraceEvent(type: .branchPromoted, payload: ["index": index],
+                                       metadata: EventMetadata(timestamp: Instant(secondsSinceEpoch: 1), correlationID: "c\(index)", principal: "test"))
+            _ = try await database.apply(GraceTransaction(events: [(event, repositoryID)]))
+        }
+    }
+
+    @Test func aGroupSharesTheOutboxKeepsEachRepositoryInOrderAndSurvivesAMemberDying() async throws {
+        guard let database = try await Self.database() else { return }
+        let repositories = (0..<10).map { _ in RepositoryID(UUID()) }
+        try await Self.publish(200, across: repositories, into: database)
+        let handled = Handled()
+
+        // A member that takes a partition, handles one batch and dies without committing or letting go.
+        let dying = PostgresConsumerGroup("mirror", partitions: 4, member: "dying", database: database)
+        try await dying.join()
+        let held = try #require(try await dying.claim(lease: .milliseconds(500)))
+        let (lostBatch, _) = try await dying.events(for: held, limit: 5)
+        #expect(!lostBatch.isEmpty)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in ["a", "b"] {
+                let member = PostgresConsumerGroup("mirror", partitions: 4, member: name, database: database)
+                group.addTask {
+                    try await member.consume(lease: .seconds(5), poll: .milliseconds(50), batch: 7) { events in
+                        handled.add(events, by: name)
+                    }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline, Set(handled.all.map(\.event.offset)).count < 200 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            group.cancelAll()
+            _ = try? await group.waitForAll()
+        }
+        let all = handled.all
+        #expect(Set(all.map(\.event.offset)) == Set(1...200), "every event handled, the dead member's partition too")
+        #expect(Set(all.map(\.member)) == ["a", "b"], "both members took a share")
+        for repositoryID in repositories {
+            let offsets = all.filter { $0.event.repositoryID == repositoryID }.map(\.event.offset)
+            #expect(offsets == offsets.sorted(), "one repository's events in order")
+            #expect(Set(offsets).count == offsets.count, "and none twice, since the dead member committed nothing")
+        }
+        #expect(try await !dying.commit(held, through: 5, extendingBy: .seconds(5)), "the dead member's lease was taken over: its commit is refused")
+        #expect(try await dying.positions().values.allSatisfy { $0 == 200 }, "every partition read to the end")
+
+        // Another group has positions of its own and starts from the beginning.
+        let other = PostgresConsumerGroup("export", partitions: 2, member: "x", database: database)
+        try await other.join()
+        #expect(try await other.positions() == [0: 0, 1: 0])
+        let mismatched = PostgresConsumerGroup("mirror", partitions: 8, member: "c", database: database)
+        await #expect(throws: StorageFailure.self, "a group keeps its partition count") { try await mismatched.join() }
+    }
+
+    @Test func partitionsAreStable() {
+        let id = RepositoryID("0b4c5a4e-93a7-4d1c-9d2e-55c0ff8e3a11")!
+        let partition = PostgresConsumerGroup.partition(of: id, partitions: 8)
+        #expect(partition == PostgresConsumerGroup.partition(of: id, partitions: 8) && (0..<8).contains(partition))
+        #expect(PostgresConsumerGroup.partition(of: nil, partitions: 8) == 0)
+        let spread = Set((0..<64).map { _ in PostgresConsumerGroup.partition(of: RepositoryID(UUID()), partitions: 8) })
+        #expect(spread.count >= 6, "64 repositories spread over the partitions: \(spread.sorted())")
+    }
+}
+
+final class Handled: Sendable {
+    private let items = Mutex<[(member: String, event: OutboxEvent)]>([])
+    func add(_ events: [OutboxEvent], by member: String) { items.withLock { $0 += events.map { (member, $0) } } }
+    var all: [(member: String, event: OutboxEvent)] { items.withLock { $0 } }
+}
