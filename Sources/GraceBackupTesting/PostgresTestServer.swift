@@ -33,15 +33,26 @@ public enum PostgresTestServer {
         return components.string
     }
 
-    /// Runs one statement on a test database (to damage or inspect it as a test needs).
-    public static func execute(_ sql: String, in url: String) async throws {
-        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else { return }
+    /// Runs one statement on a test database (to inspect or damage it as a test needs) and returns
+    /// its rows' first column as text.
+    @discardableResult
+    public static func query(_ sql: String, in url: String) async throws -> [String?] {
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else { return [] }
         let logger = Logger(label: "tests")
         let configuration = PostgresConnection.Configuration(host: host, port: components.port ?? 5432, username: user,
                                                              password: ProcessInfo.processInfo.environment["PGPASSWORD"],
                                                              database: String(components.path.dropFirst()), tls: .disable)
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        defer { Task { try? await connection.close() } }
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        do {
+            var values: [String?] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                values.append(try row.first.flatMap { cell in try cell.decode(String?.self) })
+            }
+            try await connection.close()
+            return values
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 }

@@ -40,10 +40,10 @@ struct QuickstartCommand: AsyncParsableCommand {
             throw InvalidLocation(text: taken, reason: "already exists; pass another --folder")
         }
         let clock = SimulatedClock(start: Instant(secondsSinceEpoch: 1_767_225_600))
-        let deployment = try await location.open(.create, objects: objects, now: { clock.now() }, stores: stores, databases: databases)
-        if try await deployment.database.openReadView(.latest).position.sequence > 0 {
+        if case let .postgres(url) = location, try await databases.open(url, create: true, now: wallClock).openReadView(.latest).position.sequence > 0 {
             throw InvalidLocation(text: location.description, reason: "already holds a Grace deployment; the quickstart needs an empty database")
         }
+        let deployment = try await location.open(.create, objects: objects, now: { clock.now() }, stores: stores, databases: databases)
         let writer = GraceWriter(deployment: deployment, now: { clock.now() }, ids: .seeded(1), principal: "quickstart")
         var options = SimulationOptions()
         options.repositories = 2

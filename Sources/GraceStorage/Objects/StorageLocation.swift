@@ -30,6 +30,11 @@ public enum StorageLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Equal when they name the same place: a folder's URL may or may not end in a slash
+    /// (`URL(fileURLWithPath:)` adds one only when the folder exists), its path is what counts.
+    public static func == (lhs: StorageLocation, rhs: StorageLocation) -> Bool { lhs.description == rhs.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+
     /// Schemes a location may use or a deployment may: a path starting with one and a colon is a typo.
     static let knownSchemes = ["file", "s3", "postgres", "postgresql", "http", "https"]
 
