@@ -33,19 +33,24 @@ public enum PostgresTestServer {
         return components.string
     }
 
+    static func connect(_ url: String, password: String?) async throws -> PostgresConnection {
+        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else {
+            throw PostgresError.protocol("not a postgres:// URL: \(url)")
+        }
+        let configuration = PostgresConnection.Configuration(host: host, port: components.port ?? 5432, username: user,
+                                                             password: password ?? ProcessInfo.processInfo.environment["PGPASSWORD"],
+                                                             database: String(components.path.dropFirst()), tls: .disable)
+        return try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "tests"))
+    }
+
     /// Runs one statement on a test database (to inspect or damage it as a test needs) and returns
     /// its rows' first column as text.
     @discardableResult
-    public static func query(_ sql: String, in url: String) async throws -> [String?] {
-        guard let components = URLComponents(string: url), let host = components.host, let user = components.user else { return [] }
-        let logger = Logger(label: "tests")
-        let configuration = PostgresConnection.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                             password: ProcessInfo.processInfo.environment["PGPASSWORD"],
-                                                             database: String(components.path.dropFirst()), tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+    public static func query(_ sql: String, in url: String, password: String? = nil) async throws -> [String?] {
+        let connection = try await connect(url, password: password)
         do {
             var values: [String?] = []
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "tests")) {
                 values.append(try row.first.flatMap { cell in try cell.decode(String?.self) })
             }
             try await connection.close()
@@ -54,5 +59,20 @@ public enum PostgresTestServer {
             try? await connection.close()
             throw error
         }
+    }
+
+    /// A connection that runs `statements` in an open transaction and keeps it open (holding
+    /// whatever locks they took) until `release`, or until the server goes.
+    public static func holding(_ statements: [String], in url: String, password: String? = nil) async throws -> HeldTransaction {
+        let connection = try await connect(url, password: password)
+        try await connection.query("BEGIN", logger: Logger(label: "tests"))
+        for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Logger(label: "tests")) }
+        return HeldTransaction(connection: connection)
+    }
+
+    public final class HeldTransaction: Sendable {
+        let connection: PostgresConnection
+        init(connection: PostgresConnection) { self.connection = connection }
+        public func release() async { try? await connection.close() }
     }
 }

@@ -37,7 +37,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
         // One plain connection first: a wrong password or a server that is down fails here at once,
         // with the server's own words, where the pool would retry until its circuit breaker trips.
         do {
-            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+            let connection = try await Self.connect(connectionConfiguration, logger: logger)
             do {
                 try await PostgresSchema.migrate(connection, location: place.description, createIfMissing: mode == .create, logger: logger)
             } catch {
@@ -124,15 +124,19 @@ public final class PostgresGraceDatabase: GraceDatabase {
     }
 
     public func openReadView(_ consistency: ReadConsistency) async throws -> any GraceReadView {
-        switch consistency {
-        case .latest:
-            let position = try await PostgresReadView.readPosition { query in try await client.query(query, logger: logger) }
-            return PostgresReadView(session: nil, client: client, position: position, location: location)
-        case .snapshot:
-            // One REPEATABLE READ transaction on a connection of its own, for as long as the view lives.
-            let session = try await SnapshotSession.open(configuration: connectionConfiguration, location: location, logger: logger)
-            let position = try await PostgresReadView.readPosition { query in try await session.query(query) }
-            return PostgresReadView(session: session, client: client, position: position, location: location)
+        do {
+            switch consistency {
+            case .latest:
+                let position = try await PostgresReadView.readPosition { query in try await client.query(query, logger: logger) }
+                return PostgresReadView(session: nil, client: client, position: position, location: location)
+            case .snapshot:
+                // One REPEATABLE READ transaction on a connection of its own, for as long as the view lives.
+                let session = try await SnapshotSession.open(configuration: connectionConfiguration, location: location, logger: logger)
+                let position = try await PostgresReadView.readPosition { query in try await session.query(query) }
+                return PostgresReadView(session: session, client: client, position: position, location: location)
+            }
+        } catch {
+            throw Self.failure(error, .query, location: location, what: "cannot open a read")
         }
     }
 
@@ -176,6 +180,28 @@ public final class PostgresGraceDatabase: GraceDatabase {
         }
     }
 
+    /// Connects, retrying for a few seconds while the server refuses connections or says it is
+    /// starting or shutting down: what a restart looks like from here. A wrong password or a
+    /// missing database fails at once.
+    static func connect(_ configuration: PostgresConnection.Configuration, logger: Logger,
+                        delays: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)]) async throws -> PostgresConnection {
+        var remaining = delays[...]
+        while true {
+            do {
+                return try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            } catch let error as PSQLError where isPassing(error) && !remaining.isEmpty {
+                try await Task.sleep(for: remaining.removeFirst())
+            }
+        }
+    }
+
+    /// A refused or dropped connection, or the server saying it cannot take connections yet
+    /// (57P03) or is shutting down (57P01, 57P02): worth another try.
+    static func isPassing(_ error: PSQLError) -> Bool {
+        if let state = error.serverInfo?[.sqlState] { return ["57P01", "57P02", "57P03"].contains(state) }
+        return error.code == .connectionError || error.code == .serverClosedConnection
+    }
+
     /// A library failure as it is; a server's error as `unavailable`, naming what failed, with the
     /// server's message (PSQLError hides it from `description`).
     static func failure(_ error: any Error, _ operation: StorageFailure.Operation, location: String, what: String) -> any Error {
@@ -214,7 +240,7 @@ final class SnapshotSession: Sendable {
 
     static func open(configuration: PostgresConnection.Configuration, location: String, logger: Logger) async throws -> SnapshotSession {
         do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            let connection = try await PostgresGraceDatabase.connect(configuration, logger: logger)
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             return SnapshotSession(connection: connection, logger: logger)
         } catch {

@@ -22,7 +22,7 @@ struct PostgresGraceDatabaseTests {
         #expect(hidden?.description.contains("s3cret") == false)
     }
 
-    @Test func migrationIsIdempotentAndRefusesANewerSchemaOrAForeignDatabase() async throws {
+    @Test func migrationIsIdempotentUpgradesAnOlderSchemaAndRefusesANewerOneOrAForeignDatabase() async throws {
         guard let location = try await PostgresTestServer.newDatabase() else { return }
         let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 1) }
         await #expect(throws: StorageFailure.self, "an empty database is not a deployment") {
@@ -34,11 +34,16 @@ struct PostgresGraceDatabaseTests {
         #expect(try await again.openReadView(.latest).counts()[.owner] == 1, "migrating again keeps the data")
         _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
 
-        let configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
-                                                             password: location.password, database: location.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: .init(label: "tests"))
-        try await connection.query("UPDATE deployment_info SET value = '99' WHERE key = 'schema_version'", logger: .init(label: "tests"))
-        try await connection.close()
+        // A database at version 1 (before the job table) is brought up to date when opened, its data kept.
+        let url = "postgres://\(location.username)@\(location.host):\(location.port)/\(location.database)"
+        try await PostgresTestServer.query("DROP TABLE jobs, consumer_partitions", in: url)
+        try await PostgresTestServer.query("UPDATE deployment_info SET value = '1' WHERE key = 'schema_version'", in: url)
+        let upgraded = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
+        #expect(try await PostgresTestServer.query("SELECT value FROM deployment_info WHERE key = 'schema_version'", in: url) == ["2"])
+        #expect(try await upgraded.jobQueue.jobs(openOnly: false).isEmpty, "the job table is there")
+        #expect(try await upgraded.openReadView(.latest).counts()[.owner] == 1)
+
+        try await PostgresTestServer.query("UPDATE deployment_info SET value = '99' WHERE key = 'schema_version'", in: url)
         let newer = await #expect(throws: StorageFailure.self) { _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock) }
         #expect(newer?.reason == .unsupported && newer?.description.contains("schema version 99") == true, "\(newer.map { "\($0)" } ?? "")")
     }

@@ -17,6 +17,8 @@ public struct Snapshotter: Sendable {
     public let concurrency: Int
     /// After this many segments on one image, the next snapshot writes a full image again.
     public let maxSegments: Int
+    /// Pauses before each new start after the database failed mid-snapshot.
+    public var databaseRetries: [Duration] = [.seconds(1), .seconds(3)]
 
     public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant, concurrency: Int = 4, maxSegments: Int = 32) {
         self.deployment = deployment
@@ -30,9 +32,21 @@ public struct Snapshotter: Sendable {
         let started = ContinuousClock.now
         let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now, progress: progress)
         do {
-            let record = try await takeSnapshot(started: started, progress: progress)
-            try await lock.release()
-            return record
+            var retries = databaseRetries[...]
+            while true {
+                do {
+                    let record = try await takeSnapshot(started: started, progress: progress)
+                    try await lock.release()
+                    return record
+                } catch let failure as StorageFailure where failure.reason == .unavailable && failure.location == deployment.database.location && !retries.isEmpty {
+                    // The database went away mid-read (a restart, a failover): the read's transaction is
+                    // gone, so the snapshot starts over at a new cutoff. What it already put in the vault
+                    // is content-addressed and found again; no manifest was written.
+                    let delay = retries.removeFirst()
+                    progress?.yield(.note("the database failed (\(failure.message)); starting the snapshot over in \(delay)"))
+                    try await Task.sleep(for: delay)
+                }
+            }
         } catch {
             try? await lock.release()  // the snapshot's own error is the one to report
             throw error
