@@ -46,16 +46,13 @@ public struct PostgresConsumerGroup: Sendable {
     /// Creates the group's partitions if it is new; refuses a group made with another count.
     public func join() async throws {
         try await run("cannot join consumer group \(name)") {
-            try await database.client.query("""
+            _ = try await database.pool.query("""
                 INSERT INTO consumer_partitions (group_name, partition, partitions)
                 SELECT \(name), p, \(Int32(partitions)) FROM generate_series(0, \(Int32(partitions - 1))) AS p
                 ON CONFLICT DO NOTHING
-                """, logger: database.logger)
-            var counts: [Int32] = []
-            for try await count in try await database.client.query("SELECT DISTINCT partitions FROM consumer_partitions WHERE group_name = \(name)",
-                                                                   logger: database.logger).decode(Int32.self) {
-                counts.append(count)
-            }
+                """)
+            let counts = try await database.pool.query("SELECT DISTINCT partitions FROM consumer_partitions WHERE group_name = \(name)")
+                .map { try $0.decode(Int32.self) }
             guard counts == [Int32(partitions)] else {
                 throw StorageFailure(.invalidInput, .open, location: database.location,
                                      message: "consumer group \(name) has \(counts.map(String.init).joined(separator: ", ")) partitions, not \(partitions)")
@@ -66,7 +63,7 @@ public struct PostgresConsumerGroup: Sendable {
     /// The free (or expired) partition checked longest ago, now this member's for `lease`.
     public func claim(lease: Duration) async throws -> Lease? {
         try await run("cannot claim a partition of consumer group \(name)") {
-            let rows = try await database.client.query("""
+            let rows = try await database.pool.query("""
                 UPDATE consumer_partitions SET lease_owner = \(member), generation = generation + 1, checked_at = clock_timestamp(),
                     lease_expires_at = clock_timestamp() + make_interval(secs => \(lease.seconds))
                 WHERE group_name = \(name) AND partition = (
@@ -74,11 +71,11 @@ public struct PostgresConsumerGroup: Sendable {
                     WHERE group_name = \(name) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
                     ORDER BY checked_at, partition LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING partition, position, generation
-                """, logger: database.logger)
-            for try await (partition, position, generation) in rows.decode((Int32, Int64, Int64).self) {
+                """)
+            return try rows.first.map { row in
+                let (partition, position, generation) = try row.decode((Int32, Int64, Int64).self)
                 return Lease(partition: Int(partition), position: position, generation: generation)
             }
-            return nil
         }
     }
 
@@ -103,21 +100,21 @@ public struct PostgresConsumerGroup: Sendable {
     /// lease's (it expired and another member claimed it), so the holder must let it go.
     public func commit(_ lease: Lease, through position: Int64, extendingBy duration: Duration) async throws -> Bool {
         try await run("cannot commit a position of consumer group \(name)") {
-            try await database.client.query("""
+            try await database.pool.query("""
                 UPDATE consumer_partitions SET position = \(position), lease_expires_at = clock_timestamp() + make_interval(secs => \(duration.seconds))
                 WHERE group_name = \(name) AND partition = \(Int32(lease.partition)) AND generation = \(lease.generation) AND lease_owner = \(member)
                 RETURNING partition
-                """, logger: database.logger).decode(Int32.self).first { _ in true } != nil
+                """).first != nil
         }
     }
 
     /// Lets the partition go, for another member (or this one) to take next.
     public func release(_ lease: Lease) async throws {
         try await run("cannot release a partition of consumer group \(name)") {
-            try await database.client.query("""
+            _ = try await database.pool.query("""
                 UPDATE consumer_partitions SET lease_owner = NULL, lease_expires_at = NULL, checked_at = clock_timestamp()
                 WHERE group_name = \(name) AND partition = \(Int32(lease.partition)) AND generation = \(lease.generation)
-                """, logger: database.logger)
+                """)
         }
     }
 
@@ -125,8 +122,10 @@ public struct PostgresConsumerGroup: Sendable {
     public func positions() async throws -> [Int: Int64] {
         try await run("cannot read consumer group \(name)") {
             var positions: [Int: Int64] = [:]
-            let rows = try await database.client.query("SELECT partition, position FROM consumer_partitions WHERE group_name = \(name)", logger: database.logger)
-            for try await (partition, position) in rows.decode((Int32, Int64).self) { positions[Int(partition)] = position }
+            for row in try await database.pool.query("SELECT partition, position FROM consumer_partitions WHERE group_name = \(name)") {
+                let (partition, position) = try row.decode((Int32, Int64).self)
+                positions[Int(partition)] = position
+            }
             return positions
         }
     }

@@ -15,9 +15,8 @@ import PostgresNIO
 public final class PostgresGraceDatabase: GraceDatabase {
     public let location: String
     public var schemaVersion: Int { PostgresSchema.version }
-    let client: PostgresClient
+    let pool: PostgresConnectionPool
     let connectionConfiguration: PostgresConnection.Configuration
-    let running: Task<Void, Never>
     let now: @Sendable () -> Instant
     let logger = Logger(label: "grace-backup.postgres")
 
@@ -26,16 +25,12 @@ public final class PostgresGraceDatabase: GraceDatabase {
     /// Connects, and migrates the schema (`.create`) or checks it is there (`.openExisting`).
     public init(_ place: PostgresLocation, mode: OpenMode, now: @escaping @Sendable () -> Instant) async throws {
         location = place.description
-        var configuration = PostgresClient.Configuration(host: place.host, port: place.port, username: place.username,
-                                                         password: place.password, database: place.database, tls: .disable)
-        configuration.options.maximumConnections = 16
+        var configuration = PostgresConnection.Configuration(host: place.host, port: place.port, username: place.username,
+                                                             password: place.password, database: place.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(10)
-        client = PostgresClient(configuration: configuration)
-        connectionConfiguration = PostgresConnection.Configuration(host: place.host, port: place.port, username: place.username,
-                                                                   password: place.password, database: place.database, tls: .disable)
+        connectionConfiguration = configuration
+        pool = PostgresConnectionPool(configuration: configuration, maximum: 16, logger: logger)
         self.now = now
-        // One plain connection first: a wrong password or a server that is down fails here at once,
-        // with the server's own words, where the pool would retry until its circuit breaker trips.
         do {
             let connection = try await Self.connect(connectionConfiguration, logger: logger)
             do {
@@ -48,11 +43,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
         } catch {
             throw Self.failure(error, .open, location: location, what: "cannot open the database")
         }
-        let client = self.client
-        running = Task { await client.run() }
     }
-
-    deinit { running.cancel() }
 
     public func apply(_ transaction: GraceTransaction) async throws -> CommitReceipt {
         let rows = try transaction.changes.map { change in (change, try change.document()) }
@@ -60,7 +51,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
         let clock = now
         let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await pool.withConnection { connection in try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.writerLock))", logger: logger)
                 var last: (sequence: Int64, nanoseconds: Int64) = (0, .min)
                 for try await (sequence, nanoseconds) in try await connection.query(
@@ -95,7 +86,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
                         """, logger: logger)
                 }
                 return CommitReceipt(position: ChangePosition(sequence: sequence, committedAt: committedAt), firstSequence: rows.isEmpty ? 0 : firstSequence)
-            }
+            } }
         } catch {
             throw Self.failure(error, .write, location: location, what: "the transaction failed")
         }
@@ -127,13 +118,13 @@ public final class PostgresGraceDatabase: GraceDatabase {
         do {
             switch consistency {
             case .latest:
-                let position = try await PostgresReadView.readPosition { query in try await client.query(query, logger: logger) }
-                return PostgresReadView(session: nil, client: client, position: position, location: location)
+                let position = try await PostgresReadView.readPosition { query in try await pool.query(query) }
+                return PostgresReadView(session: nil, pool: pool, position: position, location: location)
             case .snapshot:
                 // One REPEATABLE READ transaction on a connection of its own, for as long as the view lives.
                 let session = try await SnapshotSession.open(configuration: connectionConfiguration, location: location, logger: logger)
-                let position = try await PostgresReadView.readPosition { query in try await session.query(query) }
-                return PostgresReadView(session: session, client: client, position: position, location: location)
+                let position = try await PostgresReadView.readPosition { query in try await session.rows(query) }
+                return PostgresReadView(session: session, pool: pool, position: position, location: location)
             }
         } catch {
             throw Self.failure(error, .query, location: location, what: "cannot open a read")
@@ -143,11 +134,12 @@ public final class PostgresGraceDatabase: GraceDatabase {
     public func changes(after sequence: Int64, limit: Int) async throws -> [ChangeRecord] {
         do {
             var records: [ChangeRecord] = []
-            let rows = try await client.query("""
+            let rows = try await pool.query("""
                 SELECT sequence, committed_at_ns, entity_kind, entity_id, repository_id, document
                 FROM change_feed WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(limit)
-                """, logger: logger)
-            for try await (sequence, committedAt, kindName, entityID, repositoryText, document) in rows.decode((Int64, Int64, String, String, String?, String?).self) {
+                """)
+            for row in rows {
+                let (sequence, committedAt, kindName, entityID, repositoryText, document) = try row.decode((Int64, Int64, String, String, String?, String?).self)
                 guard let kind = EntityKind(rawValue: kindName) else {
                     throw StorageFailure(.integrity, .query, key: "change_feed/\(sequence)", location: location, message: "unknown entity kind \(kindName)")
                 }
@@ -163,11 +155,12 @@ public final class PostgresGraceDatabase: GraceDatabase {
     public func events(after offset: Int64, limit: Int) async throws -> [OutboxEvent] {
         do {
             var events: [OutboxEvent] = []
-            let rows = try await client.query("""
+            let rows = try await pool.query("""
                 SELECT event_offset, event_type, repository_id, change_sequence, envelope
                 FROM event_outbox WHERE event_offset > \(offset) ORDER BY event_offset LIMIT \(limit)
-                """, logger: logger)
-            for try await (offset, typeName, repositoryID, changeSequence, envelope) in rows.decode((Int64, String, String?, Int64, String).self) {
+                """)
+            for row in rows {
+                let (offset, typeName, repositoryID, changeSequence, envelope) = try row.decode((Int64, String, String?, Int64, String).self)
                 guard let type = GraceEventType(parsing: typeName) else {
                     throw StorageFailure(.integrity, .query, key: "event_outbox/\(offset)", location: location, message: "unknown event type \(typeName)")
                 }
@@ -231,10 +224,12 @@ public final class PostgresGraceDatabase: GraceDatabase {
 /// database as of the transaction's first query. Closed when the view goes.
 final class SnapshotSession: Sendable {
     let connection: PostgresConnection
+    let watch: ConnectionWatch
     let logger: Logger
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
+        watch = ConnectionWatch(connection)
         self.logger = logger
     }
 
@@ -248,8 +243,13 @@ final class SnapshotSession: Sendable {
         }
     }
 
-    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await connection.query(query, logger: logger)
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let (connection, logger) = (self.connection, self.logger)
+        return try await watch.run {
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        }
     }
 
     deinit {
@@ -264,10 +264,9 @@ extension PostgresGraceDatabase: ServerGraceDatabase {
     public func objectsLocation(recording proposed: String?) async throws -> String? {
         do {
             if let proposed {
-                try await client.query("INSERT INTO deployment_info (key, value) VALUES ('objects', \(proposed)) ON CONFLICT (key) DO NOTHING", logger: logger)
+                _ = try await pool.query("INSERT INTO deployment_info (key, value) VALUES ('objects', \(proposed)) ON CONFLICT (key) DO NOTHING")
             }
-            return try await client.query("SELECT value FROM deployment_info WHERE key = 'objects'", logger: logger)
-                .decode(String.self).first { _ in true }
+            return try await pool.query("SELECT value FROM deployment_info WHERE key = 'objects'").first?.decode(String.self)
         } catch {
             throw Self.failure(error, .query, location: location, what: "cannot read where the deployment keeps its objects")
         }

@@ -6,29 +6,23 @@ import PostgresNIO
 /// session (`.snapshot`), whose every query sees the database as of the view's position.
 struct PostgresReadView: GraceReadView {
     let session: SnapshotSession?
-    let client: PostgresClient
+    let pool: PostgresConnectionPool
     let position: ChangePosition
     let location: String
 
-    static func readPosition(_ run: (PostgresQuery) async throws -> PostgresRowSequence) async throws -> ChangePosition {
-        for try await (sequence, committedAt) in try await run("SELECT sequence, committed_at_ns FROM change_feed ORDER BY sequence DESC LIMIT 1")
-            .decode((Int64, Int64).self) {
-            return ChangePosition(sequence: sequence, committedAt: Instant(nanosecondsSinceEpoch: committedAt))
+    static func readPosition(_ run: (PostgresQuery) async throws -> [PostgresRow]) async throws -> ChangePosition {
+        guard let row = try await run("SELECT sequence, committed_at_ns FROM change_feed ORDER BY sequence DESC LIMIT 1").first else {
+            return ChangePosition(sequence: 0, committedAt: nil)
         }
-        return ChangePosition(sequence: 0, committedAt: nil)
-    }
-
-    func run(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        if let session { return try await session.query(query) }
-        return try await client.query(query)
+        let (sequence, committedAt) = try row.decode((Int64, Int64).self)
+        return ChangePosition(sequence: sequence, committedAt: Instant(nanosecondsSinceEpoch: committedAt))
     }
 
     /// Runs a query and decodes every row, as the contract's failure when it fails.
-    func rows<Rows: AsyncSequence>(_ query: PostgresQuery, decode: (PostgresRowSequence) -> Rows) async throws -> [Rows.Element] {
+    func rows<Value>(_ query: PostgresQuery, decode: (PostgresRow) throws -> Value) async throws -> [Value] {
         do {
-            var rows: [Rows.Element] = []
-            for try await row in decode(try await run(query)) { rows.append(row) }
-            return rows
+            let rows = if let session { try await session.rows(query) } else { try await pool.query(query) }
+            return try rows.map(decode)
         } catch {
             throw PostgresGraceDatabase.failure(error, .query, location: location, what: "the query failed")
         }
@@ -43,8 +37,9 @@ struct PostgresReadView: GraceReadView {
             binds.append(repositoryID.description)
         }
         sql += " ORDER BY \(idColumn) COLLATE \"C\""
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)) {
-            $0.decode((String, String).self).map { StoredDocument(kind: kind, id: $0.0, json: $0.1) }
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: binds)) { row in
+            let (id, json) = try row.decode((String, String).self)
+            return StoredDocument(kind: kind, id: id, json: json)
         }
     }
 
@@ -53,7 +48,7 @@ struct PostgresReadView: GraceReadView {
         var binds = PostgresBindings()
         binds.append(id)
         return try await rows(PostgresQuery(unsafeSQL: "SELECT document FROM \(table) WHERE \(idColumn) = $1", binds: binds)) {
-            $0.decode(String.self).map { StoredDocument(kind: kind, id: id, json: $0) }
+            StoredDocument(kind: kind, id: id, json: try $0.decode(String.self))
         }.first
     }
 
@@ -61,14 +56,14 @@ struct PostgresReadView: GraceReadView {
         try await rows("""
             SELECT directory_version_id FROM directory_versions
             WHERE repository_id = \(repositoryID.description) AND sha256_hash = \(hashes.sha256) AND blake3_hash = \(hashes.blake3) LIMIT 1
-            """) { $0.decode(String.self).map { $0 } }.first.flatMap { DirectoryVersionID($0) }
+            """) { try $0.decode(String.self) }.first.flatMap { DirectoryVersionID($0) }
     }
 
     func counts() async throws -> [EntityKind: Int] {
         var counts: [EntityKind: Int] = [:]
         for kind in EntityKind.allCases {
             counts[kind] = try await rows(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(kind.table.name)")) {
-                $0.decode(Int64.self).map { Int($0) }
+                Int(try $0.decode(Int64.self))
             }.first ?? 0
         }
         return counts

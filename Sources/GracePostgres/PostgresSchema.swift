@@ -57,8 +57,9 @@ enum PostgresSchema {
             available_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), lease_owner TEXT, lease_expires_at TIMESTAMPTZ, heartbeat_at TIMESTAMPTZ,
             enqueued_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), finished_at TIMESTAMPTZ, result TEXT, last_error TEXT)
         """,
-        // One open job per kind and scope: enqueueing what is already waiting or running adds nothing.
-        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_open_per_scope ON jobs (kind, scope) WHERE state IN ('queued', 'running')",
+        // One queued job per kind and scope: adding what is already waiting adds nothing. A job added
+        // while one runs is queued, since the running one may have read too early to include its cause.
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_queued_per_scope ON jobs (kind, scope) WHERE state = 'queued'",
         "CREATE INDEX IF NOT EXISTS jobs_open ON jobs (job_id) WHERE state IN ('queued', 'running')",
         """
         CREATE TABLE IF NOT EXISTS consumer_partitions (group_name TEXT NOT NULL, partition INTEGER NOT NULL, partitions INTEGER NOT NULL,

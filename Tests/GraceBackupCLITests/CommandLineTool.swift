@@ -87,3 +87,17 @@ final class Scratch: Sendable {
         try Data(bytes).write(to: file)
     }
 }
+
+extension Process {
+    /// Waits for the process without holding a thread (`waitUntilExit` spins a run loop on one of
+    /// the few threads every test shares); after `limit`, kills it and fails the test.
+    func exit(within limit: Duration) async throws {
+        let started = ContinuousClock.now
+        while isRunning, ContinuousClock.now - started < limit { try await Task.sleep(for: .milliseconds(50)) }
+        if isRunning {
+            Issue.record("\(executableURL?.lastPathComponent ?? "process") \(arguments ?? []) did not exit within \(limit)")
+            kill(processIdentifier, SIGKILL)
+            while isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        }
+    }
+}

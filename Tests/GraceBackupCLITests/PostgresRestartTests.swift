@@ -50,7 +50,7 @@ struct PostgresRestartTests {
         await firstHold.release()
         try await Task.sleep(for: .milliseconds(1500))
         try cluster.startServer()
-        restarted.waitUntilExit()
+        try await restarted.exit(within: .seconds(60))
         let restartErrors = try String(contentsOf: restartLog, encoding: .utf8)
         #expect(restarted.terminationStatus == 0, "\(restartErrors)")
         #expect(restartErrors.contains("starting the snapshot over"), "\(restartErrors)")
@@ -61,7 +61,7 @@ struct PostgresRestartTests {
         let (abandoned, secondHold) = try await Self.snapshotHeldMidRead(cluster, vault: vault, errors: downLog)
         try cluster.stopServer()
         await secondHold.release()
-        abandoned.waitUntilExit()
+        try await abandoned.exit(within: .seconds(60))
         let downErrors = try String(contentsOf: downLog, encoding: .utf8)
         #expect(abandoned.terminationStatus == 5, "\(downErrors)")
         #expect(downErrors.contains("postgres://grace@127.0.0.1:\(cluster.port)/postgres") && downErrors.contains("Connection refused"), "\(downErrors)")
@@ -75,5 +75,50 @@ struct PostgresRestartTests {
         #expect(next.exitCode == 0, "\(next.standardError)")
         let restore = try CommandLineTool.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path])
         #expect(restore.exitCode == 0 && restore.standardOutput.contains("no problems found"), "\(restore.standardOutput)\(restore.standardError)")
+    }
+
+    @Test func aRestoreCutShortByTheServerLeavesNothingHalfApplied() async throws {
+        guard let cluster = try PrivatePostgresCluster.start() else { return }
+        let scratch = try Scratch()
+        let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
+        let password = cluster.environment["PGPASSWORD"]
+        #expect(try CommandLineTool.run(["simulate", "--deployment", folder("source"), "--files", "150", "--operations", "30"]).exitCode == 0)
+        #expect(try CommandLineTool.run(["init", "--vault", folder("vault")]).exitCode == 0)
+        #expect(try CommandLineTool.run(["snapshot", "--deployment", folder("source"), "--vault", folder("vault")]).exitCode == 0)
+        let target = "postgres://grace@127.0.0.1:\(cluster.port)/postgres"
+        #expect(try CommandLineTool.run(["migrate", "--deployment", target, "--objects", folder("objects")], environment: cluster.environment).exitCode == 0)
+
+        // SHARE mode lets the restore read (the target is empty) but holds its first write to
+        // directory_versions, inside its one transaction, until the server is gone.
+        let hold = try await PostgresTestServer.holding(["LOCK TABLE directory_versions IN SHARE MODE"], in: target, password: password)
+        let process = Process()
+        process.executableURL = CommandLineTool.executable
+        process.arguments = ["restore", "--vault", folder("vault"), "--to", target]
+        process.environment = ProcessInfo.processInfo.environment.merging(cluster.environment) { $1 }
+        let errors = scratch.url.appendingPathComponent("restore.err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let started = ContinuousClock.now
+        var blocked = false
+        while !blocked, process.isRunning, ContinuousClock.now - started < .seconds(60) {
+            blocked = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: target, password: password) != ["0"]
+            if !blocked { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(blocked, "the restore was seen waiting inside its transaction")
+        try cluster.stopServer()
+        await hold.release()
+        try await process.exit(within: .seconds(60))
+        let message = try String(contentsOf: errors, encoding: .utf8)
+        #expect(process.terminationStatus == 5 && message.contains(target), "\(message)")
+
+        try cluster.startServer()
+        let counts = try await PostgresTestServer.query(
+            "SELECT ((SELECT count(*) FROM owners) + (SELECT count(*) FROM repositories) + (SELECT count(*) FROM refs) + (SELECT count(*) FROM change_feed))::text",
+            in: target, password: password)
+        #expect(counts == ["0"], "nothing of the cut-short restore is in the database")
+        let again = try CommandLineTool.run(["restore", "--vault", folder("vault"), "--to", target], environment: cluster.environment)
+        #expect(again.exitCode == 0 && again.standardOutput.contains("no problems found"), "\(again.standardOutput)\(again.standardError)")
     }
 }

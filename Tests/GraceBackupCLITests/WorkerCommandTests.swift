@@ -34,24 +34,29 @@ struct WorkerCommandTests {
         let repositories = ((try? JSONSerialization.jsonObject(with: Data(exportJobs.standardOutput.utf8))) as? [[String: Any]] ?? []).compactMap { $0["scope"] as? String }
         #expect(repositories.count == 4, "\(exportJobs.standardOutput)\(exportJobs.standardError)")
 
+        // The snapshot job is held mid-read: the test locks a table the snapshot reads and the bundle
+        // exports do not, so the job is certainly running, not done, when its worker is killed.
+        let hold = try await PostgresTestServer.holding(["LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE"], in: database)
         let common = ["--deployment", database, "--vault", folder("vault"), "--bundles", folder("bundles"), "--lease", "2", "--heartbeat", "0.4", "--poll", "0.1"]
         var workers: [String: Process] = [:]
         for name in ["w1", "w2", "w3"] {
             workers[name] = try Self.startWorker(name, common, log: scratch.url.appendingPathComponent("\(name).log"))
         }
-
-        // The first worker seen holding a job is killed at once, in the middle of it.
         var victim: (worker: String, job: String)?
         let watching = ContinuousClock.now
-        while victim == nil, ContinuousClock.now - watching < .seconds(60) {
-            let held = try await PostgresTestServer.query("SELECT lease_owner || ' ' || job_id FROM jobs WHERE state = 'running' ORDER BY job_id LIMIT 1", in: database)
-            if let row = held.first??.split(separator: " "), row.count == 2, let process = workers[String(row[0])] {
+        while victim == nil, ContinuousClock.now - watching < .seconds(120) {
+            let blocked = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: database)
+            let held = try await PostgresTestServer.query("SELECT lease_owner || ' ' || job_id FROM jobs WHERE state = 'running' AND kind = 'snapshot'", in: database)
+            if blocked != ["0"], let row = held.first??.split(separator: " "), row.count == 2, let process = workers[String(row[0])] {
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                try await process.exit(within: .seconds(10))
                 victim = (String(row[0]), String(row[1]))
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
             }
         }
-        let killed = try #require(victim, "a worker was seen holding a job")
+        await hold.release()
+        let killed = try #require(victim, "the worker holding the snapshot job was seen waiting on the lock")
         let atKill = try await PostgresTestServer.query("SELECT state || ' ' || attempts FROM jobs WHERE job_id = \(killed.job)", in: database)
         #expect(atKill == ["running 1"], "the worker died mid-job: its job was neither done nor given back")
 
@@ -62,7 +67,7 @@ struct WorkerCommandTests {
         }
         for (name, process) in workers where name != killed.worker {
             process.terminate()
-            process.waitUntilExit()
+            try await process.exit(within: .seconds(30))
         }
         let states = try await Self.jobStates(database)
         #expect(states.count == 5 && states.allSatisfy { $0.contains(" done ") }, "\(states)")
@@ -116,10 +121,16 @@ struct WorkerCommandTests {
         // every promotion: its latest export read the whole feed.
         let waiting = ContinuousClock.now
         var done: [String] = []
-        while ContinuousClock.now - waiting < .seconds(60) {
+        while ContinuousClock.now - waiting < .seconds(120) {
+            // Caught up: the group has read the whole outbox (so every job it will add is added) and no job is open.
+            let behind = try await PostgresTestServer.query("""
+                SELECT count(*)::text FROM consumer_partitions
+                WHERE group_name = 'export-on-promotion' AND position < (SELECT max(event_offset) FROM event_outbox)
+                """, in: database)
             let open = try await PostgresTestServer.query("SELECT count(*)::text FROM jobs WHERE state <> 'done'", in: database)
+            let groupExists = try await PostgresTestServer.query("SELECT count(*)::text FROM consumer_partitions", in: database)
             done = try await PostgresTestServer.query("SELECT DISTINCT scope FROM jobs WHERE state = 'done' ORDER BY scope", in: database).compactMap { $0 }
-            if open == ["0"], done == promoted { break }
+            if groupExists != ["0"], behind == ["0"], open == ["0"] { break }
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(done == promoted, "every promoted repository exported: \(done) vs \(promoted)")

@@ -14,6 +14,12 @@ struct JobQueueTests {
         return try await PostgresGraceDatabase(location, mode: .create, now: { Instant(Date()) })
     }
 
+    /// Moves a lease's end, or a retry's, into the past on the server: time passing, without a test
+    /// that sleeps past a short lease and fails when a busy machine sleeps longer than it.
+    static func expire(_ sql: String, in database: PostgresGraceDatabase) async throws {
+        try await PostgresTestServer.query(sql, in: database.location)
+    }
+
     static func exportJob() -> JobSpec { JobSpec(kind: .exportBundle, scope: RepositoryID(UUID()).description) }
 
     @Test func anOpenJobIsAddedOnceAndConcurrentClaimsNeverShareOne() async throws {
@@ -22,7 +28,7 @@ struct JobQueueTests {
         let specs = (0..<12).map { _ in Self.exportJob() }
         for spec in specs { #expect(try await queue.enqueue(spec, maxAttempts: 3).added) }
         let again = try await queue.enqueue(specs[0], maxAttempts: 3)
-        #expect(!again.added, "the same kind and scope while one is open is the same job")
+        #expect(!again.added, "the same kind and scope while one is queued is the same job")
 
         // Eight claimers at once: SKIP LOCKED hands each job to exactly one of them.
         let claims = try await withThrowingTaskGroup(of: [JobLease].self) { group in
@@ -36,7 +42,16 @@ struct JobQueueTests {
             return try await group.reduce(into: [JobLease]()) { $0 += $1 }
         }
         #expect(claims.count == 12 && Set(claims.map(\.jobID)).count == 12, "each job claimed once: \(claims.map(\.jobID).sorted())")
+
+        // Added while its twin runs: queued (the running one may have read too early), claimed only after.
+        let behind = try await queue.enqueue(specs[0], maxAttempts: 3)
+        #expect(behind.added && !claims.map(\.jobID).contains(behind.id))
+        #expect(try await !queue.enqueue(specs[0], maxAttempts: 3).added, "one queued is enough")
+        #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil, "not while its twin runs")
         for lease in claims { #expect(try await queue.complete(lease, result: "{}")) }
+        let next = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+        #expect(next.jobID == behind.id)
+        #expect(try await queue.complete(next, result: "{}"))
         #expect(try await queue.jobs(openOnly: true).isEmpty)
         #expect(try await queue.enqueue(specs[0], maxAttempts: 3).added, "once done, the same kind and scope can be queued again")
     }
@@ -45,9 +60,9 @@ struct JobQueueTests {
         guard let database = try await Self.database() else { return }
         let queue = database.jobQueue
         _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 3)
-        let first = try #require(try await queue.claim(worker: "dies", lease: .milliseconds(300)))
+        let first = try #require(try await queue.claim(worker: "dies", lease: .seconds(60)))
         #expect(try await queue.claim(worker: "other", lease: .seconds(30)) == nil, "a live lease is not taken")
-        try await Task.sleep(for: .milliseconds(500))
+        try await Self.expire("UPDATE jobs SET lease_expires_at = clock_timestamp() - interval '1 second'", in: database)
         let second = try #require(try await queue.claim(worker: "other", lease: .seconds(30)))
         #expect(second.jobID == first.jobID && second.attempt == first.attempt + 1)
         #expect(try await !queue.renew(first, for: .seconds(30)), "the first worker's heartbeat learns it lost the job")
@@ -62,9 +77,9 @@ struct JobQueueTests {
         let queue = database.jobQueue
         _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 2)
         let first = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
-        #expect(try await queue.fail(first, error: "disk full", retryAfter: .milliseconds(200)))
+        #expect(try await queue.fail(first, error: "disk full", retryAfter: .seconds(60)))
         #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil, "not before its retry time")
-        try await Task.sleep(for: .milliseconds(300))
+        try await Self.expire("UPDATE jobs SET available_at = clock_timestamp() - interval '1 second'", in: database)
         let second = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
         #expect(try await queue.fail(second, error: "disk still full", retryAfter: .zero))
         #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil)
@@ -73,8 +88,8 @@ struct JobQueueTests {
 
         // A job whose worker dies on its last attempt fails when its lease expires.
         _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 1)
-        _ = try #require(try await queue.claim(worker: "dies", lease: .milliseconds(100)))
-        try await Task.sleep(for: .milliseconds(300))
+        _ = try #require(try await queue.claim(worker: "dies", lease: .seconds(60)))
+        try await Self.expire("UPDATE jobs SET lease_expires_at = clock_timestamp() - interval '1 second' WHERE lease_owner = 'dies'", in: database)
         #expect(try await queue.claim(worker: "w", lease: .seconds(30)) == nil)
         let lost = try #require(try await queue.jobs(openOnly: false).last)
         #expect(lost.state == .failed && lost.lastError?.contains("lost its worker") == true, "\(lost)")
@@ -84,8 +99,8 @@ struct JobQueueTests {
         guard let database = try await Self.database() else { return }
         let queue = database.jobQueue
         _ = try await queue.enqueue(Self.exportJob(), maxAttempts: 3)
-        let claimed = try #require(try await queue.claim(worker: "slow", lease: .milliseconds(300)))
-        try await Task.sleep(for: .milliseconds(400))
+        let claimed = try #require(try await queue.claim(worker: "slow", lease: .seconds(60)))
+        try await Self.expire("UPDATE jobs SET lease_expires_at = clock_timestamp() - interval '1 second'", in: database)
         let takeover = try #require(try await queue.claim(worker: "other", lease: .seconds(30)))
         var worker = JobWorker(queue: queue, name: "slow") { _ in
             try await Task.sleep(for: .seconds(30))
@@ -118,15 +133,16 @@ struct JobQueueTests {
         // A member that takes a partition, handles one batch and dies without committing or letting go.
         let dying = PostgresConsumerGroup("mirror", partitions: 4, member: "dying", database: database)
         try await dying.join()
-        let held = try #require(try await dying.claim(lease: .milliseconds(500)))
+        let held = try #require(try await dying.claim(lease: .seconds(60)))
         let (lostBatch, _) = try await dying.events(for: held, limit: 5)
         #expect(!lostBatch.isEmpty)
+        try await Self.expire("UPDATE consumer_partitions SET lease_expires_at = clock_timestamp() - interval '1 second' WHERE lease_owner = 'dying' AND partition = \(held.partition)", in: database)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for name in ["a", "b"] {
                 let member = PostgresConsumerGroup("mirror", partitions: 4, member: name, database: database)
                 group.addTask {
-                    try await member.consume(lease: .seconds(5), poll: .milliseconds(50), batch: 7) { events in
+                    try await member.consume(lease: .seconds(120), poll: .milliseconds(50), batch: 7) { events in
                         handled.add(events, by: name)
                     }
                 }

@@ -28,7 +28,7 @@ struct JobsAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Queue a snapshot of the deployment, or the next Git bundle of repositories.",
-        discussion: "A job of the same kind and scope already queued or running is not added twice.")
+        discussion: "A job of the same kind and scope already queued is not added twice; one added while its twin runs waits for it.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions

@@ -6,11 +6,13 @@ import GraceModel
 /// both leases are honoured, and every job's work is written to be idempotent: run twice, it has
 /// the effect of running once (docs/workers.md).
 public protocol JobQueue: Sendable {
-    /// Adds a job unless one of the same kind and scope is already queued or running; returns
-    /// that job's id and whether this call added it.
+    /// Adds a job unless one of the same kind and scope is already queued; returns that job's id
+    /// and whether this call added it. One added while another of its kind and scope runs is
+    /// queued, and runs after it: the running one may have started too early to include its cause.
     func enqueue(_ job: JobSpec, maxAttempts: Int) async throws -> (id: Int64, added: Bool)
     /// The oldest job that is queued and due, or running under an expired lease, now leased to
-    /// `worker` for `lease`; nil when there is none. Jobs other workers hold are skipped, not waited on.
+    /// `worker` for `lease`; nil when there is none. Jobs other workers hold are skipped, not
+    /// waited on, and so is a queued job while another of its kind and scope runs.
     func claim(worker: String, lease: Duration) async throws -> JobLease?
     /// Extends the lease; false when the job is no longer this lease's (it expired and another
     /// worker claimed it): the holder must stop.
