@@ -9,26 +9,14 @@ public enum PostgresTestServer {
     /// `postgres://user@host:port/<new database>`, or nil when no server was started (which fails
     /// the test when scripts/test asked for every tool).
     public static func newDatabaseURL() async throws -> String? {
-        guard let text = ProcessInfo.processInfo.environment["GRACE_POSTGRES_TEST_URL"], var components = URLComponents(string: text),
-              let host = components.host, let user = components.user else {
+        guard let text = ProcessInfo.processInfo.environment["GRACE_POSTGRES_TEST_URL"], var components = URLComponents(string: text) else {
             if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
                 Issue.record("GRACE_POSTGRES_TEST_URL is not set: scripts/test starts PostgreSQL and sets it")
             }
             return nil
         }
         let name = "grace_\(UUID().uuidString.prefix(13).lowercased().replacingOccurrences(of: "-", with: ""))"
-        let logger = Logger(label: "tests")
-        let configuration = PostgresConnection.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                             password: ProcessInfo.processInfo.environment["PGPASSWORD"],
-                                                             database: String(components.path.dropFirst()), tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        try await connection.close()
+        try await query("CREATE DATABASE \(name)", in: text)
         components.path = "/\(name)"
         return components.string
     }

@@ -60,30 +60,42 @@ public final class PostgresGraceDatabase: GraceDatabase {
                 }
                 // Commit times never decrease along the feed, even if the wall clock steps back.
                 let committedAt = Instant(nanosecondsSinceEpoch: max(clock().nanosecondsSinceEpoch, last.nanoseconds))
-                var sequence = last.sequence
-                let firstSequence = sequence + 1
-                for (change, document) in rows {
-                    try await Self.store(change, document: document, on: connection, logger: logger)
-                    sequence += 1
-                    try await connection.query("""
-                        INSERT INTO change_feed (sequence, committed_at, committed_at_ns, entity_kind, entity_id, repository_id, operation, document)
-                        VALUES (\(sequence), \(committedAt.description), \(committedAt.nanosecondsSinceEpoch), \(change.kind.rawValue), \(change.entityID),
-                                \(change.repositoryID?.description), \(document == nil ? "delete" : "upsert"), \(document))
-                        """, logger: logger)
-                }
-                var offset: Int64 = 0
-                if !events.isEmpty {
-                    for try await value in try await connection.query("SELECT COALESCE(MAX(event_offset), 0) FROM event_outbox", logger: logger).decode(Int64.self) {
-                        offset = value
+                let firstSequence = last.sequence + 1
+                let sequence = last.sequence + Int64(rows.count)
+                // A few statements per transaction, not a few per row: on a server every statement is a round trip.
+                for statement in try Self.entityStatements(rows) { try await connection.query(statement, logger: logger) }
+                var feed = MultiRowInsert(
+                    "INSERT INTO change_feed (sequence, committed_at, committed_at_ns, entity_kind, entity_id, repository_id, operation, document)", width: 8)
+                for (index, (change, document)) in rows.enumerated() {
+                    feed.add { binds in
+                        binds.append(firstSequence + Int64(index))
+                        binds.append(committedAt.description)
+                        binds.append(committedAt.nanosecondsSinceEpoch)
+                        binds.append(change.kind.rawValue)
+                        binds.append(change.entityID)
+                        binds.append(change.repositoryID?.description)
+                        binds.append(document == nil ? "delete" : "upsert")
+                        binds.append(document)
                     }
                 }
-                for (entry, envelope) in events {
-                    offset += 1
-                    try await connection.query("""
-                        INSERT INTO event_outbox (event_offset, event_type, repository_id, correlation_id, recorded_at, change_sequence, envelope)
-                        VALUES (\(offset), \(entry.event.type.description), \(entry.repositoryID?.description), \(entry.event.metadata.correlationID),
-                                \(committedAt.description), \(sequence), \(String(decoding: envelope, as: UTF8.self)))
-                        """, logger: logger)
+                for statement in feed.statements() { try await connection.query(statement, logger: logger) }
+                if !events.isEmpty {
+                    let lastOffset = try await connection.query("SELECT COALESCE(MAX(event_offset), 0) FROM event_outbox", logger: logger)
+                        .decode(Int64.self).first { _ in true } ?? 0
+                    var outbox = MultiRowInsert(
+                        "INSERT INTO event_outbox (event_offset, event_type, repository_id, correlation_id, recorded_at, change_sequence, envelope)", width: 7)
+                    for (index, (entry, envelope)) in events.enumerated() {
+                        outbox.add { binds in
+                            binds.append(lastOffset + 1 + Int64(index))
+                            binds.append(entry.event.type.description)
+                            binds.append(entry.repositoryID?.description)
+                            binds.append(entry.event.metadata.correlationID)
+                            binds.append(committedAt.description)
+                            binds.append(sequence)
+                            binds.append(String(decoding: envelope, as: UTF8.self))
+                        }
+                    }
+                    for statement in outbox.statements() { try await connection.query(statement, logger: logger) }
                 }
                 return CommitReceipt(position: ChangePosition(sequence: sequence, committedAt: committedAt), firstSequence: rows.isEmpty ? 0 : firstSequence)
             } }
@@ -92,26 +104,45 @@ public final class PostgresGraceDatabase: GraceDatabase {
         }
     }
 
-    static func store(_ change: EntityChange, document: String?, on connection: PostgresConnection, logger: Logger) async throws {
-        let (table, idColumn) = change.kind.table
-        guard let document else {
-            var binds = PostgresBindings()
-            binds.append(change.entityID)
-            try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE \(idColumn) = $1", binds: binds), logger: logger)
-            return
+    /// The statements that leave the entity tables as the transaction's changes do: per table, one
+    /// DELETE of the ids deleted and multi-row upserts of the rest. Each entity's last change wins,
+    /// as it would applied one by one (and one statement may not touch a row twice).
+    static func entityStatements(_ rows: [(EntityChange, String?)]) throws -> [PostgresQuery] {
+        var lastChange: [String: Int] = [:]
+        var net: [(EntityChange, String?)] = []
+        for row in rows {
+            let key = "\(row.0.kind.rawValue)/\(row.0.entityID)"
+            if let index = lastChange[key] { net[index] = row } else {
+                lastChange[key] = net.count
+                net.append(row)
+            }
         }
-        let columns = change.indexedColumns
-        let names = [idColumn] + columns.map(\.name) + ["document"]
-        var binds = PostgresBindings()
-        binds.append(change.entityID)
-        for column in columns { binds.append(column.value) }
-        binds.append(document)
-        let placeholders = (1...names.count).map { "$\($0)" }.joined(separator: ", ")
-        let updates = names.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-        try await connection.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders))
-            ON CONFLICT (\(idColumn)) DO UPDATE SET \(updates)
-            """, binds: binds), logger: logger)
+        var statements: [PostgresQuery] = []
+        for kind in EntityKind.allCases {
+            let (table, idColumn) = kind.table
+            let changes = net.filter { $0.0.kind == kind }
+            let deleted = changes.filter { $0.1 == nil }.map(\.0.entityID)
+            if !deleted.isEmpty {
+                var binds = PostgresBindings()
+                binds.append(deleted)
+                statements.append(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE \(idColumn) = ANY($1)", binds: binds))
+            }
+            let upserted = changes.compactMap { change, document in document.map { (change, $0) } }
+            guard let first = upserted.first?.0 else { continue }
+            let names = [idColumn] + first.indexedColumns.map(\.name) + ["document"]
+            let updates = names.dropFirst().map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+            var insert = MultiRowInsert("INSERT INTO \(table) (\(names.joined(separator: ", ")))", width: names.count,
+                                        tail: " ON CONFLICT (\(idColumn)) DO UPDATE SET \(updates)")
+            for (change, document) in upserted {
+                insert.add { binds in
+                    binds.append(change.entityID)
+                    for column in change.indexedColumns { binds.append(column.value) }
+                    binds.append(document)
+                }
+            }
+            statements += insert.statements()
+        }
+        return statements
     }
 
     public func openReadView(_ consistency: ReadConsistency) async throws -> any GraceReadView {
@@ -277,5 +308,44 @@ extension DatabaseOpener {
     /// Opens `postgres://` deployments with this backend.
     public static let standard = DatabaseOpener { url, create, now in
         try await PostgresGraceDatabase(try PostgresLocation(parsing: url), mode: create ? .create : .openExisting, now: now)
+    }
+}
+
+/// One INSERT of many rows, cut into statements of at most 1,000 rows (PostgreSQL takes at most
+/// 65,535 parameters per statement).
+struct MultiRowInsert {
+    let head: String
+    let tail: String
+    let width: Int
+    private var finished: [PostgresQuery] = []
+    private var binds = PostgresBindings()
+    private var rowCount = 0
+    static let rowsPerStatement = 1000
+
+    init(_ head: String, width: Int, tail: String = "") {
+        self.head = head
+        self.width = width
+        self.tail = tail
+    }
+
+    /// Adds a row: `append` binds exactly `width` values.
+    mutating func add(_ append: (inout PostgresBindings) -> Void) {
+        append(&binds)
+        rowCount += 1
+        if rowCount == Self.rowsPerStatement { flush() }
+    }
+
+    mutating func statements() -> [PostgresQuery] {
+        if rowCount > 0 { flush() }
+        return finished
+    }
+
+    private mutating func flush() {
+        let values = (0..<rowCount).map { row in
+            "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
+        }.joined(separator: ", ")
+        finished.append(PostgresQuery(unsafeSQL: "\(head) VALUES \(values)\(tail)", binds: binds))
+        binds = PostgresBindings()
+        rowCount = 0
     }
 }

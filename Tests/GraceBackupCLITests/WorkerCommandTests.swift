@@ -35,9 +35,9 @@ struct WorkerCommandTests {
         #expect(repositories.count == 4, "\(exportJobs.standardOutput)\(exportJobs.standardError)")
 
         // The snapshot job is held mid-read: the test locks a table the snapshot reads and the bundle
-        // exports do not, so the job is certainly running, not done, when its worker is killed.
+        // exports do not, so the job is certainly running, on its first attempt, when its worker is killed.
         let hold = try await PostgresTestServer.holding(["LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE"], in: database)
-        let common = ["--deployment", database, "--vault", folder("vault"), "--bundles", folder("bundles"), "--lease", "2", "--heartbeat", "0.4", "--poll", "0.1"]
+        let common = ["--deployment", database, "--vault", folder("vault"), "--bundles", folder("bundles"), "--lease", "4", "--heartbeat", "0.5", "--poll", "0.1"]
         var workers: [String: Process] = [:]
         for name in ["w1", "w2", "w3"] {
             workers[name] = try Self.startWorker(name, common, log: scratch.url.appendingPathComponent("\(name).log"))
@@ -46,7 +46,8 @@ struct WorkerCommandTests {
         let watching = ContinuousClock.now
         while victim == nil, ContinuousClock.now - watching < .seconds(120) {
             let blocked = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: database)
-            let held = try await PostgresTestServer.query("SELECT lease_owner || ' ' || job_id FROM jobs WHERE state = 'running' AND kind = 'snapshot'", in: database)
+            let held = try await PostgresTestServer.query(
+                "SELECT lease_owner || ' ' || job_id FROM jobs WHERE state = 'running' AND kind = 'snapshot' AND attempts = 1", in: database)
             if blocked != ["0"], let row = held.first??.split(separator: " "), row.count == 2, let process = workers[String(row[0])] {
                 kill(process.processIdentifier, SIGKILL)
                 try await process.exit(within: .seconds(10))
@@ -57,8 +58,6 @@ struct WorkerCommandTests {
         }
         await hold.release()
         let killed = try #require(victim, "the worker holding the snapshot job was seen waiting on the lock")
-        let atKill = try await PostgresTestServer.query("SELECT state || ' ' || attempts FROM jobs WHERE job_id = \(killed.job)", in: database)
-        #expect(atKill == ["running 1"], "the worker died mid-job: its job was neither done nor given back")
 
         // The other two finish everything, the dead worker's job once its lease has expired.
         let waiting = ContinuousClock.now

@@ -62,6 +62,27 @@ struct GraceDatabaseContractTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func oneTransactionChangingAnEntityTwiceLeavesItsLastChangeAndFeedsBoth(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 1) }) else { return }
+        let kept = Self.owner("first"), dropped = Self.owner("dropped")
+        var renamed = kept
+        renamed.ownerName = "renamed"
+        let receipt = try await database.apply(GraceTransaction(changes: [
+            .owner(kept), .owner(dropped), .owner(renamed), .deletion(.owner, id: dropped.ownerID.description, repositoryID: nil),
+        ]))
+        #expect(receipt.firstSequence == 1 && receipt.position.sequence == 4)
+        #expect(try await database.openReadView(.latest).owners().map(\.ownerName) == ["renamed"])
+        let feed = try await database.changes(after: 0, limit: 10)
+        #expect(feed.map(\.sequence) == [1, 2, 3, 4] && feed.map(\.entityID) == [kept, dropped, kept, dropped].map(\.ownerID.description))
+        #expect(feed[3].document == nil && feed[2].document?.contains("renamed") == true)
+        // Many rows in one transaction: more than one statement's worth.
+        let many = (0..<2500).map { EntityChange.owner(Self.owner("bulk-\($0)")) }
+        _ = try await database.apply(GraceTransaction(changes: many))
+        #expect(try await database.openReadView(.latest).counts()[.owner] == 2501)
+        #expect(try await database.changes(after: 4, limit: 5000).map(\.sequence) == Array(5...2504))
+    }
+
+    @Test(arguments: Backend.allCases)
     func commitTimesNeverGoBackward(_ backend: Backend) async throws {
         let times = LockedCounter(values: [500, 400, 600])
         guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: times.next()) }) else { return }
