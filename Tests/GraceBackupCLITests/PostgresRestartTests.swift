@@ -121,4 +121,45 @@ struct PostgresRestartTests {
         let again = try CommandLineTool.run(["restore", "--vault", folder("vault"), "--to", target], environment: cluster.environment)
         #expect(again.exitCode == 0 && again.standardOutput.contains("no problems found"), "\(again.standardOutput)\(again.standardError)")
     }
+
+    @Test func aWorkerWaitsOutARestartAndRunsTheJobsAddedAfterIt() async throws {
+        guard let cluster = try PrivatePostgresCluster.start() else { return }
+        let scratch = try Scratch()
+        let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
+        let password = cluster.environment["PGPASSWORD"]
+        #expect(try CommandLineTool.run(["simulate", "--deployment", cluster.url, "--objects", folder("objects"), "--files", "60", "--operations", "10"],
+                                        environment: cluster.environment).exitCode == 0)
+        #expect(try CommandLineTool.run(["init", "--vault", folder("vault")]).exitCode == 0)
+        let worker = Process()
+        worker.executableURL = CommandLineTool.executable
+        worker.arguments = ["worker", "--deployment", cluster.url, "--vault", folder("vault"), "--poll", "0.2", "--name", "patient"]
+        worker.environment = ProcessInfo.processInfo.environment.merging(cluster.environment) { $1 }
+        let errors = scratch.url.appendingPathComponent("worker.err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        worker.standardError = try FileHandle(forWritingTo: errors)
+        worker.standardOutput = FileHandle.nullDevice
+        try worker.run()
+        try await Task.sleep(for: .seconds(1))
+
+        // Down longer than a connection's own retries (about 4 s): the worker itself backs off and tries again.
+        try cluster.stopServer()
+        try await Task.sleep(for: .seconds(6))
+        try cluster.startServer()
+        let added = try CommandLineTool.run(["jobs", "add", "--deployment", cluster.url, "snapshot"], environment: cluster.environment)
+        #expect(added.exitCode == 0, "\(added.standardError)")
+        let waiting = ContinuousClock.now
+        var state: [String?] = []
+        while ContinuousClock.now - waiting < .seconds(90), worker.isRunning {
+            state = try await PostgresTestServer.query("SELECT state FROM jobs", in: cluster.url, password: password)
+            if state == ["done"] { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(worker.isRunning, "the worker outlived the restart")
+        worker.terminate()
+        try await worker.exit(within: .seconds(30))
+        let log = try String(contentsOf: errors, encoding: .utf8)
+        #expect(state == ["done"], "the job added after the restart was run: \(state) \(log)")
+        #expect(log.contains("trying again in"), "\(log)")
+        #expect(try CommandLineTool.run(["verify", "--vault", folder("vault")]).exitCode == 0)
+    }
 }

@@ -45,18 +45,30 @@ public struct JobWorker: Sendable {
     }
 
     /// Runs jobs until cancelled or, with `exitWhenIdle`, until none is left to claim.
-    /// `finished` hears each job's outcome as it happens.
-    public func run(exitWhenIdle: Bool, finished: @Sendable (Finished) -> Void = { _ in }) async throws -> [Finished] {
+    /// `finished` hears each job's outcome as it happens. While the database is unavailable (a
+    /// restart, a failover), the worker waits and tries again, twice as long each time up to a
+    /// minute, and tells `unavailable`; a job whose outcome could not be recorded then is redone
+    /// by whoever claims it when its lease expires.
+    public func run(exitWhenIdle: Bool, unavailable: @Sendable (any BackupFailure, Duration) -> Void = { _, _ in },
+                    finished: @Sendable (Finished) -> Void = { _ in }) async throws -> [Finished] {
         var outcomes: [Finished] = []
+        var pause = poll
         while !Task.isCancelled {
-            guard let claimed = try await queue.claim(worker: name, lease: lease) else {
-                if exitWhenIdle { break }
-                try await Task.sleep(for: poll)
-                continue
+            do {
+                guard let claimed = try await queue.claim(worker: name, lease: lease) else {
+                    if exitWhenIdle { break }
+                    try await Task.sleep(for: poll)
+                    continue
+                }
+                let outcome = try await runOne(claimed)
+                finished(outcome)
+                outcomes.append(outcome)
+                pause = poll
+            } catch let failure as any BackupFailure where failure.kind == .unavailable {
+                unavailable(failure, pause)
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(60))
             }
-            let outcome = try await runOne(claimed)
-            finished(outcome)
-            outcomes.append(outcome)
         }
         return outcomes
     }

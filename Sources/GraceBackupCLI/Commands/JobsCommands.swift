@@ -152,7 +152,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let stop = StopSignal()
         let finished = try await withThrowingTaskGroup(of: [JobWorker.Finished]?.self) { group in
             group.addTask {
-                try await configured.run(exitWhenIdle: exitWhenIdle) { outcome in
+                try await configured.run(exitWhenIdle: exitWhenIdle, unavailable: { failure, pause in
+                    writeLine("worker \(workerName): \(failure); trying again in \(pause)")
+                }) { outcome in
                     if json { printJSONLine(outcome) } else { writeLine(Self.describe(outcome)) }
                 }
             }
