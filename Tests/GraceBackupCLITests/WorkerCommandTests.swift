@@ -113,11 +113,11 @@ struct WorkerCommandTests {
         let repositories = report["repositoryIDs"] as? [String] ?? []
         #expect(repositories.count == 3)
         let promoted = try await PostgresTestServer.query(
-            "SELECT DISTINCT repository_id FROM event_outbox WHERE event_type = 'BranchEvent.Promoted' ORDER BY repository_id", in: database).compactMap { $0 }
+            "SELECT DISTINCT repository_id FROM event_outbox WHERE event_type IN ('BranchEvent.Promoted', 'BranchEvent.Tagged') ORDER BY repository_id", in: database).compactMap { $0 }
         #expect(!promoted.isEmpty, "the simulation promoted")
 
         // Each promoted repository gets its bundles; once caught up, no job is open and the chain holds
-        // every promotion: its latest export read the whole feed.
+        // every promotion and tag: its latest export read the whole feed.
         let waiting = ContinuousClock.now
         var done: [String] = []
         while ContinuousClock.now - waiting < .seconds(120) {
@@ -137,7 +137,7 @@ struct WorkerCommandTests {
             let again = try CommandLineTool.run(["export-bundle", "--deployment", database, "--repository-id", repository, "--all-branches",
                                                  "--output", folder("bundles"), "--json"])
             let report = (try? JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8))) as? [String: Any] ?? [:]
-            #expect(again.exitCode == 0 && report["objects"] as? Int == 0 && (report["refs"] as? [String: Any])?.isEmpty == true, "repository \(repository)'s chain holds every promotion: \(again.standardOutput)")
+            #expect(again.exitCode == 0 && report["objects"] as? Int == 0 && (report["refs"] as? [String: Any])?.isEmpty == true, "repository \(repository)'s chain holds every promotion and tag: \(again.standardOutput)")
         }
         let positions = try await PostgresTestServer.query(
             "SELECT DISTINCT position::text FROM consumer_partitions WHERE group_name = 'export-on-promotion'", in: database)

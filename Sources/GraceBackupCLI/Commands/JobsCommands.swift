@@ -112,7 +112,7 @@ struct WorkerCommand: AsyncParsableCommand {
             worker dies, its job goes to another once the lease (--lease seconds) expires, and is redone there: every \
             job's work is idempotent, so each is done exactly once in effect. --follow-promotions also reads the event \
             stream in the consumer group `export-on-promotion` (shared by every worker that follows) and queues the next \
-            bundle of each repository with a new promotion. Prints one JSON line per finished job with --json. \
+            bundle of each repository with a new promotion or tag. Prints one JSON line per finished job with --json. \
             docs/workers.md says more.
             """)
 
@@ -127,7 +127,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds between heartbeats (at most a third of --lease is wise).") var heartbeat: Double?
     @Option(help: "Seconds between looks for a job when there is none.") var poll: Double = 1
     @Flag(help: "Exit when no job is left to claim, instead of waiting for more.") var exitWhenIdle = false
-    @Flag(help: "Queue the next bundle of every repository with a new promotion (needs --bundles).") var followPromotions = false
+    @Flag(help: "Queue the next bundle of every repository with a new promotion or tag (needs --bundles).") var followPromotions = false
 
     func validate() throws {
         guard lease > 0, poll > 0 else { throw ValidationError("--lease and --poll must be positive") }
@@ -166,7 +166,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 let consumers = PostgresConsumerGroup("export-on-promotion", member: workerName, database: server)
                 group.addTask {
                     try await consumers.consume(lease: .seconds(lease), poll: .seconds(poll)) { events in
-                        let promoted = Set(events.filter { $0.event.type == .branchPromoted }.compactMap(\.repositoryID))
+                        // Promotions and tags are what a bundle's refs are made of.
+                        let promoted = Set(events.filter { [.branchPromoted, .branchTagged].contains($0.event.type) }.compactMap(\.repositoryID))
                         for repositoryID in promoted.sorted(by: { $0.description < $1.description }) {
                             _ = try await server.jobQueue.enqueue(try BackupJobs.exportBundle(of: repositoryID), maxAttempts: 5)
                         }
