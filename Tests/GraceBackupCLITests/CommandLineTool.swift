@@ -26,6 +26,24 @@ struct CommandLineTool {
         try runProgram(executable, arguments, in: folder, environment: environment)
     }
 
+    /// Starts the executable without waiting for it; its output goes to the files given (created
+    /// empty), or nowhere. `environment` adds to (or overrides) this process's environment.
+    static func start(_ arguments: [String], environment: [String: String] = [:], output: URL? = nil, errors: URL? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        func sink(_ file: URL?) throws -> FileHandle {
+            guard let file else { return FileHandle.nullDevice }
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            return try FileHandle(forWritingTo: file)
+        }
+        process.standardOutput = try sink(output)
+        process.standardError = try sink(errors)
+        try process.run()
+        return process
+    }
+
     /// Runs `program`; `environment` adds to (or overrides) this process's environment.
     static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()

@@ -12,21 +12,20 @@ struct PostgresRestartTests {
     static func snapshotHeldMidRead(_ cluster: PrivatePostgresCluster, vault: String, errors: URL) async throws -> (Process, PostgresTestServer.HeldTransaction) {
         let password = cluster.environment["PGPASSWORD"]
         let held = try await PostgresTestServer.holding(entityTables.map { "LOCK TABLE \($0) IN ACCESS EXCLUSIVE MODE" }, in: cluster.url, password: password)
-        let process = Process()
-        process.executableURL = CommandLineTool.executable
-        process.arguments = ["snapshot", "--deployment", cluster.url, "--vault", vault, "--json"]
-        process.environment = ProcessInfo.processInfo.environment.merging(cluster.environment) { $1 }
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try CommandLineTool.start(["snapshot", "--deployment", cluster.url, "--vault", vault, "--json"], environment: cluster.environment, errors: errors)
+        #expect(try await someoneWaitsOnALock(cluster.url, password: password, while: process), "the snapshot was seen waiting mid-read")
+        return (process, held)
+    }
+
+    /// Whether some statement on the server is waiting on a lock, asked until it is or `process` ends (30 s at most).
+    static func someoneWaitsOnALock(_ url: String, password: String?, while process: Process) async throws -> Bool {
         let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(30) {
-            let waiting = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: cluster.url, password: password)
-            if waiting != ["0"] { break }
+        while process.isRunning, ContinuousClock.now - started < .seconds(30) {
+            let waiting = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: url, password: password)
+            if waiting != ["0"] { return true }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return (process, held)
+        return false
     }
 
     static func snapshotCount(_ vault: String) throws -> Int {
@@ -91,21 +90,9 @@ struct PostgresRestartTests {
         // SHARE mode lets the restore read (the target is empty) but holds its first write to
         // directory_versions, inside its one transaction, until the server is gone.
         let hold = try await PostgresTestServer.holding(["LOCK TABLE directory_versions IN SHARE MODE"], in: target, password: password)
-        let process = Process()
-        process.executableURL = CommandLineTool.executable
-        process.arguments = ["restore", "--vault", folder("vault"), "--to", target]
-        process.environment = ProcessInfo.processInfo.environment.merging(cluster.environment) { $1 }
         let errors = scratch.url.appendingPathComponent("restore.err")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let started = ContinuousClock.now
-        var blocked = false
-        while !blocked, process.isRunning, ContinuousClock.now - started < .seconds(60) {
-            blocked = try await PostgresTestServer.query("SELECT count(*)::text FROM pg_stat_activity WHERE wait_event_type = 'Lock'", in: target, password: password) != ["0"]
-            if !blocked { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        let process = try CommandLineTool.start(["restore", "--vault", folder("vault"), "--to", target], environment: cluster.environment, errors: errors)
+        let blocked = try await Self.someoneWaitsOnALock(target, password: password, while: process)
         #expect(blocked, "the restore was seen waiting inside its transaction")
         try cluster.stopServer()
         await hold.release()
@@ -130,15 +117,9 @@ struct PostgresRestartTests {
         #expect(try CommandLineTool.run(["simulate", "--deployment", cluster.url, "--objects", folder("objects"), "--files", "60", "--operations", "10"],
                                         environment: cluster.environment).exitCode == 0)
         #expect(try CommandLineTool.run(["init", "--vault", folder("vault")]).exitCode == 0)
-        let worker = Process()
-        worker.executableURL = CommandLineTool.executable
-        worker.arguments = ["worker", "--deployment", cluster.url, "--vault", folder("vault"), "--poll", "0.2", "--name", "patient"]
-        worker.environment = ProcessInfo.processInfo.environment.merging(cluster.environment) { $1 }
         let errors = scratch.url.appendingPathComponent("worker.err")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        worker.standardError = try FileHandle(forWritingTo: errors)
-        worker.standardOutput = FileHandle.nullDevice
-        try worker.run()
+        let worker = try CommandLineTool.start(["worker", "--deployment", cluster.url, "--vault", folder("vault"), "--poll", "0.2", "--name", "patient"],
+                                               environment: cluster.environment, errors: errors)
         try await Task.sleep(for: .seconds(1))
 
         // Down longer than a connection's own retries (about 4 s): the worker itself backs off and tries again.

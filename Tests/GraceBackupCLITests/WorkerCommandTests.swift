@@ -6,14 +6,7 @@ import Testing
 /// in the middle of a job, and every job is still done exactly once in effect.
 struct WorkerCommandTests {
     static func startWorker(_ name: String, _ arguments: [String], log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = CommandLineTool.executable
-        process.arguments = ["worker", "--name", name, "--json"] + arguments
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try CommandLineTool.start(["worker", "--name", name, "--json"] + arguments, output: log)
     }
 
     static func jobStates(_ database: String) async throws -> [String] {
