@@ -16,7 +16,6 @@ public final class PostgresGraceDatabase: GraceDatabase {
     public let location: String
     public var schemaVersion: Int { PostgresSchema.version }
     let pool: PostgresConnectionPool
-    let connectionConfiguration: PostgresConnection.Configuration
     let now: @Sendable () -> Instant
     let logger = Logger(label: "grace-backup.postgres")
 
@@ -28,20 +27,16 @@ public final class PostgresGraceDatabase: GraceDatabase {
         var configuration = PostgresConnection.Configuration(host: place.host, port: place.port, username: place.username,
                                                              password: place.password, database: place.database, tls: .disable)
         configuration.options.connectTimeout = .seconds(10)
-        connectionConfiguration = configuration
         pool = PostgresConnectionPool(configuration: configuration, maximum: 16, logger: logger)
         self.now = now
+        // The pool's first connection migrates, and stays for the queries that follow.
+        let (logger, location, createIfMissing) = (self.logger, place.description, mode == .create)
         do {
-            let connection = try await Self.connect(connectionConfiguration, logger: logger)
-            do {
-                try await PostgresSchema.migrate(connection, location: place.description, createIfMissing: mode == .create, logger: logger)
-            } catch {
-                try? await connection.close()
-                throw error
+            try await pool.withConnection { connection in
+                try await PostgresSchema.migrate(connection, location: location, createIfMissing: createIfMissing, logger: logger)
             }
-            try await connection.close()
         } catch {
-            throw Self.failure(error, .open, location: location, what: "cannot open the database")
+            throw Self.failure(error, .open, location: self.location, what: "cannot open the database")
         }
     }
 
@@ -153,7 +148,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
                 return PostgresReadView(session: nil, pool: pool, position: position, location: location)
             case .snapshot:
                 // One REPEATABLE READ transaction on a connection of its own, for as long as the view lives.
-                let session = try await SnapshotSession.open(configuration: connectionConfiguration, location: location, logger: logger)
+                let session = try await SnapshotSession.open(configuration: pool.configuration, location: location, logger: logger)
                 let position = try await PostgresReadView.readPosition { query in try await session.rows(query) }
                 return PostgresReadView(session: session, pool: pool, position: position, location: location)
             }

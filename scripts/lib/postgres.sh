@@ -33,11 +33,3 @@ stop_postgres() {
     rm -rf "$pg_data"
 }
 
-# A new empty database on the cluster; prints its URL.
-new_postgres_database() {
-    local name=$1
-    psql_grace -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
-    echo "postgres://grace@127.0.0.1:$pg_port/$name"
-}
-
-psql_grace() { "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U grace -d postgres "$@"; }
