@@ -43,13 +43,14 @@ struct PostgresReadView: GraceReadView {
         }
     }
 
-    func document(of kind: EntityKind, id: String) async throws -> StoredDocument? {
+    func documents(of kind: EntityKind, ids: [String]) async throws -> [StoredDocument] {
         let (table, idColumn) = kind.table
         var binds = PostgresBindings()
-        binds.append(id)
-        return try await rows(PostgresQuery(unsafeSQL: "SELECT document FROM \(table) WHERE \(idColumn) = $1", binds: binds)) {
-            StoredDocument(kind: kind, id: id, json: try $0.decode(String.self))
-        }.first
+        binds.append(ids)
+        return try await rows(PostgresQuery(unsafeSQL: "SELECT \(idColumn), document FROM \(table) WHERE \(idColumn) = ANY($1)", binds: binds)) { row in
+            let (id, json) = try row.decode((String, String).self)
+            return StoredDocument(kind: kind, id: id, json: json)
+        }
     }
 
     func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID? {

@@ -83,6 +83,23 @@ struct GraceDatabaseContractTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func readsManyDocumentsByIDInOneCall(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 1) }) else { return }
+        let owners = (0..<1200).map { Self.owner("owner-\($0)") }
+        _ = try await database.apply(GraceTransaction(changes: owners.map { .owner($0) }))
+        let view = try await database.openReadView(.snapshot)
+        // More ids than one SQLite statement binds, an id twice, and ids that are not there.
+        let wanted = owners.enumerated().filter { $0.offset % 3 != 0 }.map(\.element)
+        let ids = wanted.map(\.ownerID.description) + [wanted[0].ownerID.description, UUID().uuidString.lowercased(), "not-an-id"]
+        let documents = try await view.documents(of: .owner, ids: ids)
+        #expect(Set(documents.map(\.id)) == Set(wanted.map(\.ownerID.description)))
+        #expect(Set(try documents.map { try view.decode(Owner.self, $0) }) == Set(wanted))
+        #expect(try await view.documents(of: .owner, ids: []).isEmpty)
+        #expect(try await view.document(of: .owner, id: owners[0].ownerID.description)?.id == owners[0].ownerID.description)
+        #expect(try await view.document(of: .owner, id: "missing") == nil)
+    }
+
+    @Test(arguments: Backend.allCases)
     func commitTimesNeverGoBackward(_ backend: Backend) async throws {
         let times = LockedCounter(values: [500, 400, 600])
         guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: times.next()) }) else { return }

@@ -63,7 +63,7 @@ public actor ChangeCapture {
         let lines = changes.map(SegmentLine.init)
         let directories = try lines.compactMap { line -> DirectoryVersion? in
             guard line.kind == .directoryVersion, let json = line.document else { return nil }
-            return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
+            return try GraceJSON.decode(DirectoryVersion.self, from: json)
         }
         if catalogReadAt.map({ ContinuousClock.now - $0 >= .seconds(Self.catalogRefreshSeconds) }) ?? true {
             catalog = try await vault.reusableCatalog(refreshing: catalog)

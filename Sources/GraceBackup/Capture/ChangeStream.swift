@@ -84,6 +84,6 @@ extension ChangeRecord {
     /// and a bundle export follows.
     public var isNewPromotion: Bool {
         guard kind == .reference, let json = document, json.contains("\"Promotion\"") else { return false }
-        return (try? GraceJSON.decode(Reference.self, from: Data(json.utf8)))?.referenceType == .promotion
+        return (try? GraceJSON.decode(Reference.self, from: json))?.referenceType == .promotion
     }
 }

@@ -195,7 +195,7 @@ public struct DeploymentChecker: Sendable {
 
     private func decode<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument, into report: inout CheckReport) -> Value? {
         do {
-            return try GraceJSON.decode(type, from: Data(document.json.utf8))
+            return try GraceJSON.decode(type, from: document.json)
         } catch {
             report.problems.append(CheckProblem(.documentUndecodable, entity: "\(document.kind.rawValue) \(document.id)", message: "the stored document does not decode: \(error)"))
             return nil

@@ -74,7 +74,7 @@ public struct BackupJobs: Sendable {
 
     static func decode<Value: Decodable>(_ type: Value.Type, _ text: String, _ job: JobLease) throws -> Value {
         do {
-            return try GraceJSON.decode(type, from: Data(text.utf8))
+            return try GraceJSON.decode(type, from: text)
         } catch {
             throw JobFailure.badParameters(job.jobID, "\(error)")
         }

@@ -125,7 +125,7 @@ public struct Restorer: Sendable {
     /// The documents of one repository, and its owner and organization so it has a home.
     static func narrow(_ state: DatabaseState, to repositoryID: RepositoryID, location: String, snapshot: String) throws -> DatabaseState {
         guard let repositoryDocument = state.documents[.init(kind: .repository, id: repositoryID.description)],
-              let repository = try? GraceJSON.decode(Repository.self, from: Data(repositoryDocument.utf8))
+              let repository = try? GraceJSON.decode(Repository.self, from: repositoryDocument)
         else { throw RestoreFailure.repositoryNotInSnapshot(repositoryID, snapshot: snapshot) }
         var narrowed = DatabaseState(image: [])
         for (key, document) in state.documents {

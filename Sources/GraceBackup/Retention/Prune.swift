@@ -260,7 +260,7 @@ public struct Pruner: Sendable {
                     : try JSONLines.decode(SegmentLine.self, from: bytes, key: record.key).map { ($0.kind, $0.document) }
                 for (kind, json) in documents where kind == .directoryVersion {
                     guard let json else { continue }
-                    for file in try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8)).files { inventory.needed.insert(file.blake3Hash) }
+                    for file in try GraceJSON.decode(DirectoryVersion.self, from: json).files { inventory.needed.insert(file.blake3Hash) }
                 }
             } catch let failure as VaultFailure {
                 throw PruneFailure.damaged(key: record.key, detail: failure.description)

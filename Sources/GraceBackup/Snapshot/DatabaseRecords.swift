@@ -105,7 +105,7 @@ struct DatabaseState: Sendable {
     func all<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind) throws -> [Value] {
         try documents.filter { $0.key.kind == kind }.sorted { $0.key < $1.key }.map { entry in
             do {
-                return try GraceJSON.decode(type, from: Data(entry.value.utf8))
+                return try GraceJSON.decode(type, from: entry.value)
             } catch {
                 throw MalformedDocument(entityKind: kind, id: entry.key.id, detail: "\(error)")
             }

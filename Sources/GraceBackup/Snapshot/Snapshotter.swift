@@ -132,7 +132,7 @@ public struct Snapshotter: Sendable {
 
     private func decodeDirectory(_ json: String, id: String) throws -> DirectoryVersion {
         do {
-            return try GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))
+            return try GraceJSON.decode(DirectoryVersion.self, from: json)
         } catch {
             throw MalformedDocument(entityKind: .directoryVersion, id: id, detail: "\(error)")
         }

@@ -68,7 +68,7 @@ public struct VaultVerifier: Sendable {
                         : try JSONLines.decode(SegmentLine.self, from: bytes, key: record.key).map { ($0.kind, $0.id, $0.document) }
                     for (kind, id, json) in documents where kind == .directoryVersion {
                         guard let json else { continue }
-                        guard let directory = try? GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8)) else {
+                        guard let directory = try? GraceJSON.decode(DirectoryVersion.self, from: json) else {
                             report.problems.append(VerifyProblem(key: record.key, message: "DirectoryVersion \(id) does not decode"))
                             continue
                         }
@@ -93,7 +93,7 @@ public struct VaultVerifier: Sendable {
                 let lines = try JSONLines.decode(SegmentLine.self, from: try await vault.getSealed(try ObjectKey(record.segment.key), expectedSHA256: record.segment.sha256),
                                                  key: record.segment.key)
                 for line in lines where line.kind == .directoryVersion {
-                    guard let json = line.document, let directory = try? GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8)) else { continue }
+                    guard let json = line.document, let directory = try? GraceJSON.decode(DirectoryVersion.self, from: json) else { continue }
                     for file in directory.files { referenced[file.blake3Hash] = file }
                 }
             } catch let failure as VaultFailure {

@@ -156,7 +156,7 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         // A line cut by the kill is not an acknowledgement.
-        let lines = text.split(separator: "\n").compactMap { try? GraceJSON.decode(Line.self, from: Data($0.utf8)) }
+        let lines = text.split(separator: "\n").compactMap { try? GraceJSON.decode(Line.self, from: String($0)) }
         run.acknowledged = lines.count
         if let first = lines.map(\.acknowledgedAt).min(), let last = lines.map(\.acknowledgedAt).max(), last > first {
             run.operationsPerSecond = Double(lines.count - 1) / (Double(last.nanosecondsSinceEpoch - first.nanosecondsSinceEpoch) / 1e9)

@@ -19,11 +19,27 @@ public struct GraceID<Kind: GraceEntityKind>: Hashable, Comparable, Sendable, Co
 
     /// Parses the hyphenated form in any case; returns nil for anything else.
     public init?(_ text: String) {
-        guard text.utf8.count == 36, let uuid = UUID(uuidString: text) else { return nil }
+        var text = text
+        guard let uuid = text.withUTF8({ GuidText.parse($0) }) else { return nil }
         self.uuid = uuid
     }
 
-    public var description: String { uuid.uuidString.lowercased() }
+    /// The lowercase hyphenated form. Written by hand, as `parse` reads it: Foundation's
+    /// `uuidString` goes through `sprintf`, and ids are formatted for every lookup an export makes.
+    public var description: String {
+        withUnsafeBytes(of: uuid.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { text in
+                var position = 0
+                for (index, byte) in bytes.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 { text[position] = UInt8(ascii: "-"); position += 1 }
+                    text[position] = GuidText.hexDigits[Int(byte >> 4)]
+                    text[position + 1] = GuidText.hexDigits[Int(byte & 0x0f)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
 
     public static func < (lhs: GraceID, rhs: GraceID) -> Bool { lhs.description < rhs.description }
 
@@ -48,3 +64,37 @@ public typealias RepositoryID = GraceID<RepositoryKind>
 public typealias BranchID = GraceID<BranchKind>
 public typealias ReferenceID = GraceID<ReferenceKind>
 public typealias DirectoryVersionID = GraceID<DirectoryVersionKind>
+
+/// A Guid's text, read and written without Foundation (a generic type cannot hold static constants).
+enum GuidText {
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal digits in any case.
+    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> UUID? {
+        guard text.count == 36 else { return nil }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &uuid) { bytes in
+            var position = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    guard text[position] == UInt8(ascii: "-") else { return false }
+                    position += 1
+                }
+                guard let high = hexValue(text[position]), let low = hexValue(text[position + 1]) else { return false }
+                bytes[index] = high << 4 | low
+                position += 2
+            }
+            return true
+        }
+        return parsed ? UUID(uuid: uuid) : nil
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

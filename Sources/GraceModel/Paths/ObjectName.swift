@@ -14,9 +14,11 @@ public enum ObjectName {
     /// ends with `.`; the stem is the name with *every* occurrence of that extension removed,
     /// so `.gitignore` has an empty stem and `a.fs.fs` becomes `a`.
     static func stemAndExtension(ofPathLastSegment path: String) -> (stem: String, ext: String) {
-        let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
         guard let dot = name.lastIndex(of: "."), name.index(after: dot) != name.endIndex else { return (name, "") }
         let ext = String(name[dot...])
+        // Every occurrence of the extension starts with a dot: with no other dot, the stem is what precedes it.
+        guard name[..<dot].utf8.contains(UInt8(ascii: ".")) else { return (String(name[..<dot]), ext) }
         return (name.replacingAllOccurrences(of: ext), ext)
     }
 }

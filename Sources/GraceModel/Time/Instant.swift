@@ -44,7 +44,13 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, CustomStringConv
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; returns nil for anything else.
     public init?(parsing text: String) {
-        let bytes = Array(text.utf8)
+        var text = text
+        guard let instant = text.withUTF8({ Instant(parsingUTF8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = instant
+    }
+
+    /// The same, from UTF-8 bytes.
+    init?(parsingUTF8 bytes: UnsafeRawBufferPointer) {
         func number(_ range: Range<Int>) -> Int64? {
             guard range.upperBound <= bytes.count, !range.isEmpty else { return nil }
             var value: Int64 = 0

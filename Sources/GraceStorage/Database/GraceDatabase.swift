@@ -55,8 +55,9 @@ public protocol GraceReadView: Sendable {
     /// Every stored document of a kind, in id order; `repositoryID` narrows to one repository
     /// (owners and organizations ignore it).
     func documents(of kind: EntityKind, in repositoryID: RepositoryID?) async throws -> [StoredDocument]
-    /// One document, or nil when there is none with that id.
-    func document(of kind: EntityKind, id: String) async throws -> StoredDocument?
+    /// The documents of a kind with these ids, in no particular order; ids with none are left out.
+    /// One query for many: an export reads thousands of directory versions.
+    func documents(of kind: EntityKind, ids: [String]) async throws -> [StoredDocument]
     /// The directory version of a repository with exactly these hashes, if one is stored.
     func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID?
     /// How many rows each entity table holds.
@@ -79,14 +80,19 @@ public struct MalformedDocument: BackupFailure {
     public var description: String { "\(entityKind.rawValue) \(id): the stored document does not decode: \(detail)" }
 }
 
+/// Decodes a document; a failure names the entity.
+func decodeDocument<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
+    do {
+        return try GraceJSON.decode(type, from: document.json)
+    } catch {
+        throw MalformedDocument(entityKind: document.kind, id: document.id, detail: "\(error)")
+    }
+}
+
 extension GraceReadView {
     /// Decodes a document; a failure names the entity.
     public func decode<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
-        do {
-            return try GraceJSON.decode(type, from: Data(document.json.utf8))
-        } catch {
-            throw MalformedDocument(entityKind: document.kind, id: document.id, detail: "\(error)")
-        }
+        try decodeDocument(type, document)
     }
 
     public func all<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind, in repositoryID: RepositoryID? = nil) async throws -> [Value] {
@@ -99,6 +105,11 @@ extension GraceReadView {
     public func branches(in repositoryID: RepositoryID) async throws -> [Branch] { try await all(Branch.self, .branch, in: repositoryID) }
     public func references(in repositoryID: RepositoryID) async throws -> [Reference] { try await all(Reference.self, .reference, in: repositoryID) }
 
+    /// One document, or nil when there is none with that id.
+    public func document(of kind: EntityKind, id: String) async throws -> StoredDocument? {
+        try await documents(of: kind, ids: [id]).first
+    }
+
     public func one<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind, id: String) async throws -> Value? {
         guard let document = try await document(of: kind, id: id) else { return nil }
         return try decode(type, document)
@@ -109,6 +120,19 @@ extension GraceReadView {
     public func reference(_ id: ReferenceID) async throws -> Reference? { try await one(Reference.self, .reference, id: id.description) }
     public func directoryVersion(_ id: DirectoryVersionID) async throws -> DirectoryVersion? {
         try await one(DirectoryVersion.self, .directoryVersion, id: id.description)
+    }
+
+    /// Directory versions by id, read in one query and decoded on every core; those not stored are
+    /// left out, so a caller compares counts.
+    public func directoryVersions(_ ids: [DirectoryVersionID]) async throws -> [DirectoryVersion] {
+        let documents = try await documents(of: .directoryVersion, ids: ids.map(\.description))
+        let batches = stride(from: 0, to: documents.count, by: 64).map { Array(documents[$0..<min($0 + 64, documents.count)]) }
+        var directories: [DirectoryVersion] = []
+        directories.reserveCapacity(documents.count)
+        try await forEachConcurrently(batches, limit: ProcessInfo.processInfo.activeProcessorCount, { batch in
+            try batch.map { try decodeDocument(DirectoryVersion.self, $0) }
+        }) { directories += $0 }
+        return directories
     }
 }
 

@@ -195,11 +195,16 @@ struct SQLiteReadView: GraceReadView {
         }
     }
 
-    func document(of kind: EntityKind, id: String) async throws -> StoredDocument? {
+    func documents(of kind: EntityKind, ids: [String]) async throws -> [StoredDocument] {
         let (table, idColumn) = kind.table
         return try await query { db in
-            try String.fetchOne(db, sql: "SELECT document FROM \(table) WHERE \(idColumn) = ?", arguments: [id])
-                .map { StoredDocument(kind: kind, id: id, json: $0) }
+            // Batches well under SQLite's limit on bound parameters.
+            try stride(from: 0, to: ids.count, by: 500).flatMap { start in
+                let batch = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: batch.count).joined(separator: ",")
+                return try Row.fetchAll(db, sql: "SELECT \(idColumn), document FROM \(table) WHERE \(idColumn) IN (\(marks))",
+                                        arguments: StatementArguments(batch)).map { StoredDocument(kind: kind, id: $0[0], json: $0[1]) }
+            }
         }
     }
 

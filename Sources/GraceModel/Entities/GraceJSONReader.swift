@@ -1,0 +1,302 @@
+import Foundation
+
+/// A forward-only reader of the JSON Grace writes, for the documents read by the thousand
+/// (directory versions, each holding its files): Foundation's `JSONDecoder` took most of an
+/// export's walk through a repository's directories.
+///
+/// It reads a strict subset of JSON (strings without escapes, integers, `true`, `false`, `null`)
+/// and throws `Unsupported` on anything else, valid or not; `GraceJSON.decode` then decodes the
+/// document with `JSONDecoder`, which accepts it or says exactly what is wrong. So a value read
+/// here is the value `JSONDecoder` would have produced, and every error comes from `JSONDecoder`.
+struct GraceJSONReader {
+    /// Outside the subset: decode with `JSONDecoder` instead.
+    struct Unsupported: Error {}
+
+    private let bytes: UnsafeRawBufferPointer
+    private var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    /// Reads an object whose keys of interest are `fields`, calling `field` with the index of each
+    /// one found (nil for any other key, whose value it must skip); `field` reads the value. A key
+    /// of interest seen twice is unsupported: `JSONDecoder` keeps the first, a reader would keep the last.
+    mutating func object(fields: [StaticString], _ field: (inout GraceJSONReader, Int?) throws -> Void) throws {
+        try expect(UInt8(ascii: "{"))
+        if try consume(UInt8(ascii: "}")) { return }
+        var seen: UInt64 = 0
+        repeat {
+            let key = try stringBytes()
+            let index = fields.firstIndex { key.equals($0) }
+            if let index {
+                guard seen & (1 << index) == 0 else { throw Unsupported() }
+                seen |= 1 << index
+            }
+            try expect(UInt8(ascii: ":"))
+            try field(&self, index)
+        } while try consume(UInt8(ascii: ","))
+        try expect(UInt8(ascii: "}"))
+    }
+
+    mutating func array(_ element: (inout GraceJSONReader) throws -> Void) throws {
+        try expect(UInt8(ascii: "["))
+        if try consume(UInt8(ascii: "]")) { return }
+        repeat { try element(&self) } while try consume(UInt8(ascii: ","))
+        try expect(UInt8(ascii: "]"))
+    }
+
+    mutating func string() throws -> String {
+        let text = try stringBytes()
+        if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+        guard let valid = String(validating: text, as: UTF8.self) else { throw Unsupported() }
+        return valid
+    }
+
+    /// A string's bytes, between its quotes; escapes and control characters are unsupported.
+    mutating func stringBytes() throws -> UnsafeRawBufferPointer {
+        try expect(UInt8(ascii: "\""))
+        let start = position
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                return UnsafeRawBufferPointer(rebasing: bytes[start..<position - 1])
+            }
+            guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { throw Unsupported() }
+            position += 1
+        }
+        throw Unsupported()
+    }
+
+    /// `-?(0|[1-9][0-9]*)` fitting in 64 bits; fractions and exponents are unsupported.
+    mutating func int64() throws -> Int64 {
+        skipWhitespace()
+        let negative = position < bytes.count && bytes[position] == UInt8(ascii: "-")
+        if negative { position += 1 }
+        let start = position
+        var magnitude: UInt64 = 0
+        while position < bytes.count, bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9") {
+            let (times10, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, overflowAgain) = times10.addingReportingOverflow(UInt64(bytes[position] - UInt8(ascii: "0")))
+            guard !overflow, !overflowAgain else { throw Unsupported() }
+            magnitude = sum
+            position += 1
+        }
+        let digits = position - start
+        guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { throw Unsupported() }
+        if position < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[position]) { throw Unsupported() }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { throw Unsupported() }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { throw Unsupported() }
+        return Int64(magnitude)
+    }
+
+    mutating func bool() throws -> Bool {
+        if try literal("true") { return true }
+        if try literal("false") { return false }
+        throw Unsupported()
+    }
+
+    /// Reads `null` if it is next.
+    mutating func null() throws -> Bool { try literal("null") }
+
+    /// Skips a value of a key the caller does not know, as `JSONDecoder` ignores it.
+    mutating func skipValue() throws {
+        skipWhitespace()
+        guard position < bytes.count else { throw Unsupported() }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): try object(fields: []) { reader, _ in try reader.skipValue() }
+        case UInt8(ascii: "["): try array { try $0.skipValue() }
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): _ = try bool()
+        case UInt8(ascii: "n"): guard try null() else { throw Unsupported() }
+        default: _ = try int64()
+        }
+    }
+
+    /// Only whitespace may follow the document.
+    mutating func end() throws {
+        skipWhitespace()
+        guard position == bytes.count else { throw Unsupported() }
+    }
+
+    private mutating func literal(_ word: StaticString) throws -> Bool {
+        skipWhitespace()
+        let length = word.utf8CodeUnitCount
+        guard position + length <= bytes.count,
+              memcmp(bytes.baseAddress! + position, word.utf8Start, length) == 0 else { return false }
+        position += length
+        return true
+    }
+
+    private mutating func expect(_ byte: UInt8) throws {
+        guard try consume(byte) else { throw Unsupported() }
+    }
+
+    private mutating func consume(_ byte: UInt8) throws -> Bool {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0a, 0x0d, 0x09: position += 1
+            default: return
+            }
+        }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are `name`'s UTF-8.
+    func equals(_ name: StaticString) -> Bool {
+        count == name.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, name.utf8Start, count) == 0)
+    }
+}
+
+/// Types `GraceJSON.decode` reads with `GraceJSONReader`, falling back to `JSONDecoder`.
+protocol GraceJSONFastDecodable: Decodable {
+    init(reading reader: inout GraceJSONReader) throws
+}
+
+extension GraceJSONFastDecodable {
+    /// A whole document: nothing but whitespace after the value.
+    init(readingWhole bytes: UnsafeRawBufferPointer) throws {
+        var reader = GraceJSONReader(bytes)
+        self = try Self(reading: &reader)
+        try reader.end()
+    }
+}
+
+extension Instant {
+    init(reading reader: inout GraceJSONReader) throws {
+        let text = try reader.stringBytes()
+        guard let instant = Instant(parsingUTF8: text) else { throw GraceJSONReader.Unsupported() }
+        self = instant
+    }
+}
+
+extension GraceID {
+    init(reading reader: inout GraceJSONReader) throws {
+        let text = try reader.stringBytes()
+        guard let uuid = GuidText.parse(text.assumingMemoryBound(to: UInt8.self)) else { throw GraceJSONReader.Unsupported() }
+        self.init(uuid)
+    }
+}
+
+extension DirectoryVersion: GraceJSONFastDecodable {
+    /// Its `CodingKeys`' names, in the order `init(reading:)` numbers them.
+    private static let fields: [StaticString] = ["Class", "DirectoryVersionId", "OwnerId", "OrganizationId", "RepositoryId", "RelativePath",
+                                                 "Sha256Hash", "Blake3Hash", "Directories", "Files", "Size", "RecursiveSize", "CreatedAt",
+                                                 "HashesValidated", "DeletedAt", "DeleteReason"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, directoryVersionID: DirectoryVersionID?, ownerID: OwnerID?, organizationID: OrganizationID?
+        var repositoryID: RepositoryID?, relativePath: String?, sha256Hash: String?, blake3Hash: String?
+        var directories: [DirectoryVersionID]?, files: [FileVersion]?, size: Int64?, recursiveSize: Int64?
+        var createdAt: Instant?, hashesValidated: Bool?, deletedAt: Instant?, deleteReason: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: directoryVersionID = try DirectoryVersionID(reading: &reader)
+            case 2: ownerID = try OwnerID(reading: &reader)
+            case 3: organizationID = try OrganizationID(reading: &reader)
+            case 4: repositoryID = try RepositoryID(reading: &reader)
+            case 5: relativePath = try reader.string()
+            case 6: sha256Hash = try reader.string()
+            case 7: blake3Hash = try reader.string()
+            case 8:
+                var ids: [DirectoryVersionID] = []
+                try reader.array { ids.append(try DirectoryVersionID(reading: &$0)) }
+                directories = ids
+            case 9:
+                var list: [FileVersion] = []
+                try reader.array { list.append(try FileVersion(reading: &$0)) }
+                files = list
+            case 10: size = try reader.int64()
+            case 11: recursiveSize = try reader.int64()
+            case 12: createdAt = try Instant(reading: &reader)
+            case 13: hashesValidated = try reader.bool()
+            case 14: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 15: deleteReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let directoryVersionID, let ownerID, let organizationID, let repositoryID, let relativePath,
+              let sha256Hash, let blake3Hash, let directories, let files, let size, let recursiveSize, let createdAt,
+              let hashesValidated, let deleteReason
+        else { throw GraceJSONReader.Unsupported() }
+        self.class = `class`
+        self.directoryVersionID = directoryVersionID
+        self.ownerID = ownerID
+        self.organizationID = organizationID
+        self.repositoryID = repositoryID
+        self.relativePath = relativePath
+        self.sha256Hash = sha256Hash
+        self.blake3Hash = blake3Hash
+        self.directories = directories
+        self.files = files
+        self.size = size
+        self.recursiveSize = recursiveSize
+        self.createdAt = createdAt
+        self.hashesValidated = hashesValidated
+        self.deletedAt = deletedAt
+        self.deleteReason = deleteReason
+    }
+}
+
+extension FileVersion {
+    private static let fields: [StaticString] = ["Class", "RelativePath", "Sha256Hash", "Blake3Hash", "IsBinary", "Size", "CreatedAt", "BlobUri",
+                                                 "ContentReference"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, relativePath: String?, sha256Hash: String?, blake3Hash: String?, isBinary: Bool?
+        var size: Int64?, createdAt: Instant?, blobUri: String?, contentReference: ContentReference?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: relativePath = try reader.string()
+            case 2: sha256Hash = try reader.string()
+            case 3: blake3Hash = try reader.string()
+            case 4: isBinary = try reader.bool()
+            case 5: size = try reader.int64()
+            case 6: createdAt = try Instant(reading: &reader)
+            case 7: blobUri = try reader.string()
+            case 8: contentReference = try ContentReference(reading: &reader)
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let relativePath, let sha256Hash, let blake3Hash, let isBinary, let size, let createdAt, let blobUri,
+              let contentReference
+        else { throw GraceJSONReader.Unsupported() }
+        self.init(relativePath: relativePath, hashes: FileHashes(sha256: sha256Hash, blake3: blake3Hash), isBinary: isBinary, size: size,
+                  createdAt: createdAt, blobUri: blobUri)
+        self.class = `class`
+        self.contentReference = contentReference
+    }
+}
+
+extension ContentReference {
+    /// What `init(from:)` accepts, narrowed: the type as the number 0 or 1 or absent, the manifest a
+    /// string, null or absent.
+    private static let fields: [StaticString] = ["Class", "ReferenceType", "Manifest"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var reference = ContentReference()
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: reference.class = try reader.string()
+            case 1:
+                guard let kind = Kind(rawValue: Int(try reader.int64())) else { throw GraceJSONReader.Unsupported() }
+                reference.kind = kind
+            case 2: reference.manifest = try reader.null() ? nil : try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        self = reference
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+@testable import GraceModel
+import Testing
+
+/// `GraceJSON.decode` reads directory versions with `GraceJSONReader` and falls back to
+/// `JSONDecoder`: whatever the document, the outcome must be `JSONDecoder`'s.
+struct GraceJSONReaderTests {
+    static let file = #"{"BlobUri":"","Blake3Hash":"b3","Class":"FileVersion","ContentReference":{"Class":"ContentReference","ReferenceType":0},"CreatedAt":"2026-01-01T00:01:00.5Z","IsBinary":false,"RelativePath":"src/a.fs","Sha256Hash":"s1","Size":12}"#
+    static let binary = #"{"BlobUri":"x","Blake3Hash":"b4","Class":"FileVersion","ContentReference":{"Class":"ContentReference","Manifest":"m","ReferenceType":1},"CreatedAt":"2026-01-01T00:02:00Z","IsBinary":true,"RelativePath":"src/b.png","Sha256Hash":"s2","Size":-0}"#
+
+    static func directory(files: String = "\(file),\(binary)", extra: String = "", deletedAt: String = "") -> String {
+        #"{"Blake3Hash":"e0a4","Class":"DirectoryVersion","CreatedAt":"2026-01-01T00:01:00Z","DeleteReason":"","# + deletedAt
+            + #""Directories":["3dc9bec0-3945-4a82-83ec-6b13a863d59e","3DC9BEC0-3945-4a82-83ec-6b13a863d59f"],"DirectoryVersionId":"3dc9bec0-3945-4a82-83ec-6b13a863d59e","#
+            + #""Files":[\#(files)],"HashesValidated":true,"OrganizationId":"61a89fcb-8950-40f3-9135-f9fb41af3897","OwnerId":"76562cb9-bd9f-47c9-aca9-0fc2ac56cb21","#
+            + #""RecursiveSize":-1,"RelativePath":"src","RepositoryId":"0241d54f-48d6-4b80-8e1d-48e6943c6548","Sha256Hash":"3230","Size":9223372036854775807"# + extra + "}"
+    }
+
+    /// The same outcome as `JSONDecoder`: equal values, or both throw.
+    static func expectSameAsFoundation(_ json: String, readsFast: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+        let foundation = try? JSONDecoder().decode(DirectoryVersion.self, from: Data(json.utf8))
+        #expect((try? GraceJSON.decode(DirectoryVersion.self, from: json)) == foundation, sourceLocation: sourceLocation)
+        #expect((try? GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))) == foundation, sourceLocation: sourceLocation)
+        let fast = json.utf8.withContiguousStorageIfAvailable { try? DirectoryVersion(readingWhole: UnsafeRawBufferPointer($0)) } ?? nil
+        #expect((fast != nil) == readsFast, "read by GraceJSONReader: \(fast != nil)", sourceLocation: sourceLocation)
+        if let fast { #expect(fast == foundation, sourceLocation: sourceLocation) }
+    }
+
+    @Test func readsWhatGraceWritesAsJSONDecoderDoes() throws {
+        Self.expectSameAsFoundation(Self.directory(), readsFast: true)
+        Self.expectSameAsFoundation(Self.directory(files: ""), readsFast: true)
+        Self.expectSameAsFoundation(Self.directory(deletedAt: #""DeletedAt":"2026-02-01T00:00:00Z","#), readsFast: true)
+        Self.expectSameAsFoundation(Self.directory(deletedAt: #""DeletedAt":null,"#), readsFast: true)
+        // Whitespace anywhere JSON allows it, and keys in any order.
+        let spaced = Self.directory().replacingOccurrences(of: ",\"", with: " ,\n\t\"").replacingOccurrences(of: "\":", with: "\" : ")
+            .replacingOccurrences(of: "[", with: "[ ").replacingOccurrences(of: "}", with: "\r}")
+        Self.expectSameAsFoundation(" " + spaced + "\r\n", readsFast: true)
+        let value = try GraceJSON.decode(DirectoryVersion.self, from: Self.directory())
+        let reordered = try GraceJSON.encode(value)  // sorted keys: another order than the template's for files
+        Self.expectSameAsFoundation(String(decoding: reordered, as: UTF8.self), readsFast: true)
+        #expect(value.files.map(\.relativePath) == ["src/a.fs", "src/b.png"] && value.files[1].contentReference.kind == .fileManifest)
+        #expect(value.directories.count == 2 && value.size == Int64.max && value.files[0].createdAt.nanosecondsSinceEpoch % 1_000_000_000 == 500_000_000)
+        // Keys it does not know are skipped, whatever their values.
+        Self.expectSameAsFoundation(Self.directory(extra: #","Extra":{"a":[1,-2,true,false,null,"x",{}],"b":[]},"More":0"#), readsFast: true)
+    }
+
+    @Test(arguments: [
+        // Valid JSON outside the subset, which JSONDecoder decides.
+        directory(files: file.replacingOccurrences(of: "src/a.fs", with: #"src/\"quoted\".fs"#)),
+        directory(files: file.replacingOccurrences(of: "src/a.fs", with: #"src/caf\u00e9.fs"#)),
+        directory(extra: #","Unknown":"with \n escape""#),
+        directory(extra: #","Unknown":1.5e3"#),
+        directory(files: file.replacingOccurrences(of: #""Size":12"#, with: #""Size":12.0"#)),
+        directory(files: file.replacingOccurrences(of: #""Size":12"#, with: #""Size":1e1"#)),
+        directory(files: file.replacingOccurrences(of: #""ReferenceType":0"#, with: #""ReferenceType":"FileManifest""#)),
+        directory(files: file.replacingOccurrences(of: #""ReferenceType":0"#, with: #""ReferenceType":7"#)),
+        directory(files: file.replacingOccurrences(of: #""Class":"ContentReference","#, with: #""Class":null,"#)),
+        directory(extra: #","Size":1"#),  // a key twice: JSONDecoder keeps the first
+        // Not valid, or not a directory version: both refuse.
+        directory(files: file.replacingOccurrences(of: #""Size":12"#, with: #""Size":012"#)),
+        directory(files: file.replacingOccurrences(of: #""Size":12"#, with: #""Size":99999999999999999999"#)),
+        directory(files: file.replacingOccurrences(of: #""IsBinary":false,"#, with: "")),
+        directory().replacingOccurrences(of: #""Class":"DirectoryVersion","#, with: ""),
+        directory().replacingOccurrences(of: #""DirectoryVersionId":"3dc9bec0-3945-4a82-83ec-6b13a863d59e""#, with: #""DirectoryVersionId":"3dc9bec0""#),
+        directory().replacingOccurrences(of: #""CreatedAt":"2026-01-01T00:01:00Z""#, with: #""CreatedAt":"yesterday""#),
+        directory() + "x",
+        String(directory().dropLast()),
+        directory().replacingOccurrences(of: "src", with: "s\u{01}rc"),
+    ])
+    func leavesEverythingElseToJSONDecoder(_ json: String) {
+        Self.expectSameAsFoundation(json, readsFast: false)
+    }
+}
+
+struct GraceIDTests {
+    @Test func readsAndWritesGuidsAsFoundationDoes() {
+        for _ in 0..<500 {
+            let uuid = UUID()
+            let id = RepositoryID(uuid)
+            #expect(id.description == uuid.uuidString.lowercased())
+            #expect(RepositoryID(uuid.uuidString) == id && RepositoryID(uuid.uuidString.lowercased()) == id)
+        }
+        for bad in ["", "3dc9bec0-3945-4a82-83ec-6b13a863d59", "3dc9bec0-3945-4a82-83ec-6b13a863d59e0", "3dc9bec0+3945-4a82-83ec-6b13a863d59e",
+                    "3dc9bec0-3945-4a82-83ec-6b13a863d59g", "3dc9bec039454a8283ec6b13a863d59e0000", "{dc9bec0-3945-4a82-83ec-6b13a863d59e"] {
+            #expect(RepositoryID(bad) == nil, "\(bad)")
+        }
+    }
+}
