@@ -1,4 +1,3 @@
-import CZlib
 
 /// Re-wraps the deflate data of a gzip member as a zlib stream, without recompressing: the
 /// same compressed bytes, a zlib header instead of gzip's, and the Adler-32 of the uncompressed
@@ -9,14 +8,7 @@ public enum GzipToZlib {
     /// `plain` (the caller has checked that, for instance with `GraceBlob.plainBytes`); nil when the
     /// gzip header is not one we can parse.
     public static func convert(gzip: UnsafeRawBufferPointer, plain: UnsafeRawBufferPointer) -> [UInt8]? {
-        var checksum = CZlib.adler32(0, nil, 0)
-        var offset = 0
-        while offset < plain.count {  // zlib's adler32 takes a 32-bit length
-            let length = min(plain.count - offset, 1 << 30)
-            checksum = CZlib.adler32(checksum, plain.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length))
-            offset += length
-        }
-        return convert(gzip: gzip, adler32: UInt32(truncatingIfNeeded: checksum))
+        convert(gzip: gzip, adler32: Adler32.checksum(plain))
     }
 
     /// The same, with the Adler-32 of the uncompressed bytes already known (recorded by an earlier
@@ -52,7 +44,7 @@ public enum GzipToZlib {
     }
 
     /// The uncompressed size (mod 2^32) a gzip member's trailer records.
-    public static func uncompressedSize(gzip: [UInt8]) -> UInt32? {
+    public static func uncompressedSize(gzip: UnsafeRawBufferPointer) -> UInt32? {
         guard gzip.count >= 18 else { return nil }
         return gzip.suffix(4).reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }

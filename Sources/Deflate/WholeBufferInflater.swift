@@ -43,16 +43,20 @@ public final class WholeBufferInflater {
     }
 }
 
-/// The three libdeflate functions we call, looked up once in `libdeflate.so.0`.
+/// The libdeflate functions we call, looked up once in `libdeflate.so.0`.
 struct LibDeflate: @unchecked Sendable {  // immutable function pointers into a library never unloaded
     typealias Allocate = @convention(c) () -> OpaquePointer?
     typealias Free = @convention(c) (OpaquePointer?) -> Void
     typealias GzipDecompress = @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int,
                                                 UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int>?) -> Int32
 
+    typealias Adler32 = @convention(c) (UInt32, UnsafeRawPointer?, Int) -> UInt32
+
     let allocate: Allocate
     let free: Free
     let gzipDecompress: GzipDecompress
+    /// Vectorised: several times zlib's speed.
+    let adler32: Adler32?
 
     static let shared: LibDeflate? = {
         guard let handle = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL),
@@ -61,6 +65,7 @@ struct LibDeflate: @unchecked Sendable {  // immutable function pointers into a 
               let decompress = dlsym(handle, "libdeflate_gzip_decompress_ex")
         else { return nil }
         return LibDeflate(allocate: unsafeBitCast(allocate, to: Allocate.self), free: unsafeBitCast(free, to: Free.self),
-                          gzipDecompress: unsafeBitCast(decompress, to: GzipDecompress.self))
+                          gzipDecompress: unsafeBitCast(decompress, to: GzipDecompress.self),
+                          adler32: dlsym(handle, "libdeflate_adler32").map { unsafeBitCast($0, to: Adler32.self) })
     }()
 }

@@ -12,6 +12,12 @@ public enum ObjectStoreConformance {
 
         try expect(try await store.head(key) == nil, "head of a missing key returns nil")
         do {
+            _ = try await store.getBytes(key)
+            throw ConformanceFailure("getBytes of a missing key must throw")
+        } catch let failure as StorageFailure {
+            try expect(failure.reason == .notFound, "getBytes of a missing key throws .notFound, not \(failure.reason)")
+        }
+        do {
             _ = try await store.get(key)
             throw ConformanceFailure("get of a missing key must throw")
         } catch let failure as StorageFailure {

@@ -1,54 +1,97 @@
 import Crypto
 
 /// A Git object id: the SHA-1 of `"<type> <size>\0"` followed by the object's content.
+///
+/// Held in three words, not an array: an export looks up and compares ids by the hundred thousand.
 public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The 20 bytes of the SHA-1.
-    public let bytes: [UInt8]
+    /// The first 16 and the last 4 bytes, big-endian, so words compare as the bytes do.
+    private let high: UInt64, middle: UInt64, low: UInt32
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 20, "a SHA-1 object id has 20 bytes")
-        self.bytes = bytes
+        self.init(bytes.withUnsafeBytes { $0 })
+    }
+
+    /// From 20 bytes in memory.
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 20, "a SHA-1 object id has 20 bytes")
+        high = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        middle = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        low = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
+    }
+
+    /// The 20 bytes of the SHA-1.
+    public var bytes: [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 20)
+        withBytes { source in bytes.withUnsafeMutableBytes { $0.copyMemory(from: source) } }
+        return bytes
+    }
+
+    /// Calls `body` with the 20 bytes, without allocating.
+    public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        var words = (high.bigEndian, middle.bigEndian, low.bigEndian)
+        return try withUnsafeBytes(of: &words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<20])) }
     }
 
     /// Parses 40 hexadecimal digits, either case.
     public init?(hex: some StringProtocol) {
-        let digits = Array(hex.utf8)
+        self.init(hexUTF8: hex.utf8)
+    }
+
+    /// The same, from the digits' bytes.
+    public init?(hexUTF8 digits: some Collection<UInt8>) {
+        let parsed = digits.withContiguousStorageIfAvailable { Self.parse($0) } ?? Array(digits).withUnsafeBufferPointer { Self.parse($0) }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ digits: UnsafeBufferPointer<UInt8>) -> GitObjectID? {
         guard digits.count == 40 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(20)
-        for index in stride(from: 0, to: 40, by: 2) {
-            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
+        func word(_ start: Int, _ count: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for index in start..<start + count {
+                guard let nibble = nibble(digits[index]) else { return nil }
+                value = value << 4 | UInt64(nibble)
+            }
+            return value
         }
-        self.bytes = bytes
+        guard let high = word(0, 16), let middle = word(16, 16), let low = word(32, 8) else { return nil }
+        return GitObjectID(high: high, middle: middle, low: UInt32(low))
+    }
+
+    private init(high: UInt64, middle: UInt64, low: UInt32) {
+        (self.high, self.middle, self.low) = (high, middle, low)
     }
 
     public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(40)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+        String(unsafeUninitializedCapacity: 40) { text in
+            withBytes { bytes in
+                for (index, byte) in bytes.enumerated() {
+                    text[2 * index] = Self.hexDigits[Int(byte >> 4)]
+                    text[2 * index + 1] = Self.hexDigits[Int(byte & 0x0f)]
+                }
+            }
+            return 40
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     public var description: String { hex }
 
-    public static func < (lhs: GitObjectID, rhs: GitObjectID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    public static func < (lhs: GitObjectID, rhs: GitObjectID) -> Bool { (lhs.high, lhs.middle, lhs.low) < (rhs.high, rhs.middle, rhs.low) }
 
     /// The id of an object of `type` with `content`.
     public static func of(_ type: GitObjectType, content: UnsafeRawBufferPointer) -> GitObjectID {
         var hasher = Insecure.SHA1()
         hasher.update(data: Array("\(type.name) \(content.count)\0".utf8))
         hasher.update(bufferPointer: content)
-        return GitObjectID(bytes: Array(hasher.finalize()))
+        return hasher.finalize().withUnsafeBytes { GitObjectID($0) }
     }
 
     public static func of(_ type: GitObjectType, content: [UInt8]) -> GitObjectID {
         content.withUnsafeBytes { of(type, content: $0) }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The empty tree, which every Git knows.
     public static let emptyTree = GitObjectID(hex: "4b825dc642cb6eb9a060e54bf8d69288fbee4904")!

@@ -27,22 +27,33 @@ public struct GitTreeEntry: Sendable, Hashable {
 public enum GitTree {
     public static func encode(_ entries: [GitTreeEntry]) -> [UInt8] {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.reduce(0) { $0 + $1.name.count + 28 })
         for entry in sorted(entries) {
-            bytes += Array(entry.mode.rawValue.utf8)
+            bytes += entry.mode.rawValue.utf8
             bytes.append(0x20)
             bytes += entry.name
             bytes.append(0)
-            bytes += entry.id.bytes
+            entry.id.withBytes { bytes.append(contentsOf: $0) }
         }
         return bytes
     }
 
+    /// Git's order: by name bytes, a directory's name compared as if it ended in `/`.
     public static func sorted(_ entries: [GitTreeEntry]) -> [GitTreeEntry] {
-        entries.sorted { sortKey($0).lexicographicallyPrecedes(sortKey($1)) }
+        entries.sorted(by: precedes)
     }
 
-    private static func sortKey(_ entry: GitTreeEntry) -> [UInt8] {
-        entry.mode == .directory ? entry.name + [UInt8(ascii: "/")] : entry.name
+    private static func precedes(_ left: GitTreeEntry, _ right: GitTreeEntry) -> Bool {
+        let common = min(left.name.count, right.name.count)
+        for index in 0..<common where left.name[index] != right.name[index] { return left.name[index] < right.name[index] }
+        // One name is a prefix of the other: the next byte is the longer's, or the virtual `/` (or none).
+        let leftNext: UInt8? = left.name.count > common ? left.name[common] : (left.mode == .directory ? UInt8(ascii: "/") : nil)
+        let rightNext: UInt8? = right.name.count > common ? right.name[common] : (right.mode == .directory ? UInt8(ascii: "/") : nil)
+        switch (leftNext, rightNext) {
+        case let (left?, right?): return left < right
+        case (nil, _?): return true
+        default: return false
+        }
     }
 
     /// Reads a tree's entries, refusing malformed ones.

@@ -77,21 +77,50 @@ public final class GitPackWriter {
 
     /// Writes the object count into the header, then the SHA-1 of the whole pack after it; returns that checksum.
     public func finish() throws -> GitObjectID {
+        try finish(alsoHashingFromStart: false).pack
+    }
+
+    /// The same; with `alsoHashingFromStart`, also the SHA-256 of the destination from its first byte
+    /// to the pack's end, trailer included (a bundle's, header and all), hashed from the same pages on
+    /// another core while this one computes the SHA-1: reading the file again for it cost as much.
+    public func finish(alsoHashingFromStart: Bool) throws -> (pack: GitObjectID, sha256FromStart: [UInt8]?) {
         try flush()
-        try destination.seek(toOffset: start + 8)
-        try destination.write(contentsOf: withUnsafeBytes(of: UInt32(count).bigEndian, Array.init))
-        try destination.seek(toOffset: start)
-        var hasher = Insecure.SHA1()
-        var remaining = UInt64(nextOffset)
-        while remaining > 0, let piece = try destination.read(upToCount: Int(min(remaining, 1 << 20))), !piece.isEmpty {
-            hasher.update(data: piece)
-            remaining -= UInt64(piece.count)
+        let descriptor = destination.fileDescriptor
+        try Self.write(withUnsafeBytes(of: UInt32(count).bigEndian, Array.init), to: descriptor, at: start + 8)
+        let start = self.start, end = start + UInt64(nextOffset)
+        nonisolated(unsafe) var packSHA1 = Insecure.SHA1()
+        nonisolated(unsafe) var wholeSHA256 = SHA256()
+        // Each iteration touches only its own hasher and its own error; both are read after both end.
+        nonisolated(unsafe) var packFailure: (any Error)?, wholeFailure: (any Error)?
+        DispatchQueue.concurrentPerform(iterations: alsoHashingFromStart ? 2 : 1) { index in
+            if index == 0 {
+                do { try Self.read(descriptor, from: start, to: end) { packSHA1.update(bufferPointer: $0) } } catch { packFailure = error }
+            } else {
+                do { try Self.read(descriptor, from: 0, to: end) { wholeSHA256.update(bufferPointer: $0) } } catch { wholeFailure = error }
+            }
         }
-        guard remaining == 0 else { throw GitFormatError("the pack being written is shorter than written") }
-        let checksum = Array(hasher.finalize())
-        try destination.seek(toOffset: start + UInt64(nextOffset))
-        try destination.write(contentsOf: checksum)
-        return GitObjectID(bytes: checksum)
+        if let failure = packFailure ?? wholeFailure { throw failure }
+        let checksum = Array(packSHA1.finalize())
+        try Self.write(checksum, to: descriptor, at: end)
+        try destination.seek(toOffset: end + 20)
+        guard alsoHashingFromStart else { return (GitObjectID(bytes: checksum), nil) }
+        wholeSHA256.update(data: checksum)
+        return (GitObjectID(bytes: checksum), Array(wholeSHA256.finalize()))
+    }
+
+    /// Reads `[from, to)` of a file in 4 MiB pieces with pread(2), one buffer reused.
+    private static func read(_ descriptor: Int32, from: UInt64, to end: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = from
+        while offset < end {
+            let wanted = Int(min(UInt64(buffer.count), end - offset))
+            let result = pread(descriptor, buffer.baseAddress, wanted, off_t(offset))
+            if result < 0, errno == EINTR { continue }
+            guard result > 0 else { throw GitFormatError("the pack being written ends at byte \(offset), before the \(end) written") }
+            body(UnsafeRawBufferPointer(rebasing: buffer[0..<result]))
+            offset += UInt64(result)
+        }
     }
 
     private func append(_ bytes: [UInt8]) throws {
@@ -106,10 +135,26 @@ public final class GitPackWriter {
         if buffer.count >= 1 << 20 { try flush() }
     }
 
+    /// Writes the buffer at its place in the pack with pwrite(2): the destination's own offset is
+    /// left alone (a bundle's header is rewritten through it before `finish`).
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try destination.write(contentsOf: buffer)
+        try Self.write(buffer, to: destination.fileDescriptor, at: start + UInt64(nextOffset) - UInt64(buffer.count))
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    private static func write(_ bytes: [UInt8], to descriptor: Int32, at offset: UInt64) throws {
+        try bytes.withUnsafeBytes { bytes in
+            var written = 0
+            while written < bytes.count {
+                let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                }
+                written += result
+            }
+        }
     }
 
     /// Type in bits 4-6 of the first byte, the size in its low four bits and 7 bits per byte after.

@@ -66,4 +66,40 @@ struct DeflateTests {
             }
         }
     }
+
+    @Test func storedBlocksAreAZlibStreamOfTheSameBytes() throws {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 65_535, 65_536, 200_001] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let stream = bytes.withUnsafeBytes { StoredZlib.stream($0, adler32: Adler32.checksum($0)) }
+            #expect(stream.count == 2 + max(1, (size + 65_534) / 65_535) * 5 + size + 4)
+            #expect(try Inflater.decompress(stream, format: .zlib) == bytes, "size \(size)")
+        }
+    }
+
+    @Test func adler32IsZlibsChecksum() {
+        var generator = SystemRandomNumberGenerator()
+        for size in [0, 1, 5_551, 5_552, 5_553, 1_000_000] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            // The definition (RFC 1950), byte by byte.
+            var a: UInt32 = 1, b: UInt32 = 0
+            for byte in bytes {
+                a = (a + UInt32(byte)) % 65_521
+                b = (b + a) % 65_521
+            }
+            #expect(bytes.withUnsafeBytes { Adler32.checksum($0) } == b << 16 | a, "size \(size)")
+        }
+    }
+
+    @Test func incompressibleMeansRandomLookingNotText() {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        #expect(random.withUnsafeBytes { StoredZlib.looksIncompressible($0) })
+        #expect(!text.withUnsafeBytes { StoredZlib.looksIncompressible($0) })
+        // Half the byte values, evenly: seven bits per byte, which Huffman coding alone shrinks by an eighth.
+        let halfAlphabet = (0..<100_000).map { _ in UInt8.random(in: 0...127, using: &generator) }
+        #expect(!halfAlphabet.withUnsafeBytes { StoredZlib.looksIncompressible($0) })
+        // Too short to judge: deflated as before.
+        #expect(!Array(random.prefix(4000)).withUnsafeBytes { StoredZlib.looksIncompressible($0) })
+    }
 }

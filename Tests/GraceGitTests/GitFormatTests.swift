@@ -23,12 +23,30 @@ struct GitObjectTests {
             GitTreeEntry(mode: .file, name: Array("a.txt".utf8), id: blob),
             GitTreeEntry(mode: .file, name: Array("a-b".utf8), id: blob),
             GitTreeEntry(mode: .file, name: Array("b".utf8), id: blob),
+            // "d/" falls between "d-" and "d0".
+            GitTreeEntry(mode: .file, name: Array("d0".utf8), id: blob),
+            GitTreeEntry(mode: .directory, name: Array("d".utf8), id: inner),
+            GitTreeEntry(mode: .file, name: Array("d-".utf8), id: blob),
         ]
         let listing = entries.map { "\($0.mode == .directory ? "040000 tree" : "100644 blob") \($0.id.hex)\t\(String(decoding: $0.name, as: UTF8.self))\n" }.joined()
         let expected = try GitTool.run(["mktree"], in: folder.url, input: Data(listing.utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
         let encoded = GitTree.encode(entries)
         #expect(GitObjectID.of(.tree, content: encoded).hex == expected)
-        #expect(try GitTree.decode(encoded).map(\.name) == [Array("a-b".utf8), Array("a.txt".utf8), Array("a".utf8), Array("b".utf8)])
+        #expect(try GitTree.decode(encoded).map(\.name) == ["a-b", "a.txt", "a", "b", "d-", "d", "d0"].map { Array($0.utf8) })
+    }
+
+    @Test func objectIDsReadWriteAndOrderAsTheirBytes() {
+        var generator = SystemRandomNumberGenerator()
+        let ids = (0..<200).map { _ in GitObjectID(bytes: (0..<20).map { _ in UInt8.random(in: 0...255, using: &generator) }) }
+        for id in ids {
+            #expect(GitObjectID(hex: id.hex) == id && GitObjectID(hex: id.hex.uppercased()) == id)
+            #expect(id.hex == id.bytes.map { String(format: "%02x", $0) }.joined())
+            #expect(GitObjectID(hexUTF8: Array(id.hex.utf8)[...]) == id)
+        }
+        #expect(ids.sorted().map(\.bytes) == ids.map(\.bytes).sorted { $0.lexicographicallyPrecedes($1) })
+        for bad in ["", String(repeating: "a", count: 39), String(repeating: "a", count: 41), String(repeating: "g", count: 40), "-" + String(repeating: "0", count: 39)] {
+            #expect(GitObjectID(hex: bad) == nil, "\(bad)")
+        }
     }
 
     @Test func deltasRoundTripAndShrinkSmallEdits() throws {

@@ -24,28 +24,29 @@ public struct BundleExportRequest: Sendable {
 public struct ExportBase: Sendable {
     public struct Tree: Sendable, Hashable {
         /// nil for a directory with no file anywhere below it: left out of its parent.
-        public var id: String?
+        public var id: GitObjectID?
         public var name: String
     }
 
+    /// Ref name → commit, in hexadecimal as reports show them.
     public var refs: [String: String] = [:]
     /// Grace reference id → the commit made of it.
-    public var commits: [String: String] = [:]
+    public var commits: [String: GitObjectID] = [:]
     /// A file content's SHA-256 (Grace's) → its blob.
-    public var blobs: [String: String] = [:]
+    public var blobs: [String: GitObjectID] = [:]
     /// A directory version's id → its tree.
     public var trees: [String: Tree] = [:]
-    /// A text content's SHA-256 → the Adler-32 of its bytes: with it, Grace's stored deflate data
-    /// becomes a zlib stream without reading the content at all (a warm full export).
+    /// A content's SHA-256 → the Adler-32 of its bytes, for contents the pack holds as Grace's deflate
+    /// data (text) or in stored blocks (a binary that does not compress): with it, the stored bytes become
+    /// a zlib stream without decompressing or hashing them (a warm full export).
     public var adlers: [String: UInt32] = [:]
     /// Objects the receiver has that the maps above do not name (read from a previous bundle).
-    public var otherObjects: [String] = []
+    public var otherObjects: [GitObjectID] = []
 
     public init() {}
 
-    /// Every object the receiver has, as hexadecimal ids: the maps hold them so, and parsing 20,000 of
-    /// them back into bytes on each incremental export cost more than the export's own work.
-    var objectHexes: Set<String> {
+    /// Every object the receiver has.
+    var objects: Set<GitObjectID> {
         var ids = Set(otherObjects)
         ids.formUnion(commits.values)
         ids.formUnion(blobs.values)
@@ -66,6 +67,8 @@ public struct BundleExportReport: Sendable, Codable, Hashable {
     public var trees = 0
     public var deltas = 0
     public var bundleBytes: Int64 = 0
+    /// The SHA-256 of the whole bundle file, lowercase hexadecimal; empty when nothing was written.
+    public var bundleSHA256 = ""
     /// Tag references with no promotion of the same root before them: Git has nothing to point them at.
     public var tagsLeftOut: [String] = []
     /// Refs whose names were changed to be valid Git ref names.
@@ -105,8 +108,9 @@ public enum BundleExportFailure: BackupFailure {
 
 /// Exports a Grace repository as a Git bundle: promotions become commits, directory versions
 /// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
-/// object ids, so each export can build on the last. Memory stays bounded: the pack streams to a
-/// temporary file, and a delta's base is read again from object storage when needed.
+/// object ids, so each export can build on the last. Memory stays bounded by the repository's
+/// directory versions, not its contents: the pack streams into the destination, and a delta's base
+/// is read again from object storage when needed.
 public struct BundleExporter: Sendable {
     public let deployment: Deployment
     /// A delta chain longer than this is cut with a whole object, as `git pack-objects --depth`.
@@ -204,7 +208,7 @@ public struct BundleExporter: Sendable {
 
         var ids: [String: GitObjectID] = [:]
         for (name, reference) in named {
-            guard let id = builder.state.commits[reference].flatMap({ GitObjectID(hex: $0) }) else {
+            guard let id = builder.state.commits[reference] else {
                 preconditionFailure("every planned ref names a reference the export made a commit of")
             }
             ids[name] = id
@@ -221,12 +225,15 @@ public struct BundleExporter: Sendable {
             report.elapsedSeconds = (ContinuousClock.now - started).seconds
             return (report, next)
         }
-        _ = try writer.finish()
-        report.bundleBytes = Int64(try destination.offset())
+        // The header is final before the pack is hashed, so one read of the pages hashes the pack
+        // for its trailer and the whole bundle for the report.
         let final = header(ids)
         precondition(final.count == placeholder.count, "a bundle header's length does not depend on its ids")
         try destination.seek(toOffset: 0)
         try destination.write(contentsOf: final)
+        let sha256 = try writer.finish(alsoHashingFromStart: true).sha256FromStart ?? []
+        report.bundleSHA256 = sha256.map { String(format: "%02x", $0) }.joined()
+        report.bundleBytes = Int64(try destination.offset())
         progress?.yield(.phaseFinished(.exportingBundle, elapsedSeconds: (ContinuousClock.now - started).seconds))
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return (report, next)
@@ -242,13 +249,14 @@ final class ObjectBuilder {
     let pack: GitPackWriter
     let progress: ProgressSink?
     private(set) var state: ExportBase
-    /// Objects the receiver has or this pack holds, by hexadecimal id.
-    private var known: Set<String>
+    /// Objects the receiver has or this pack holds.
+    private var known: Set<GitObjectID>
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
+    static let batchBytes: Int64 = 1 << 20
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
 
     /// - Parameter receiverHasBase: false for a full bundle: `base` then only caches ids.
@@ -261,16 +269,16 @@ final class ObjectBuilder {
         self.progress = progress
         state = base
         state.otherObjects = []
-        known = receiverHasBase ? base.objectHexes : []
+        known = receiverHasBase ? base.objects : []
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description].flatMap({ GitObjectID(hex: $0) }), known.contains(done.hex) { return done }
+        if let done = state.commits[reference.referenceID.description], known.contains(done) { return done }
         try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
-        if tree == .emptyTree && !known.contains(GitObjectID.emptyTree.hex) {
+        if tree == .emptyTree && !known.contains(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
-            known.insert(GitObjectID.emptyTree.hex)
+            known.insert(.emptyTree)
         }
         let name = owner?.ownerName ?? "grace"
         let signature = GitSignature(name: name, email: "\(owner?.ownerID.description ?? "unknown")@grace.invalid",
@@ -280,18 +288,18 @@ final class ObjectBuilder {
         let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
         let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
         let id = GitObjectID.of(.commit, content: content)
-        if known.insert(id.hex).inserted {
+        if known.insert(id).inserted {
             _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
             newCommits += 1
         }
-        state.commits[reference.referenceID.description] = id.hex
+        state.commits[reference.referenceID.description] = id
         return id
     }
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
         if let done = state.trees[directoryID.description], done.id.map({ known.contains($0) }) ?? true {
-            return (done.id.flatMap { GitObjectID(hex: $0) }, done.name)
+            return (done.id, done.name)
         }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
@@ -310,7 +318,7 @@ final class ObjectBuilder {
         }
         let content = GitTree.encode(entries)
         let id = GitObjectID.of(.tree, content: content)
-        if known.insert(id.hex).inserted {
+        if known.insert(id).inserted {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
@@ -324,17 +332,23 @@ final class ObjectBuilder {
             lastTree[path] = (written, content, depth)
             newTrees += 1
         }
-        state.trees[directoryID.description] = .init(id: id.hex, name: name)
+        state.trees[directoryID.description] = .init(id: id, name: name)
         return (id, name)
     }
 
     private func directory(_ id: DirectoryVersionID, referencedBy: String) async throws -> DirectoryVersion {
-        if let cached = directories[id] { return cached }
-        guard let directory = try await view.directoryVersion(id) else {
-            throw BundleExportFailure.missingDirectory(id: id.description, referencedBy: referencedBy)
+        if directories[id] == nil { try await loadDirectories([(id, referencedBy)]) }
+        return directories[id]!
+    }
+
+    /// Reads the directory versions not read yet, in one query; a missing one is named with what names it.
+    private func loadDirectories(_ wanted: [(id: DirectoryVersionID, referencedBy: String)]) async throws {
+        let missing = wanted.filter { directories[$0.id] == nil }
+        guard !missing.isEmpty else { return }
+        for directory in try await view.directoryVersions(missing.map(\.id)) { directories[directory.directoryVersionID] = directory }
+        if let absent = missing.first(where: { directories[$0.id] == nil }) {
+            throw BundleExportFailure.missingDirectory(id: absent.id.description, referencedBy: absent.referencedBy)
         }
-        directories[id] = directory
-        return directory
     }
 
     /// What one content becomes in the pack, worked out away from the pack writer.
@@ -349,51 +363,87 @@ final class ObjectBuilder {
         var id: GitObjectID
         var size: Int
         var payload: Payload
-        /// The Adler-32 of a text content, for the cache.
+        /// The Adler-32 of a content the pack holds as Grace's deflate data or in stored blocks, for the
+        /// cache (one deflated here is deflated again next time, to the same bytes).
         var adler: UInt32?
     }
 
-    /// A text content's blob id and Adler-32 from an earlier export, when both are known.
+    /// A content's blob id and Adler-32 from an earlier export, when both are known.
     static func cached(_ file: FileVersion, in state: ExportBase) -> (id: GitObjectID, adler: UInt32)? {
-        guard !file.isBinary, let id = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), let adler = state.adlers[file.sha256Hash] else { return nil }
+        guard let id = state.blobs[file.sha256Hash], let adler = state.adlers[file.sha256Hash] else { return nil }
         return (id, adler)
     }
 
     /// Reads, checks, hashes and (against the previous version at the same path) delta-encodes every
     /// content below `root` the receiver does not have, several at once, then writes them in the
-    /// order they finish. Memory holds at most `concurrency` contents.
+    /// order they finish. Memory holds at most `concurrency` batches of about `batchBytes`.
     private func prepareBlobs(under root: DirectoryVersionID, referencedBy: String) async throws {
         var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
-        var pending = [root]
-        while let id = pending.popLast() {
-            if let done = state.trees[id.description], done.id.map({ known.contains($0) }) ?? true { continue }
-            let directory = try await self.directory(id, referencedBy: referencedBy)
-            pending += directory.directories
-            for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
-            for file in directory.files where wanted[file.sha256Hash] == nil {
-                if let hex = state.blobs[file.sha256Hash], known.contains(hex) { continue }
-                wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
+        var order: [String] = []
+        // Level by level, each level's directory versions read in one query.
+        var level = [(id: root, referencedBy: referencedBy)]
+        var visited = Set<DirectoryVersionID>()
+        while !level.isEmpty {
+            let pending = level.filter { item in
+                guard visited.insert(item.id).inserted else { return false }
+                if let done = state.trees[item.id.description], done.id.map({ known.contains($0) }) ?? true { return false }
+                return true
+            }
+            try await loadDirectories(pending)
+            level = []
+            for item in pending {
+                let directory = directories[item.id]!
+                level += directory.directories.map { ($0, "directory version \(directory.directoryVersionID) (\(directory.relativePath))") }
+                for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
+                for file in directory.files where wanted[file.sha256Hash] == nil {
+                    if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
+                    wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
+                    order.append(file.sha256Hash)
+                }
             }
         }
         let objects = self.objects, repositoryID = self.repositoryID
-        let work = wanted.values.sorted { $0.file.relativePath < $1.file.relativePath }.map { item in
-            (item.file, item.base, Self.cached(item.file, in: state))
+        // In the walk's order, directory by directory, so a batch holds neighbours.
+        let work = order.map { sha256 in
+            let item = wanted[sha256]!
+            return (item.file, item.base, Self.cached(item.file, in: state))
         }
-        try await forEachConcurrently(work, limit: Self.concurrency, { file, base, cached in
-            try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID)
+        // A task per batch of about a megabyte, not per content: most contents are a few KB, and
+        // waking a thread for each cost more than a content's own work.
+        var batches: [[(FileVersion, (offset: Int64, file: FileVersion, depth: Int)?, (id: GitObjectID, adler: UInt32)?)]] = [[]]
+        var batchBytes: Int64 = 0
+        for item in work {
+            if batchBytes >= Self.batchBytes { batches.append([]); batchBytes = 0 }
+            batches[batches.count - 1].append(item)
+            batchBytes += item.0.size
+        }
+        try await forEachConcurrently(batches, limit: Self.concurrency, { batch in
+            var prepared: [PreparedBlob] = []
+            for (file, base, cached) in batch {
+                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID))
+            }
+            return prepared
         }) { prepared in
-            try write(prepared)
+            for blob in prepared { try write(blob) }
         }
     }
 
     private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?,
                                 objects: any ObjectStore, repositoryID: RepositoryID) async throws -> PreparedBlob {
         if base == nil, let cached {
-            // Known from an earlier export: Grace's deflate data with the recorded checksum, no content read.
-            // A content changed on disk since would fail the receiver's object-id check, never pass silently.
+            // Known from an earlier export: the stored bytes with the recorded checksum, neither decompressed
+            // nor hashed: Grace's deflate data for text, stored blocks for a binary that does not compress.
+            // A content changed since would fail the receiver's checksum and object-id checks, never pass silently.
             let stored = try await readStored(file, objects: objects, repositoryID: repositoryID)
-            if GzipToZlib.uncompressedSize(gzip: stored) == UInt32(truncatingIfNeeded: file.size),
-               let stream = stored.withUnsafeBytes({ GzipToZlib.convert(gzip: $0, adler32: cached.adler) }) {
+            let stream = stored.withUnsafeBytes { stored -> [UInt8]? in
+                if file.isBinary {
+                    guard stored.count == file.size, StoredZlib.looksIncompressible(stored) else { return nil }
+                    return StoredZlib.stream(stored, adler32: cached.adler)
+                }
+                guard GzipToZlib.uncompressedSize(gzip: stored) == UInt32(truncatingIfNeeded: file.size) else { return nil }
+                return GzipToZlib.convert(gzip: stored, adler32: cached.adler)
+            }
+            if let stream {
                 return PreparedBlob(file: file, id: cached.id, size: Int(file.size), payload: .whole(size: Int(file.size), stream: stream), adler: cached.adler)
             }
         }
@@ -411,24 +461,21 @@ final class ObjectBuilder {
             return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: converted),
                                 adler: GzipToZlib.checksum(ofZlibStream: converted))
         }
-        let stream = try Deflater.compress(plain, format: .zlib, level: Self.compressionLevel(for: plain))
+        // Content that does not compress (images, archives, random bytes) goes in stored blocks, as zlib
+        // would put it after spending most of an export's time trying.
+        if plain.withUnsafeBytes({ StoredZlib.looksIncompressible($0) }) {
+            let adler = plain.withUnsafeBytes { Adler32.checksum($0) }
+            let stream = plain.withUnsafeBytes { StoredZlib.stream($0, adler32: adler) }
+            return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream), adler: adler)
+        }
+        let stream = try Deflater.compress(plain, format: .zlib, level: GitPackWriter.compressionLevel)
         return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream))
     }
 
-    /// Git's level for content that compresses; stored blocks (level 0) for content that does not
-    /// (images, archives, random bytes), where deflating spends most of an export's time to save
-    /// nothing. A 64 KiB sample at level 1 decides.
-    static func compressionLevel(for plain: [UInt8]) -> Int32 {
-        guard plain.count > 4096 else { return GitPackWriter.compressionLevel }
-        let sample = Array(plain.prefix(64 * 1024))
-        guard let compressed = try? Deflater.compress(sample, format: .raw, level: 1) else { return GitPackWriter.compressionLevel }
-        return Double(compressed.count) > 0.95 * Double(sample.count) ? 0 : GitPackWriter.compressionLevel
-    }
-
     private func write(_ prepared: PreparedBlob) throws {
-        state.blobs[prepared.file.sha256Hash] = prepared.id.hex
+        state.blobs[prepared.file.sha256Hash] = prepared.id
         if let adler = prepared.adler { state.adlers[prepared.file.sha256Hash] = adler }
-        guard known.insert(prepared.id.hex).inserted else { return }
+        guard known.insert(prepared.id).inserted else { return }
         let offset: Int64
         var depth = 0
         switch prepared.payload {
@@ -445,7 +492,7 @@ final class ObjectBuilder {
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
-        if let done = state.blobs[file.sha256Hash].flatMap({ GitObjectID(hex: $0) }), known.contains(done.hex) { return done }
+        if let done = state.blobs[file.sha256Hash], known.contains(done) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
         let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
         let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID)
@@ -487,11 +534,11 @@ final class ObjectBuilder {
 
     /// The last component of `path`, refused when Git cannot hold it.
     static func entryName(_ path: String, in directory: String) throws -> String {
-        let name = String(path.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
-        let lowered = name.lowercased()
-        guard !name.isEmpty, name != ".", name != "..", lowered != ".git", !name.utf8.contains(0), !name.contains("/") else {
-            throw BundleExportFailure.unsafeName(path, directory: directory)
-        }
-        return name
+        let utf8 = path.utf8
+        let name = Substring(utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path[...])
+        let unsafe = name.isEmpty || name == "." || name == ".." || name.utf8.contains(0)
+            || (name.utf8.count == 4 && name.lowercased() == ".git")
+        guard !unsafe else { throw BundleExportFailure.unsafeName(path, directory: directory) }
+        return String(name)
     }
 }

@@ -79,11 +79,13 @@ public struct ExportCatalog: Sendable {
     /// record is created only if no export of that number exists: of two exports racing for one
     /// number (a worker that lost its lease and the one that took it over), one record wins, it
     /// names its own bundle, and the other throws `.locked` having overwritten nothing.
-    public func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
-        let bundleSHA256 = try Self.sha256(of: file)
+    func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
+        let bundleSHA256 = report.bundleSHA256  // hashed while the bundle was written
+        precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
         try await store.put(bundleKey, movingFile: file)
-        let state = try Deflater.compress(next.lines(), format: .gzip, level: 6)
+        // Level 1: the state is read and written on every export; level 6 cost five times as long for a tenth less.
+        let state = try Deflater.compress(next.lines(), format: .gzip, level: 1)
         let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).gz")
         try await store.put(stateKey, bytes: state)
         let record = BundleExportRecord(
@@ -129,14 +131,6 @@ public struct ExportCatalog: Sendable {
     }
 
     static func numbered(_ number: Int) -> String { String(format: "%08d", number) }
-
-    static func sha256(of file: URL) throws -> String {
-        let handle = try FileHandle(forReadingFrom: file)
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty { hasher.update(data: piece) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
 }
 
 extension ExportBase {
@@ -152,9 +146,9 @@ extension ExportBase {
         for id in pack.objectIDs {
             guard let (type, content) = try pack.object(id) else { continue }
             if type == .commit, let trailer = try GitCommit.parse(content).message.split(separator: "\n").last(where: { $0.hasPrefix("Grace-Reference-Id: ") }) {
-                base.commits[String(trailer.dropFirst("Grace-Reference-Id: ".count))] = id.hex
+                base.commits[String(trailer.dropFirst("Grace-Reference-Id: ".count))] = id
             } else {
-                base.otherObjects.append(id.hex)
+                base.otherObjects.append(id)
             }
         }
         base.otherObjects.sort()
@@ -172,7 +166,7 @@ extension ExportBase {
         for (name, id) in refs.sorted(by: { $0.key < $1.key }) { text += "R \(name) \(id)\n" }
         for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { text += "C \(reference) \(id)\n" }
         for (sha256, id) in blobs { text += "B \(sha256) \(id)" + (adlers[sha256].map { " \(String($0, radix: 16))" } ?? "") + "\n" }
-        for (directory, tree) in trees { text += "T \(directory) \(tree.id ?? "-") \(tree.name)\n" }
+        for (directory, tree) in trees { text += "T \(directory) \(tree.id?.hex ?? "-") \(tree.name)\n" }
         for id in otherObjects { text += "O \(id)\n" }
         return Array(text.utf8)
     }
@@ -183,16 +177,29 @@ extension ExportBase {
         guard let first = lines.first, String(decoding: first, as: UTF8.self) == "grace-backup-export-state 1" else { return nil }
         lines.removeFirst()
         for line in lines where !line.isEmpty {
-            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-            switch (fields.first, fields.count) {
-            case ("R", 3): refs[fields[1]] = fields[2]
-            case ("C", 3): commits[fields[1]] = fields[2]
-            case ("B", 3): blobs[fields[1]] = fields[2]
-            case ("B", 4):
-                blobs[fields[1]] = fields[2]
-                adlers[fields[1]] = UInt32(fields[3], radix: 16)
-            case ("T", 4), ("T", 3): trees[fields[1]] = Tree(id: fields[2] == "-" ? nil : fields[2], name: fields.count == 4 ? fields[3] : "")
-            case ("O", 2): otherObjects.append(fields[1])
+            // Ids are parsed from the bytes; only keys and names become strings.
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 3, omittingEmptySubsequences: false)
+            func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
+            switch (fields.first.flatMap { $0.count == 1 ? $0.first : nil }, fields.count) {
+            case (UInt8(ascii: "R"), 3): refs[text(1)] = text(2)
+            case (UInt8(ascii: "C"), 3):
+                guard let id = GitObjectID(hexUTF8: fields[2]) else { return nil }
+                commits[text(1)] = id
+            case (UInt8(ascii: "B"), 3), (UInt8(ascii: "B"), 4):
+                guard let id = GitObjectID(hexUTF8: fields[2]) else { return nil }
+                let key = text(1)
+                blobs[key] = id
+                if fields.count == 4 {
+                    guard let adler = UInt32(text(3), radix: 16) else { return nil }
+                    adlers[key] = adler
+                }
+            case (UInt8(ascii: "T"), 4), (UInt8(ascii: "T"), 3):
+                let id = GitObjectID(hexUTF8: fields[2])
+                guard id != nil || fields[2].elementsEqual([UInt8(ascii: "-")]) else { return nil }
+                trees[text(1)] = Tree(id: id, name: fields.count == 4 ? text(3) : "")
+            case (UInt8(ascii: "O"), 2):
+                guard let id = GitObjectID(hexUTF8: fields[1]) else { return nil }
+                otherObjects.append(id)
             default: return nil
             }
         }

@@ -124,6 +124,47 @@ public struct FileSystemObjectStore: ObjectStore {
         }
     }
 
+    /// The whole file, read with as few system calls as its size allows.
+    public func getBytes(_ key: ObjectKey) async throws -> [UInt8] {
+        let descriptor = open(path(of: key), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .get, key,
+                          code == ENOENT || code == ENOTDIR ? "no such object" : "cannot open: \(errnoText(code))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw failure(.unavailable, .read, key, "fstat failed: \(errnoText())") }
+        /// Reads into `buffer` until it is full or the file ends; returns how many bytes it read.
+        func fill(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            var filled = 0
+            while filled < buffer.count {
+                let result = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+                if result > 0 {
+                    filled += result
+                } else if result == 0 {
+                    break
+                } else if errno != EINTR {
+                    throw failure(.unavailable, .read, key, "read failed: \(errnoText())")
+                }
+            }
+            return filled
+        }
+        // One byte more than its size, so a file that grew since is noticed and read on.
+        var bytes = try [UInt8](unsafeUninitializedCapacity: Int(status.st_size) + 1) { buffer, count in
+            count = try fill(UnsafeMutableRawBufferPointer(buffer))
+        }
+        var ended = bytes.count <= Int(status.st_size)
+        while !ended {
+            let more = try [UInt8](unsafeUninitializedCapacity: Self.readChunkBytes) { buffer, count in
+                count = try fill(UnsafeMutableRawBufferPointer(buffer))
+            }
+            bytes += more
+            ended = more.count < Self.readChunkBytes
+        }
+        return bytes
+    }
+
     /// Renames the file into place when it is on this store's file system (with the same durability
     /// as `put`); copies it otherwise.
     @discardableResult

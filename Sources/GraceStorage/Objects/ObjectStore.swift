@@ -40,6 +40,9 @@ public protocol ObjectStore: Sendable {
     /// where the store can make it so (a folder: link(2); S3: `If-None-Match: *`), so of two
     /// writers creating one key, one wins (a vault's config.json).
     func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool
+    /// A whole object in memory: for records, and for contents an export reads by the thousand,
+    /// where a folder store's one `read(2)` beats streaming it in pieces.
+    func getBytes(_ key: ObjectKey) async throws -> [UInt8]
 }
 
 extension ObjectStore {
@@ -89,7 +92,7 @@ extension ObjectStore {
         try await put(key, from: FileByteSequence(file: file))
     }
 
-    /// Reads a whole object into memory: for small records only.
+    /// Collects what `get` streams.
     public func getBytes(_ key: ObjectKey) async throws -> [UInt8] {
         var bytes: [UInt8] = []
         for try await var piece in try await get(key) {
