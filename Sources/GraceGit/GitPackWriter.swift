@@ -22,12 +22,25 @@ public final class GitPackWriter {
 
     /// Starts a pack at `destination`'s current offset. The handle must be open for reading too
     /// (`FileHandle(forUpdating:)`): `finish` reads the pack back.
-    public init(writingTo destination: FileHandle, level: Int32 = GitPackWriter.compressionLevel) throws {
+    ///
+    /// With `reserving`, the first `bytes` after the pack's header hold `objects` entries the caller
+    /// writes itself, at `reservedOffset`, before `finish`: entries of another pack copied whole, whose
+    /// OFS_DELTA distances stay right because they move together. Added entries go after them.
+    public init(writingTo destination: FileHandle, level: Int32 = GitPackWriter.compressionLevel,
+                reserving: (bytes: Int64, objects: Int) = (0, 0)) throws {
         self.destination = destination
         start = try destination.offset()
         deflater = try Deflater(.zlib, level: level)
         buffer = Array("PACK".utf8) + withUnsafeBytes(of: UInt32(2).bigEndian, Array.init) + [0, 0, 0, 0]
+        if reserving.bytes > 0 {
+            try flush()
+            nextOffset += reserving.bytes
+            count = reserving.objects
+        }
     }
+
+    /// Where in the destination the reserved entries go.
+    public var reservedOffset: UInt64 { start + UInt64(Self.headerSize) }
 
     /// Adds an object stored whole; returns its offset, a base for later deltas.
     @discardableResult
@@ -144,16 +157,19 @@ public final class GitPackWriter {
     }
 
     private static func write(_ bytes: [UInt8], to descriptor: Int32, at offset: UInt64) throws {
-        try bytes.withUnsafeBytes { bytes in
-            var written = 0
-            while written < bytes.count {
-                let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-                }
-                written += result
+        try bytes.withUnsafeBytes { try write($0, to: descriptor, at: offset) }
+    }
+
+    /// Writes all of `bytes` at `offset` in a file with pwrite(2), the file's own offset untouched.
+    public static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, at offset: UInt64) throws {
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
             }
+            written += result
         }
     }
 

@@ -42,6 +42,9 @@ public struct ExportBase: Sendable {
     public var adlers: [String: UInt32] = [:]
     /// Objects the receiver has that the maps above do not name (read from a previous bundle).
     public var otherObjects: [GitObjectID] = []
+    /// Object → the number of the newest catalog bundle whose pack holds it. Empty in a base read
+    /// from a bundle file, and in states written before it was kept.
+    public var holders: [GitObjectID: Int] = [:]
 
     public init() {}
 
@@ -52,6 +55,15 @@ public struct ExportBase: Sendable {
         ids.formUnion(blobs.values)
         for tree in trees.values { if let id = tree.id { ids.insert(id) } }
         return ids
+    }
+
+    /// The objects an incremental export may leave out: those held by the chain's newest full
+    /// bundle (`lastFull`) or a bundle after it, so that a full bundle and the incrementals after it
+    /// hold every object they need, and can be restored, or copied into one bundle, without the
+    /// bundles before. Every object when that full bundle's holdings are not recorded.
+    func objects(forChainFrom lastFull: Int?) -> Set<GitObjectID> {
+        guard let lastFull, holders.values.contains(lastFull) else { return objects }
+        return Set(holders.lazy.filter { $0.value >= lastFull }.map(\.key))
     }
 }
 
@@ -106,6 +118,32 @@ public enum BundleExportFailure: BackupFailure {
     }
 }
 
+/// Entries of earlier bundles a full bundle holds copied whole, as `git repack` reuses packed
+/// objects: a catalog's chain from its newest full bundle on (`ExportCatalog`).
+public struct ReusedEntries: Sendable {
+    /// Every object the entries hold; the bundle leaves them out of what it writes.
+    public var objects: Set<GitObjectID>
+    /// Those that are commits: everything else in the entries hangs off one of them.
+    public var commits: Set<GitObjectID>
+    public var count: Int
+    public var bytes: Int64
+    /// Writes the entries, `bytes` long, into the file at an offset.
+    public var write: @Sendable (_ descriptor: Int32, _ offset: UInt64) async throws -> Void
+
+    public init(objects: Set<GitObjectID>, commits: Set<GitObjectID>, count: Int, bytes: Int64,
+                write: @escaping @Sendable (_ descriptor: Int32, _ offset: UInt64) async throws -> Void) {
+        self.objects = objects
+        self.commits = commits
+        self.count = count
+        self.bytes = bytes
+        self.write = write
+    }
+}
+
+/// A reused commit is no longer reachable (a branch was deleted, or exported with other options):
+/// the bundle would hold objects it should not, so it is written again without reusing.
+public struct ReusedEntriesUnreachable: Error {}
+
 /// Exports a Grace repository as a Git bundle: promotions become commits, directory versions
 /// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
 /// object ids, so each export can build on the last. Memory stays bounded by the repository's
@@ -122,8 +160,16 @@ public struct BundleExporter: Sendable {
     /// With `full`, the bundle holds everything (no prerequisites) and `base` serves only as a cache of
     /// ids, which spares reading most contents again.
     /// `destination` must be open for reading and writing (`FileHandle(forUpdating:)`) and empty.
-    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, destination: FileHandle,
+    ///
+    /// In a catalog, `number` is the bundle's number in its chain (recorded as the holder of each
+    /// object the bundle holds) and `lastFull` the chain's newest full bundle (see
+    /// `ExportBase.objects(forChainFrom:)`). A full bundle `reusing` entries of earlier bundles holds
+    /// them copied whole and writes only what they lack; it throws `ReusedEntriesUnreachable`, having
+    /// written a part, when one of their commits is no longer reachable (the caller starts again without).
+    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, number: Int? = nil, lastFull: Int? = nil,
+                       reusing: ReusedEntries? = nil, destination: FileHandle,
                        progress: ProgressSink? = nil) async throws -> (report: BundleExportReport, next: ExportBase) {
+        precondition(reusing == nil || full, "only a full bundle reuses entries")
         let started = ContinuousClock.now
         let view = try await deployment.database.openReadView(.snapshot)
         guard let repository = try await view.repository(request.repositoryID) else {
@@ -185,9 +231,10 @@ public struct BundleExporter: Sendable {
         }
         let placeholder = header([:])
         try destination.write(contentsOf: placeholder)
-        let writer = try GitPackWriter(writingTo: destination)
+        let writer = try GitPackWriter(writingTo: destination, reserving: reusing.map { ($0.bytes, $0.count) } ?? (0, 0))
+        let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { (base ?? ExportBase()).objects(forChainFrom: lastFull) }
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
-                                    receiverHasBase: !full, progress: progress)
+                                    known: known, number: number, progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
@@ -206,6 +253,9 @@ public struct BundleExporter: Sendable {
             }
         }
 
+        // Every reused object hangs off a reused commit: those commits still reachable, so is everything reused.
+        if let reusing, !reusing.commits.isSubset(of: builder.reachedCommits) { throw ReusedEntriesUnreachable() }
+
         var ids: [String: GitObjectID] = [:]
         for (name, reference) in named {
             guard let id = builder.state.commits[reference] else {
@@ -215,6 +265,7 @@ public struct BundleExporter: Sendable {
         }
         var next = builder.state
         next.refs = ids.mapValues(\.hex)
+        if let reusing, let number { for id in reusing.objects { next.holders[id] = number } }
         report.refs = full || base == nil ? next.refs : next.refs.filter { base?.refs[$0.key] != $0.value }
         report.newCommits = builder.newCommits
         report.objects = writer.count
@@ -231,6 +282,7 @@ public struct BundleExporter: Sendable {
         precondition(final.count == placeholder.count, "a bundle header's length does not depend on its ids")
         try destination.seek(toOffset: 0)
         try destination.write(contentsOf: final)
+        if let reusing { try await reusing.write(destination.fileDescriptor, writer.reservedOffset) }
         let sha256 = try writer.finish(alsoHashingFromStart: true).sha256FromStart ?? []
         report.bundleSHA256 = sha256.map { String(format: "%02x", $0) }.joined()
         report.bundleBytes = Int64(try destination.offset())
@@ -258,10 +310,15 @@ final class ObjectBuilder {
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
     static let batchBytes: Int64 = 1 << 20
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
+    /// Every commit of this export's references, written or known.
+    private(set) var reachedCommits = Set<GitObjectID>()
+    let number: Int?
 
-    /// - Parameter receiverHasBase: false for a full bundle: `base` then only caches ids.
-    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, receiverHasBase: Bool,
-         progress: ProgressSink?) {
+    /// - Parameters:
+    ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
+    ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
+    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, known: Set<GitObjectID>,
+         number: Int?, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -269,16 +326,26 @@ final class ObjectBuilder {
         self.progress = progress
         state = base
         state.otherObjects = []
-        known = receiverHasBase ? base.objects : []
+        self.known = known
+        self.number = number
+    }
+
+    /// Records that this bundle holds `id`.
+    private func wrote(_ id: GitObjectID) {
+        if let number { state.holders[id] = number }
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description], known.contains(done) { return done }
+        if let done = state.commits[reference.referenceID.description], known.contains(done) {
+            reachedCommits.insert(done)
+            return done
+        }
         try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !known.contains(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
             known.insert(.emptyTree)
+            wrote(.emptyTree)
         }
         let name = owner?.ownerName ?? "grace"
         let signature = GitSignature(name: name, email: "\(owner?.ownerID.description ?? "unknown")@grace.invalid",
@@ -290,9 +357,11 @@ final class ObjectBuilder {
         let id = GitObjectID.of(.commit, content: content)
         if known.insert(id).inserted {
             _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
+            wrote(id)
             newCommits += 1
         }
         state.commits[reference.referenceID.description] = id
+        reachedCommits.insert(id)
         return id
     }
 
@@ -330,6 +399,7 @@ final class ObjectBuilder {
             }
             let written = try offset ?? content.withUnsafeBytes { try pack.add(.tree, content: $0) }
             lastTree[path] = (written, content, depth)
+            wrote(id)
             newTrees += 1
         }
         state.trees[directoryID.description] = .init(id: id, name: name)
@@ -487,6 +557,7 @@ final class ObjectBuilder {
             offset = try pack.add(.blob, size: size, zlibStream: stream)
         }
         lastBlob[prepared.file.relativePath] = (offset, prepared.file, depth)
+        wrote(prepared.id)
         newBlobs += 1
         progress?.yield(.advanced(items: 1, bytes: Int64(prepared.size)))
     }

@@ -110,23 +110,39 @@ public struct ExportCatalog: Sendable {
         let records = try await records()
         var base: ExportBase?
         if let last = records.last { base = try await self.base(after: last) }
+        let number = (records.last?.number ?? 0) + 1
+        let lastFull = records.last(where: \.full)?.number
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("grace-export-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("export.bundle")
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        let handle = try FileHandle(forUpdating: file)
+        func attempt(reusing: ReusedEntries?) async throws -> (BundleExportReport, ExportBase) {
+            guard FileManager.default.createFile(atPath: file.path, contents: nil) else {  // empty, even after an attempt
+                throw StorageFailure(.unavailable, .put, key: file.path, location: file.deletingLastPathComponent().path, message: "cannot create the bundle")
+            }
+            let handle = try FileHandle(forUpdating: file)
+            do {
+                let exported = try await BundleExporter(deployment: deployment).export(
+                    request, base: base, full: full, number: number, lastFull: lastFull, reusing: reusing, destination: handle, progress: progress)
+                try handle.close()
+                return exported
+            } catch {
+                try? handle.close()
+                throw error
+            }
+        }
+        // A full export copies the entries of the chain's last full bundle and the incrementals after
+        // it when it can, as `git repack` reuses packed objects, and writes only what they lack.
+        let reusable = full && !request.includeCommits ? try await reusableEntries(records, base: base) : nil
         let exported: (BundleExportReport, ExportBase)
         do {
-            exported = try await BundleExporter(deployment: deployment).export(request, base: base, full: full, destination: handle, progress: progress)
-            try handle.close()
-        } catch {
-            try? handle.close()
-            throw error
+            exported = try await attempt(reusing: reusable)
+        } catch is ReusedEntriesUnreachable {
+            exported = try await attempt(reusing: nil)
         }
         let (report, next) = exported
         guard !report.nothingNew else { return (report, nil) }
-        let record = try await append(bundle: file, report: report, next: next, number: (records.last?.number ?? 0) + 1, now: now)
+        let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
         return (report, record)
     }
 
@@ -158,23 +174,27 @@ extension ExportBase {
 
 extension ExportBase {
     /// The state as text lines, one entry each: `R <ref> <id>`, `C <reference id> <commit>`,
-    /// `B <SHA-256> <blob> [<Adler-32, hex>]`, `T <directory version id> <tree or -> <name>`, `O <id>`. Read and written
+    /// `B <SHA-256> <blob> [<Adler-32, hex>]`, `T <directory version id> <tree or -> <name>`, `O <id>`,
+    /// `H <id> <bundle number>` (version 2). Read and written
     /// on every export of the chain, so plain lines (tens of milliseconds for 20,000 files) rather
     /// than JSON (ten times that).
     func lines() -> [UInt8] {
-        var text = "grace-backup-export-state 1\n"
+        var text = "grace-backup-export-state 2\n"
         for (name, id) in refs.sorted(by: { $0.key < $1.key }) { text += "R \(name) \(id)\n" }
         for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { text += "C \(reference) \(id)\n" }
         for (sha256, id) in blobs { text += "B \(sha256) \(id)" + (adlers[sha256].map { " \(String($0, radix: 16))" } ?? "") + "\n" }
         for (directory, tree) in trees { text += "T \(directory) \(tree.id?.hex ?? "-") \(tree.name)\n" }
         for id in otherObjects { text += "O \(id)\n" }
+        for (id, bundle) in holders { text += "H \(id) \(bundle)\n" }
         return Array(text.utf8)
     }
 
     init?(lines bytes: [UInt8]) {
         self.init()
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard let first = lines.first, String(decoding: first, as: UTF8.self) == "grace-backup-export-state 1" else { return nil }
+        guard let first = lines.first, ["grace-backup-export-state 1", "grace-backup-export-state 2"].contains(String(decoding: first, as: UTF8.self)) else {
+            return nil
+        }
         lines.removeFirst()
         for line in lines where !line.isEmpty {
             // Ids are parsed from the bytes; only keys and names become strings.
@@ -200,6 +220,9 @@ extension ExportBase {
             case (UInt8(ascii: "O"), 2):
                 guard let id = GitObjectID(hexUTF8: fields[1]) else { return nil }
                 otherObjects.append(id)
+            case (UInt8(ascii: "H"), 3):
+                guard let id = GitObjectID(hexUTF8: fields[1]), let bundle = Int(text(2)), bundle > 0 else { return nil }
+                holders[id] = bundle
             default: return nil
             }
         }

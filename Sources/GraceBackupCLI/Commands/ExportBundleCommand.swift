@@ -28,7 +28,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
     @Option(help: "A FILE.bundle, or a LOCATION (folder or file:// URL) that keeps a catalog of the chain.") var output: String
     @Option(help: "With a FILE output: build on this earlier bundle (its commits become prerequisites).") var since: String?
     @Flag(help: "With a LOCATION output: keep running, exporting after each promotion.") var follow = false
-    @Flag(help: "With a LOCATION output: write a full bundle (no prerequisites) as the next of the chain, reusing the ids the catalog recorded.")
+    @Flag(help: "With a LOCATION output: write a full bundle (no prerequisites) as the next of the chain, copying the entries of the chain's bundles where it can and reusing the ids the catalog recorded.")
     var full = false
     @Option(help: "With --follow: seconds between looks for new promotions.") var poll: Double = 1
     @Option(help: "With --follow: stop after this many seconds (for tests); runs until a signal otherwise.") var duration: Double?

@@ -1,0 +1,149 @@
+import Foundation
+import GraceBackup
+import GraceBackupTesting
+import GraceModel
+import GraceStorage
+import Testing
+
+/// A catalog's full export copies the entries of its chain (the newest full bundle and the
+/// incrementals after it) instead of building them again, and must hold exactly what a full
+/// export built from nothing holds.
+struct ExportCatalogTests {
+    static func catalog(_ fixture: VaultFixture, _ repository: RepositoryID) throws -> ExportCatalog {
+        ExportCatalog(store: try FileSystemObjectStore(root: fixture.root.appendingPathComponent("catalog"), create: true), repositoryID: repository)
+    }
+
+    static func bundleFile(_ fixture: VaultFixture, _ record: BundleExportRecord) -> URL {
+        fixture.root.appendingPathComponent("catalog").appendingPathComponent(record.bundle)
+    }
+
+    /// Every object reachable in a clone of `bundle`, and `git fsck --strict`'s whole output (dangling objects included).
+    static func cloneObjects(_ bundle: URL, into folder: URL) throws -> (objects: Set<String>, fsck: String) {
+        try GitTool.run(["clone", "-q", "--mirror", bundle.path, folder.path])
+        let objects = Set(try GitTool.run(["rev-list", "--objects", "--all"], in: folder).split(separator: "\n").map { String($0.prefix(40)) })
+        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict"], in: folder)
+        #expect(fsck.status == 0)
+        return (objects, fsck.output)
+    }
+
+    /// Every object in the bundle's pack, reachable or not.
+    static func packedObjects(_ bundle: URL, in folder: URL) throws -> Set<String> {
+        try GitTool.run(["init", "-q", "--bare", folder.path])
+        try GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
+        let packs = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("objects/pack").path).filter { $0.hasSuffix(".idx") }
+        var objects = Set<String>()
+        for pack in packs {
+            let verbose = try GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
+            for line in verbose.split(separator: "\n") where line.count > 41 && line.dropFirst(40).first == " " && line.prefix(40).allSatisfy(\.isHexDigit) {
+                objects.insert(String(line.prefix(40)))
+            }
+        }
+        return objects
+    }
+
+    @Test func aFullExportCopiesTheChainAndHoldsWhatAFullExportFromNothingHolds() async throws {
+        let fixture = try await VaultFixture(files: 120, operations: 40)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let request = BundleExportRequest(repositoryID: repository)
+        let catalog = try Self.catalog(fixture, repository)
+        let (_, first) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
+        let (_, second) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
+        #expect(second?.full == false)
+
+        let (report, consolidated) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        let record = try #require(consolidated)
+        #expect(record.number == 3 && record.full && record.prerequisites.isEmpty)
+        // The entries of bundles 1 and 2 are in bundle 3 byte for byte.
+        let bundle = try Data(contentsOf: Self.bundleFile(fixture, record))
+        for earlier in [try #require(first), try #require(second)] {
+            let entries = try Data(contentsOf: Self.bundleFile(fixture, earlier)).dropLast(20).suffix(4096)
+            #expect(bundle.range(of: entries) != nil, "bundle \(earlier.number)'s entries are copied")
+        }
+
+        // The same objects as a full export from nothing, all reachable, and the same refs.
+        let scratch = fixture.root.appendingPathComponent("scratch")
+        let fresh = scratch.appendingPathComponent("fresh.bundle")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let (freshReport, _) = try await BundleExportTests.export(fixture, request, base: nil, to: fresh)
+        #expect(report.refs == freshReport.refs && report.objects == freshReport.objects)
+        let copied = try Self.cloneObjects(Self.bundleFile(fixture, record), into: scratch.appendingPathComponent("copied"))
+        let built = try Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
+        #expect(copied.objects == built.objects && copied.fsck.isEmpty, "\(copied.fsck)")
+        #expect(try Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects)
+
+        // The chain goes on from the new full bundle: it and the next incremental restore the latest promotion.
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let (_, fourth) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
+        let clone = scratch.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, record).path, clone.path])
+        try GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(fourth)).path, "main:refs/remotes/origin/main"], in: clone)
+        try GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
+        let promotion = try await BundleExportTests.latestPromotion(fixture, repository: repository)
+        #expect(try BundleExportTests.checkout(clone) == (try await BundleExportTests.graceTree(fixture, root: promotion.directoryID)))
+    }
+
+    @Test func entriesWithCommitsNoLongerExportedAreBuiltAgainNotCopied() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 20)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
+        let catalog = try Self.catalog(fixture, repository)
+        // The first export holds the child branches' commits too; the full one does not ask for them.
+        _ = try await catalog.exportNext(from: fixture.deployment, BundleExportRequest(repositoryID: repository, includeCommits: true), now: fixture.clock.now())
+        let request = BundleExportRequest(repositoryID: repository)
+        let (report, full) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        let record = try #require(full)
+        #expect(report.refs.keys.allSatisfy { !$0.hasPrefix("refs/heads/edit-") })
+
+        let scratch = fixture.root.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let fresh = scratch.appendingPathComponent("fresh.bundle")
+        _ = try await BundleExportTests.export(fixture, request, base: nil, to: fresh)
+        let built = try Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
+        #expect(try Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects,
+                "no object of the child branches' commits in the full bundle")
+    }
+
+    @Test func theChainFromItsNewestFullBundleRestoresWithoutTheBundlesBefore() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 20)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
+        let catalog = try Self.catalog(fixture, repository)
+        let withCommits = BundleExportRequest(repositoryID: repository, includeCommits: true)
+        // The child branches' commits go into bundle 1, out of full bundle 2, and back in bundle 3.
+        _ = try await catalog.exportNext(from: fixture.deployment, withCommits, now: fixture.clock.now())
+        let full = try #require(try await catalog.exportNext(from: fixture.deployment, BundleExportRequest(repositoryID: repository), full: true,
+                                                             now: fixture.clock.now()).1)
+        let (report, incremental) = try await catalog.exportNext(from: fixture.deployment, withCommits, now: fixture.clock.now())
+        #expect(report.refs.keys.contains { $0.hasPrefix("refs/heads/edit-") })
+        let clone = fixture.root.appendingPathComponent("clone")
+        try GitTool.run(["clone", "-q", "--mirror", Self.bundleFile(fixture, full).path, clone.path])
+        try GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(incremental)).path, "refs/heads/*:refs/heads/*"], in: clone)
+        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict"], in: clone)
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
+        #expect(Set(try GitTool.run(["for-each-ref", "--format=%(refname)"], in: clone).split(separator: "\n").map(String.init))
+            .isSuperset(of: report.refs.keys.filter { $0 != "HEAD" }))
+    }
+
+    @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 20)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let request = BundleExportRequest(repositoryID: repository)
+        let catalog = try Self.catalog(fixture, repository)
+        let first = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        let file = Self.bundleFile(fixture, first)
+        var bytes = try Data(contentsOf: file)
+        bytes[bytes.count / 2] ^= 0x40
+        try bytes.write(to: file)
+        await #expect {
+            _ = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        } throws: { error in
+            "\(error)".contains(first.bundle) && "\(error)".contains("SHA-256")
+        }
+        #expect(try await catalog.records().count == 1, "nothing recorded")
+    }
+}
