@@ -77,6 +77,16 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
 
     public var description: String { hex }
 
+    /// Appends the 40 hexadecimal digits to `bytes`, without making a string.
+    public func appendHex(to bytes: inout [UInt8]) {
+        withBytes { id in
+            for byte in id {
+                bytes.append(Self.hexDigits[Int(byte >> 4)])
+                bytes.append(Self.hexDigits[Int(byte & 0x0f)])
+            }
+        }
+    }
+
     public static func < (lhs: GitObjectID, rhs: GitObjectID) -> Bool { (lhs.high, lhs.middle, lhs.low) < (rhs.high, rhs.middle, rhs.low) }
 
     /// The id of an object of `type` with `content`.

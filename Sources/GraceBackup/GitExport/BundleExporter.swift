@@ -239,6 +239,9 @@ public struct BundleExporter: Sendable {
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
         let chained = request.includeCommits ? branches : selected
+        let childCommits = request.includeCommits
+            ? selected.filter { $0.parentBranchID != nil && ordered(.promotion, on: $0).isEmpty }.flatMap { ordered(.commit, on: $0) } : []
+        try await builder.readDirectories(under: chained.flatMap { ordered(.promotion, on: $0) } + childCommits)
         for branch in chained.sorted(by: { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }) {
             var parent: GitObjectID?
             for promotion in ordered(.promotion, on: branch) {
@@ -367,9 +370,7 @@ final class ObjectBuilder {
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
-        if let done = state.trees[directoryID.description], done.id.map({ known.contains($0) }) ?? true {
-            return (done.id, done.name)
-        }
+        if treeIsKnown(directoryID), let done = state.trees[directoryID.description] { return (done.id, done.name) }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
         for file in directory.files {
@@ -404,6 +405,28 @@ final class ObjectBuilder {
         }
         state.trees[directoryID.description] = .init(id: id, name: name)
         return (id, name)
+    }
+
+    /// Whether the tree of a directory version is known to the receiver (or is no tree at all).
+    private func treeIsKnown(_ id: DirectoryVersionID) -> Bool {
+        guard let done = state.trees[id.description] else { return false }
+        return done.id.map { known.contains($0) } ?? true
+    }
+
+    /// Reads every directory version the export will walk below these references, level by level
+    /// across all of them: a query per level of the repository, not per level of each promotion.
+    func readDirectories(under references: [Reference]) async throws {
+        var level = references.filter { reference in !(state.commits[reference.referenceID.description].map { known.contains($0) } ?? false) }
+            .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
+        var visited = Set<DirectoryVersionID>()
+        while !level.isEmpty {
+            let pending = level.filter { visited.insert($0.id).inserted && !treeIsKnown($0.id) }
+            try await loadDirectories(pending)
+            level = pending.flatMap { item in
+                let directory = directories[item.id]!
+                return directory.directories.map { (id: $0, referencedBy: "directory version \(directory.directoryVersionID) (\(directory.relativePath))") }
+            }
+        }
     }
 
     private func directory(_ id: DirectoryVersionID, referencedBy: String) async throws -> DirectoryVersion {
@@ -450,15 +473,11 @@ final class ObjectBuilder {
     private func prepareBlobs(under root: DirectoryVersionID, referencedBy: String) async throws {
         var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
         var order: [String] = []
-        // Level by level, each level's directory versions read in one query.
+        // Level by level; the directory versions were read by `readDirectories` (or are read now, a level at a time).
         var level = [(id: root, referencedBy: referencedBy)]
         var visited = Set<DirectoryVersionID>()
         while !level.isEmpty {
-            let pending = level.filter { item in
-                guard visited.insert(item.id).inserted else { return false }
-                if let done = state.trees[item.id.description], done.id.map({ known.contains($0) }) ?? true { return false }
-                return true
-            }
+            let pending = level.filter { visited.insert($0.id).inserted && !treeIsKnown($0.id) }
             try await loadDirectories(pending)
             level = []
             for item in pending {

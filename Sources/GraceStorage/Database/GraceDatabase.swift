@@ -80,6 +80,9 @@ public struct MalformedDocument: BackupFailure {
     public var description: String { "\(entityKind.rawValue) \(id): the stored document does not decode: \(detail)" }
 }
 
+/// Read once: `ProcessInfo.activeProcessorCount` reads the system's settings on every call.
+let processorCount = ProcessInfo.processInfo.activeProcessorCount
+
 /// Decodes a document; a failure names the entity.
 func decodeDocument<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
     do {
@@ -126,10 +129,12 @@ extension GraceReadView {
     /// left out, so a caller compares counts.
     public func directoryVersions(_ ids: [DirectoryVersionID]) async throws -> [DirectoryVersion] {
         let documents = try await documents(of: .directoryVersion, ids: ids.map(\.description))
+        // A few are decoded here: handing them to other threads cost more than decoding them.
+        guard documents.count > 64 else { return try documents.map { try decodeDocument(DirectoryVersion.self, $0) } }
         let batches = stride(from: 0, to: documents.count, by: 64).map { Array(documents[$0..<min($0 + 64, documents.count)]) }
         var directories: [DirectoryVersion] = []
         directories.reserveCapacity(documents.count)
-        try await forEachConcurrently(batches, limit: ProcessInfo.processInfo.activeProcessorCount, { batch in
+        try await forEachConcurrently(batches, limit: processorCount, { batch in
             try batch.map { try decodeDocument(DirectoryVersion.self, $0) }
         }) { directories += $0 }
         return directories

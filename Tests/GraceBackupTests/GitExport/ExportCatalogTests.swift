@@ -1,5 +1,6 @@
 import Foundation
-import GraceBackup
+@testable import GraceBackup
+import GraceGit
 import GraceBackupTesting
 import GraceModel
 import GraceStorage
@@ -126,6 +127,29 @@ struct ExportCatalogTests {
         #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
         #expect(Set(try GitTool.run(["for-each-ref", "--format=%(refname)"], in: clone).split(separator: "\n").map(String.init))
             .isSuperset(of: report.refs.keys.filter { $0 != "HEAD" }))
+    }
+
+    @Test func theStateReadsBackWhatItWrote() throws {
+        func id(_ byte: UInt8) -> GitObjectID { GitObjectID(bytes: Array(repeating: byte, count: 20)) }
+        var state = ExportBase()
+        state.refs = ["refs/heads/main": id(1).hex, "HEAD": id(1).hex]
+        state.commits = ["ref-a": id(1), "ref-b": id(2)]
+        state.blobs = [String(repeating: "a", count: 64): id(3), String(repeating: "b", count: 64): id(4)]
+        state.adlers = [String(repeating: "a", count: 64): 0xdead_beef]
+        state.trees = ["dir-1": .init(id: id(5), name: "a name with  spaces "), "dir-2": .init(id: nil, name: "empty"), "root": .init(id: id(6), name: "")]
+        state.otherObjects = [id(7)]
+        state.holders = [id(1): 1, id(3): 2, id(5): 12]
+        let read = try #require(ExportBase(lines: state.lines()))
+        #expect(read.refs == state.refs && read.commits == state.commits && read.blobs == state.blobs && read.adlers == state.adlers)
+        #expect(read.trees == state.trees && read.otherObjects == state.otherObjects && read.holders == state.holders)
+        // Version 1, without holders, still reads; anything malformed does not.
+        let version1 = "grace-backup-export-state 1\nC ref-a \(id(1))\nB \(String(repeating: "c", count: 64)) \(id(2)) ff\nT d \(id(3)) n m\n"
+        let old = try #require(ExportBase(lines: Array(version1.utf8)))
+        #expect(old.trees["d"]?.name == "n m" && old.adlers.values.first == 0xff && old.holders.isEmpty)
+        for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC ref-a nothex\n", "grace-backup-export-state 2\nX a b\n",
+                       "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n"] {
+            #expect(ExportBase(lines: Array(broken.utf8)) == nil, "\(broken)")
+        }
     }
 
     @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
