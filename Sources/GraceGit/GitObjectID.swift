@@ -47,17 +47,25 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
 
     private static func parse(_ digits: UnsafeBufferPointer<UInt8>) -> GitObjectID? {
         guard digits.count == 40 else { return nil }
-        func word(_ start: Int, _ count: Int) -> UInt64? {
+        // A table lookup per digit, invalid digits flagged in the high bits and checked once:
+        // states of tens of thousands of ids are parsed on every export.
+        var invalid: UInt8 = 0
+        func word(_ start: Int, _ count: Int) -> UInt64 {
             var value: UInt64 = 0
             for index in start..<start + count {
-                guard let nibble = nibble(digits[index]) else { return nil }
-                value = value << 4 | UInt64(nibble)
+                let nibble = nibbles[Int(digits[index])]
+                invalid |= nibble
+                value = value << 4 | UInt64(nibble & 0x0f)
             }
             return value
         }
-        guard let high = word(0, 16), let middle = word(16, 16), let low = word(32, 8) else { return nil }
+        let high = word(0, 16), middle = word(16, 16), low = word(32, 8)
+        guard invalid & 0xf0 == 0 else { return nil }
         return GitObjectID(high: high, middle: middle, low: UInt32(low))
     }
+
+    /// Each byte's value as a hexadecimal digit, or 0xff.
+    private static let nibbles: [UInt8] = (0...255).map { nibble(UInt8($0)) ?? 0xff }
 
     private init(high: UInt64, middle: UInt64, low: UInt32) {
         (self.high, self.middle, self.low) = (high, middle, low)

@@ -1,3 +1,4 @@
+import Foundation
 import GraceGit
 
 /// The export state as text lines (docs/formats/bundle-catalog.md), one entry each:
@@ -39,10 +40,16 @@ extension ExportBase {
 
     private init?(scanning bytes: UnsafeBufferPointer<UInt8>) {
         self.init()
+        // About one entry in a hundred bytes: the maps grow once, not by doubling.
+        let estimate = bytes.count / 100
+        blobs.reserveCapacity(estimate)
+        adlers.reserveCapacity(estimate)
+        holders.reserveCapacity(estimate)
         var start = 0
         var first = true
         while start < bytes.count {
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let newline = memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+            let end = newline.map { UnsafeRawPointer($0) - UnsafeRawPointer(bytes.baseAddress!) } ?? bytes.count
             defer { start = end + 1 }
             let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
             if first {
@@ -51,12 +58,10 @@ extension ExportBase {
                 guard header == Self.stateHeader || header == "grace-backup-export-state 1" else { return nil }
                 continue
             }
-            guard !line.isEmpty, line.count > 2, line[1] == UInt8(ascii: " ") else {
-                if line.isEmpty { continue }
-                return nil
-            }
+            if line.isEmpty { continue }
+            guard line.count > 2, line[1] == UInt8(ascii: " ") else { return nil }
             // Up to three fields after the kind; the last is the rest of the line (a tree's name may hold spaces).
-            var fields: [UnsafeBufferPointer<UInt8>] = []
+            var fields = Fields()
             var fieldStart = 2
             while fields.count < 2, let space = line[fieldStart...].firstIndex(of: UInt8(ascii: " ")) {
                 fields.append(UnsafeBufferPointer(rebasing: line[fieldStart..<space]))
@@ -94,4 +99,23 @@ extension ExportBase {
         }
         if first { return nil }
     }
+}
+
+/// Up to three fields of a line, without an array's allocation per line.
+private struct Fields {
+    private var first = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private var second = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private var third = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private(set) var count = 0
+
+    mutating func append(_ field: UnsafeBufferPointer<UInt8>) {
+        switch count {
+        case 0: first = field
+        case 1: second = field
+        default: third = field
+        }
+        count += 1
+    }
+
+    subscript(index: Int) -> UnsafeBufferPointer<UInt8> { index == 0 ? first : index == 1 ? second : third }
 }

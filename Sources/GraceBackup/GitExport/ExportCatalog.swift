@@ -66,7 +66,9 @@ public struct ExportCatalog: Sendable {
         let key = try ObjectKey(record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz")
         let bytes: [UInt8]
         do {
-            bytes = try Inflater.decompress(try await store.getBytes(key), format: .gzip)
+            let stored = try await store.getBytes(key)
+            // States were gzipped before version 2 (`.gz`); since, they are plain text (`.txt`).
+            bytes = stored.starts(with: [0x1f, 0x8b]) ? try Inflater.decompress(stored, format: .gzip) : stored
         } catch let failure as StorageFailure where failure.reason == .notFound {
             throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
         }
@@ -84,9 +86,9 @@ public struct ExportCatalog: Sendable {
         precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
         try await store.put(bundleKey, movingFile: file)
-        // Level 1: the state is read and written on every export; level 6 cost five times as long for a tenth less.
-        let state = try Deflater.compress(next.lines(), format: .gzip, level: 1)
-        let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).gz")
+        // Not compressed: hexadecimal ids shrink by half at best, and gzip took a quarter of an incremental export.
+        let state = next.lines()
+        let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).txt")
         try await store.put(stateKey, bytes: state)
         let record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,

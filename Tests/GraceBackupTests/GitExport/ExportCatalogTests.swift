@@ -1,3 +1,4 @@
+import Deflate
 import Foundation
 @testable import GraceBackup
 import GraceGit
@@ -150,6 +151,27 @@ struct ExportCatalogTests {
                        "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n"] {
             #expect(ExportBase(lines: Array(broken.utf8)) == nil, "\(broken)")
         }
+    }
+
+    @Test func aGzippedStateOfAnOlderCatalogIsStillRead() async throws {
+        let fixture = try await VaultFixture(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let catalog = try Self.catalog(fixture, repository)
+        let request = BundleExportRequest(repositoryID: repository)
+        var record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        let state = try await catalog.store.getBytes(try ObjectKey(try #require(record.state)))
+        #expect(state.starts(with: Array("grace-backup-export-state 2\n".utf8)))
+        // As states were written before version 2: gzipped, under `.gz`.
+        let gzipped = try ObjectKey("\(repository)/state/00000001-old.gz")
+        try await catalog.store.put(gzipped, bytes: try Deflater.compress(state, format: .gzip, level: 6))
+        record.state = gzipped.rawValue
+        try await catalog.store.put(try ObjectKey("\(repository)/exports/00000001.json"), bytes: Array(try GraceJSON.encode(record)))
+        let base = try await catalog.base(after: record)
+        #expect(base.holders.count > 0 && base.commits.count > 0)
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let (report, _) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
+        #expect(!report.full && report.newCommits == 1)
     }
 
     @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
