@@ -4,8 +4,9 @@
 #     full `export-bundle` vs `git bundle create --all` on an equivalent git repository (our bundle
 #     cloned bare, then `git repack -adf` so git holds it in its own packing; built once, untimed);
 #     bundle sizes; an incremental export (catalog) after one promotion changing 20 files vs the full
-#     export; a full export with a warm catalog (`--full`: ids and checksums recorded by the export
-#     before) vs git again; peak memory of the full export (GNU time).
+#     export; a full export into a catalog that holds an earlier export (`--full`: it copies the pack
+#     entries of the catalog's bundles, as git reuses its packed objects) vs git again; peak memory of
+#     the full export (GNU time).
 #  2. a real repository's history (this project's own git history) replayed with `simulate --from-git`:
 #     the same comparison.
 # Usage: bench/bundle-export.sh [work folder]
@@ -42,7 +43,7 @@ compare() {  # name deployment repository-id
 
     echo "== $name: incremental export after one promotion changing 20 files"
     "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/catalog-full" >/dev/null 2>&1
-    echo "== $name: full export again, ids and checksums from the catalog (--full)"
+    echo "== $name: full export into the catalog, copying its bundles' entries (--full)"
     hyperfine --runs 5 --export-markdown "$dir/warm.md" --prepare "rm -rf $dir/catalog && cp -a $dir/catalog-full $dir/catalog && sync" \
         -n "grace-backup export-bundle --full (catalog)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/catalog --full" \
         -n "git bundle create --all" "git -C $dir/equivalent.git bundle create -q $dir/git.bundle --all"
