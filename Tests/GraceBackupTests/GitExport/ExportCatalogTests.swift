@@ -11,8 +11,12 @@ import Testing
 /// incrementals after it) instead of building them again, and must hold exactly what a full
 /// export built from nothing holds.
 struct ExportCatalogTests {
-    static func catalog(_ fixture: VaultFixture, _ repository: RepositoryID) throws -> ExportCatalog {
-        ExportCatalog(store: try FileSystemObjectStore(root: fixture.root.appendingPathComponent("catalog"), create: true), repositoryID: repository)
+    /// A simulated deployment, its repository, and an empty catalog for it; the caller removes the fixture.
+    static func start(files: Int, operations: Int) async throws -> (VaultFixture, RepositoryID, ExportCatalog) {
+        let fixture = try await VaultFixture(files: files, operations: operations)
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let store = try FileSystemObjectStore(root: fixture.root.appendingPathComponent("catalog"), create: true)
+        return (fixture, repository, ExportCatalog(store: store, repositoryID: repository))
     }
 
     static func bundleFile(_ fixture: VaultFixture, _ record: BundleExportRecord) -> URL {
@@ -44,11 +48,9 @@ struct ExportCatalogTests {
     }
 
     @Test func aFullExportCopiesTheChainAndHoldsWhatAFullExportFromNothingHolds() async throws {
-        let fixture = try await VaultFixture(files: 120, operations: 40)
+        let (fixture, repository, catalog) = try await Self.start(files: 120, operations: 40)
         defer { fixture.remove() }
-        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
         let request = BundleExportRequest(repositoryID: repository)
-        let catalog = try Self.catalog(fixture, repository)
         let (_, first) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
         let (_, second) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
@@ -87,11 +89,9 @@ struct ExportCatalogTests {
     }
 
     @Test func entriesWithCommitsNoLongerExportedAreBuiltAgainNotCopied() async throws {
-        let fixture = try await VaultFixture(files: 60, operations: 20)
+        let (fixture, repository, catalog) = try await Self.start(files: 60, operations: 20)
         defer { fixture.remove() }
-        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
-        let catalog = try Self.catalog(fixture, repository)
         // The first export holds the child branches' commits too; the full one does not ask for them.
         _ = try await catalog.exportNext(from: fixture.deployment, BundleExportRequest(repositoryID: repository, includeCommits: true), now: fixture.clock.now())
         let request = BundleExportRequest(repositoryID: repository)
@@ -109,11 +109,9 @@ struct ExportCatalogTests {
     }
 
     @Test func theChainFromItsNewestFullBundleRestoresWithoutTheBundlesBefore() async throws {
-        let fixture = try await VaultFixture(files: 60, operations: 20)
+        let (fixture, repository, catalog) = try await Self.start(files: 60, operations: 20)
         defer { fixture.remove() }
-        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
-        let catalog = try Self.catalog(fixture, repository)
         let withCommits = BundleExportRequest(repositoryID: repository, includeCommits: true)
         // The child branches' commits go into bundle 1, out of full bundle 2, and back in bundle 3.
         _ = try await catalog.exportNext(from: fixture.deployment, withCommits, now: fixture.clock.now())
@@ -154,10 +152,8 @@ struct ExportCatalogTests {
     }
 
     @Test func aGzippedStateOfAnOlderCatalogIsStillRead() async throws {
-        let fixture = try await VaultFixture(files: 40, operations: 10)
+        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
         defer { fixture.remove() }
-        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
-        let catalog = try Self.catalog(fixture, repository)
         let request = BundleExportRequest(repositoryID: repository)
         var record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
         let state = try await catalog.store.getBytes(try ObjectKey(try #require(record.state)))
@@ -175,11 +171,9 @@ struct ExportCatalogTests {
     }
 
     @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
-        let fixture = try await VaultFixture(files: 60, operations: 20)
+        let (fixture, repository, catalog) = try await Self.start(files: 60, operations: 20)
         defer { fixture.remove() }
-        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
         let request = BundleExportRequest(repositoryID: repository)
-        let catalog = try Self.catalog(fixture, repository)
         let first = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
         let file = Self.bundleFile(fixture, first)
         var bytes = try Data(contentsOf: file)
