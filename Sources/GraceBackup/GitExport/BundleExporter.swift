@@ -78,6 +78,8 @@ public struct BundleExportReport: Sendable, Codable, Hashable {
     public var blobs = 0
     public var trees = 0
     public var deltas = 0
+    /// Objects copied whole from earlier bundles of the catalog (counted in `objects`, not in `blobs` or `trees`).
+    public var copiedObjects = 0
     public var bundleBytes: Int64 = 0
     /// The SHA-256 of the whole bundle file, lowercase hexadecimal; empty when nothing was written.
     public var bundleSHA256 = ""
@@ -275,6 +277,7 @@ public struct BundleExporter: Sendable {
         report.blobs = builder.newBlobs
         report.trees = builder.newTrees
         report.deltas = builder.deltas
+        report.copiedObjects = reusing?.count ?? 0
         if report.nothingNew {
             report.elapsedSeconds = (ContinuousClock.now - started).seconds
             return (report, next)

@@ -115,8 +115,8 @@ struct ExportBundleCommand: AsyncParsableCommand {
     static func describe(_ report: BundleExportReport, to destination: String) -> String {
         if report.nothingNew { return "nothing new in repository \(report.repositoryID) since the last export (change \(report.position)); no bundle written" }
         var lines = ["\(report.full ? "full" : "incremental") bundle of repository \(report.repositoryID) at change \(report.position) -> \(destination)",
-                     "  \(report.newCommits) new commit(s), \(report.objects) objects (\(report.blobs) blobs, \(report.trees) trees, \(report.deltas) deltas), "
-                         + "\(formatBytes(report.bundleBytes))"]
+                     "  \(report.newCommits) new commit(s), \(report.objects) objects (\(report.copiedObjects > 0 ? "\(report.copiedObjects) copied from the catalog's bundles; " : "")"
+                         + "\(report.blobs) blobs, \(report.trees) trees, \(report.deltas) deltas), \(formatBytes(report.bundleBytes))"]
         if !report.prerequisites.isEmpty { lines.append("  \(report.prerequisites.count) prerequisite(s): fetch it into a clone of the earlier bundles") }
         lines += report.refs.sorted { $0.key < $1.key }.map { "  \($0.key) \($0.value)" }
         if !report.tagsLeftOut.isEmpty { lines.append("  tags left out (no promotion of the same root before them): \(report.tagsLeftOut.joined(separator: ", "))") }

@@ -72,6 +72,8 @@ struct ExportCatalogTests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let (freshReport, _) = try await BundleExportTests.export(fixture, request, base: nil, to: fresh)
         #expect(report.refs == freshReport.refs && report.objects == freshReport.objects)
+        // Nothing changed since bundle 2: every object is copied, none built.
+        #expect(report.copiedObjects == (first?.objects ?? 0) + (second?.objects ?? 0) && report.copiedObjects == report.objects)
         let copied = try Self.cloneObjects(Self.bundleFile(fixture, record), into: scratch.appendingPathComponent("copied"))
         let built = try Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
         #expect(copied.objects == built.objects && copied.fsck.isEmpty, "\(copied.fsck)")
@@ -86,6 +88,20 @@ struct ExportCatalogTests {
         try GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
         let promotion = try await BundleExportTests.latestPromotion(fixture, repository: repository)
         #expect(try BundleExportTests.checkout(clone) == (try await BundleExportTests.graceTree(fixture, root: promotion.directoryID)))
+
+        // New promotions not yet in any bundle: a full export copies bundles 3 and 4 and builds the rest after them.
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 2)
+        let (mixed, fifth) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        #expect(mixed.copiedObjects == record.objects + (fourth?.objects ?? 0) && mixed.objects > mixed.copiedObjects && mixed.deltas > 0)
+        let latest = scratch.appendingPathComponent("latest.bundle")
+        _ = try await BundleExportTests.export(fixture, request, base: nil, to: latest)
+        let rebuilt = try Self.cloneObjects(latest, into: scratch.appendingPathComponent("rebuilt"))
+        let mixedClone = try Self.cloneObjects(Self.bundleFile(fixture, try #require(fifth)), into: scratch.appendingPathComponent("mixed"))
+        #expect(mixedClone.objects == rebuilt.objects && mixedClone.fsck.isEmpty, "\(mixedClone.fsck)")
+        let checkout = scratch.appendingPathComponent("checkout")
+        try GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, try #require(fifth)).path, checkout.path])
+        let newest = try await BundleExportTests.latestPromotion(fixture, repository: repository)
+        #expect(try BundleExportTests.checkout(checkout) == (try await BundleExportTests.graceTree(fixture, root: newest.directoryID)))
     }
 
     @Test func entriesWithCommitsNoLongerExportedAreBuiltAgainNotCopied() async throws {
@@ -97,7 +113,7 @@ struct ExportCatalogTests {
         let request = BundleExportRequest(repositoryID: repository)
         let (report, full) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
         let record = try #require(full)
-        #expect(report.refs.keys.allSatisfy { !$0.hasPrefix("refs/heads/edit-") })
+        #expect(report.refs.keys.allSatisfy { !$0.hasPrefix("refs/heads/edit-") } && report.copiedObjects == 0)
 
         let scratch = fixture.root.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
