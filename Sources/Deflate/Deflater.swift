@@ -70,10 +70,16 @@ public final class Deflater {
 
     /// Compresses a whole buffer held in memory.
     public static func compress(_ bytes: [UInt8], format: Inflater.Format, level: Int32 = 9) throws -> [UInt8] {
-        let deflater = try Deflater(format, level: level)
+        try Deflater(format, level: level).compress(bytes)
+    }
+
+    /// Compresses a whole buffer as a stream of its own, reusing this deflater's memory: zlib sets up
+    /// about 256 KiB for each new stream, more than compressing a small delta costs.
+    public func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+        try reset()
         var result: [UInt8] = []
-        try bytes.withUnsafeBytes { input in try deflater.feed(input) { result.append(contentsOf: $0) } }
-        try deflater.finish { result.append(contentsOf: $0) }
+        try bytes.withUnsafeBytes { input in try feed(input) { result.append(contentsOf: $0) } }
+        try finish { result.append(contentsOf: $0) }
         return result
     }
 }

@@ -71,7 +71,7 @@ public final class GitPackWriter {
     /// Adds an object as a delta against the entry at `baseOffset` (an OFS_DELTA).
     @discardableResult
     public func addDelta(baseOffset: Int64, delta: [UInt8]) throws -> Int64 {
-        try addDelta(baseOffset: baseOffset, size: delta.count, zlibStream: try Deflater.compress(delta, format: .zlib, level: Self.compressionLevel))
+        try addDelta(baseOffset: baseOffset, size: delta.count, zlibStream: try deflater.compress(delta))
     }
 
     /// Adds a delta whose zlib stream the caller compressed (`size` is the delta's uncompressed size).

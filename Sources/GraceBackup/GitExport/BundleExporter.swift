@@ -510,9 +510,10 @@ final class ObjectBuilder {
             batchBytes += item.0.size
         }
         try await forEachConcurrently(batches, limit: Self.concurrency, { batch in
+            let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
             var prepared: [PreparedBlob] = []
             for (file, base, cached) in batch {
-                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID))
+                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID, deflater: deflater))
             }
             return prepared
         }) { prepared in
@@ -520,8 +521,9 @@ final class ObjectBuilder {
         }
     }
 
+    /// - Parameter deflater: at Git's level, reused for every content of a batch.
     private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?,
-                                objects: any ObjectStore, repositoryID: RepositoryID) async throws -> PreparedBlob {
+                                objects: any ObjectStore, repositoryID: RepositoryID, deflater: Deflater) async throws -> PreparedBlob {
         if base == nil, let cached {
             // Known from an earlier export: the stored bytes with the recorded checksum, neither decompressed
             // nor hashed: Grace's deflate data for text, stored blocks for a binary that does not compress.
@@ -544,7 +546,7 @@ final class ObjectBuilder {
         if let base, plain.count >= 64 {
             let baseBytes = try await read(base.file, objects: objects, repositoryID: repositoryID).plain
             if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
-                let stream = try Deflater.compress(delta, format: .zlib, level: GitPackWriter.compressionLevel)
+                let stream = try deflater.compress(delta)
                 return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(baseOffset: base.offset, depth: base.depth + 1, size: delta.count, stream: stream))
             }
         }
@@ -560,7 +562,7 @@ final class ObjectBuilder {
             let stream = plain.withUnsafeBytes { StoredZlib.stream($0, adler32: adler) }
             return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream), adler: adler)
         }
-        let stream = try Deflater.compress(plain, format: .zlib, level: GitPackWriter.compressionLevel)
+        let stream = try deflater.compress(plain)
         return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream))
     }
 
@@ -588,7 +590,8 @@ final class ObjectBuilder {
         if let done = state.blobs[file.sha256Hash], known.contains(done) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
         let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
-        let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID)
+        let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID,
+                                                deflater: try Deflater(.zlib, level: GitPackWriter.compressionLevel))
         try write(prepared)
         return prepared.id
     }
