@@ -70,6 +70,11 @@ public struct ExportCatalog: Sendable {
             // States were gzipped before version 2 (`.gz`); since, they are plain text (`.txt`).
             bytes = stored.starts(with: [0x1f, 0x8b]) ? try Inflater.decompress(stored, format: .gzip) : stored
         } catch let failure as StorageFailure where failure.reason == .notFound {
+            // Only the newest two states are kept: an older one was deleted by exports that came after
+            // this one was listed, and one of them has the number this export would take.
+            if let newest = try await records().last, newest.number > record.number + 1 {
+                throw VaultFailure.locked(by: "export \(newest.number) of repository \(root), written while this export began", location: store.location)
+            }
             throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
         }
         guard let base = ExportBase(lines: bytes) else { throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not an export state") }
@@ -145,7 +150,22 @@ public struct ExportCatalog: Sendable {
         let (report, next) = exported
         guard !report.nothingNew else { return (report, nil) }
         let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
+        do {
+            try await deleteStaleStates(before: number, records: records)
+        } catch {
+            // The export is recorded; a state left behind costs space, and the next export tries again.
+            progress?.yield(.note("older export states were not deleted: \(error)"))
+        }
         return (report, record)
+    }
+
+    /// Deletes the states of records older than the one before `number`: only the newest is read (by
+    /// the next export), and the one before it stays for an export that listed the records just before
+    /// this one landed. States are several MB for a large repository, one per export. The last ten
+    /// such records are looked at, so a few exports that stopped before this step leave nothing behind.
+    func deleteStaleStates(before number: Int, records: [BundleExportRecord]) async throws {
+        let stale = records.filter { $0.number <= number - 2 && $0.number > number - 12 }
+        try await store.deleteIfPresent(try stale.map { try ObjectKey($0.state ?? "\(root)/state/\(Self.numbered($0.number)).gz") })
     }
 
     static func numbered(_ number: Int) -> String { String(format: "%08d", number) }

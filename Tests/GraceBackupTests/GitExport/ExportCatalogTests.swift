@@ -186,6 +186,34 @@ struct ExportCatalogTests {
         #expect(!report.full && report.newCommits == 1)
     }
 
+    @Test func onlyTheNewestTwoStatesAreKept() async throws {
+        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let request = BundleExportRequest(repositoryID: repository)
+        var records: [BundleExportRecord] = []
+        for round in 0..<4 {
+            if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
+            records.append(try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1))
+        }
+        var states: [String] = []
+        for try await summary in catalog.store.list(under: try ObjectKey.Prefix("\(repository)/state")) { states.append(summary.key.rawValue) }
+        #expect(Set(states) == Set(records.suffix(2).compactMap(\.state)))
+        // An export that read the records before two others landed finds its state gone: it lost the race.
+        await #expect {
+            _ = try await catalog.base(after: records[1])
+        } throws: { error in
+            if case VaultFailure.locked = error { return true }
+            return false
+        }
+        // The newest state missing, with nothing after it, is damage.
+        try await catalog.store.delete(try ObjectKey(try #require(records[3].state)))
+        await #expect {
+            _ = try await catalog.base(after: records[3])
+        } throws: { error in
+            "\(error)".contains("missing")
+        }
+    }
+
     @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
         let (fixture, repository, catalog) = try await Self.start(files: 60, operations: 20)
         defer { fixture.remove() }
