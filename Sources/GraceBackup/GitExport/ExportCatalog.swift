@@ -1,4 +1,3 @@
-import Crypto
 import Deflate
 import Foundation
 import GraceGit
