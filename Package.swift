@@ -50,7 +50,7 @@ let package = Package(
         // like the hashes, since deltas are byte loops.
         .target(
             name: "GraceGit",
-            dependencies: ["Deflate", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Deflate", "CFileSystem", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings + optimizedInDebug),
         // The S3 backend: AWS Signature Version 4 (pure, checked against AWS's vectors) and an
         // ObjectStore on async-http-client. Its own target: the HTTP stack is the heaviest build here.

@@ -1,3 +1,4 @@
+import CFileSystem
 import Crypto
 import Deflate
 import Foundation
@@ -152,7 +153,11 @@ public final class GitPackWriter {
     /// left alone (a bundle's header is rewritten through it before `finish`).
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try Self.write(buffer, to: destination.fileDescriptor, at: start + UInt64(nextOffset) - UInt64(buffer.count))
+        let offset = start + UInt64(nextOffset) - UInt64(buffer.count)
+        try Self.write(buffer, to: destination.fileDescriptor, at: offset)
+        // Starts writing the piece to disk now, without waiting: the caller's fsync at the end then has
+        // only the tail left (it was 45-70 ms of a 146 MB export, with the disk idle until then).
+        _ = grace_start_writeback(destination.fileDescriptor, Int64(offset), Int64(buffer.count))
         buffer.removeAll(keepingCapacity: true)
     }
 

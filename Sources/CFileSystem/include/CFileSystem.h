@@ -5,4 +5,9 @@
 /// elsewhere falls back to sync(2). Returns 0, or -1 with errno set.
 int grace_sync_file_system(int fd);
 
+/// Starts writing a range of a file's dirty pages to disk and returns without waiting (Linux
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE); a later fsync has less left to do. Elsewhere
+/// does nothing. Returns 0, or -1 with errno set.
+int grace_start_writeback(int fd, long long offset, long long length);
+
 #endif
