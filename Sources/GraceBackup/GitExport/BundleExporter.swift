@@ -419,17 +419,27 @@ final class ObjectBuilder {
     /// Reads every directory version the export will walk below these references, level by level
     /// across all of them: a query per level of the repository, not per level of each promotion.
     func readDirectories(under references: [Reference]) async throws {
-        var level = references.filter { reference in !(state.commits[reference.referenceID.description].map { known.contains($0) } ?? false) }
-            .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
+        _ = try await unknownDirectories(below: references
+            .filter { reference in !(state.commits[reference.referenceID.description].map { known.contains($0) } ?? false) }
+            .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") })
+    }
+
+    /// The directory versions below `roots` (roots included) whose trees the receiver does not have,
+    /// level by level, each level read in one query (those already read are not read again).
+    private func unknownDirectories(below roots: [(id: DirectoryVersionID, referencedBy: String)]) async throws -> [DirectoryVersion] {
+        var found: [DirectoryVersion] = []
+        var level = roots
         var visited = Set<DirectoryVersionID>()
         while !level.isEmpty {
             let pending = level.filter { visited.insert($0.id).inserted && !treeIsKnown($0.id) }
             try await loadDirectories(pending)
             level = pending.flatMap { item in
                 let directory = directories[item.id]!
+                found.append(directory)
                 return directory.directories.map { (id: $0, referencedBy: "directory version \(directory.directoryVersionID) (\(directory.relativePath))") }
             }
         }
+        return found
     }
 
     private func directory(_ id: DirectoryVersionID, referencedBy: String) async throws -> DirectoryVersion {
@@ -446,6 +456,9 @@ final class ObjectBuilder {
             throw BundleExportFailure.missingDirectory(id: absent.id.description, referencedBy: absent.referencedBy)
         }
     }
+
+    /// A content to prepare: its file version, the entry to delta it against, and what an earlier export recorded of it.
+    typealias BlobWork = (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?)
 
     /// What one content becomes in the pack, worked out away from the pack writer.
     struct PreparedBlob: Sendable {
@@ -474,40 +487,25 @@ final class ObjectBuilder {
     /// content below `root` the receiver does not have, several at once, then writes them in the
     /// order they finish. Memory holds at most `concurrency` batches of about `batchBytes`.
     private func prepareBlobs(under root: DirectoryVersionID, referencedBy: String) async throws {
-        var wanted: [String: (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?)] = [:]
-        var order: [String] = []
-        // Level by level; the directory versions were read by `readDirectories` (or are read now, a level at a time).
-        var level = [(id: root, referencedBy: referencedBy)]
-        var visited = Set<DirectoryVersionID>()
-        while !level.isEmpty {
-            let pending = level.filter { visited.insert($0.id).inserted && !treeIsKnown($0.id) }
-            try await loadDirectories(pending)
-            level = []
-            for item in pending {
-                let directory = directories[item.id]!
-                level += directory.directories.map { ($0, "directory version \(directory.directoryVersionID) (\(directory.relativePath))") }
-                for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
-                for file in directory.files where wanted[file.sha256Hash] == nil {
-                    if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
-                    wanted[file.sha256Hash] = (file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil })
-                    order.append(file.sha256Hash)
-                }
+        // In the walk's order, directory by directory, so a batch holds neighbours.
+        var work: [BlobWork] = []
+        var seen = Set<String>()
+        for directory in try await unknownDirectories(below: [(root, referencedBy)]) {
+            for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
+            for file in directory.files where seen.insert(file.sha256Hash).inserted {
+                if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
+                work.append((file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }, Self.cached(file, in: state)))
             }
         }
         let objects = self.objects, repositoryID = self.repositoryID
-        // In the walk's order, directory by directory, so a batch holds neighbours.
-        let work = order.map { sha256 in
-            let item = wanted[sha256]!
-            return (item.file, item.base, Self.cached(item.file, in: state))
-        }
         // A task per batch of about a megabyte, not per content: most contents are a few KB, and
         // waking a thread for each cost more than a content's own work.
-        var batches: [[(FileVersion, (offset: Int64, file: FileVersion, depth: Int)?, (id: GitObjectID, adler: UInt32)?)]] = [[]]
+        var batches: [[BlobWork]] = [[]]
         var batchBytes: Int64 = 0
         for item in work {
             if batchBytes >= Self.batchBytes { batches.append([]); batchBytes = 0 }
             batches[batches.count - 1].append(item)
-            batchBytes += item.0.size
+            batchBytes += item.file.size
         }
         try await forEachConcurrently(batches, limit: Self.concurrency, { batch in
             let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)

@@ -33,7 +33,6 @@ extension ExportBase {
     }
 
     init?(lines bytes: [UInt8]) {
-        self.init()
         guard let parsed = bytes.withUnsafeBufferPointer({ Self(scanning: $0) }) else { return nil }
         self = parsed
     }

@@ -12,21 +12,21 @@ public enum GraceJSON {
     /// Decodes as `JSONDecoder` does. Directory versions, read by the thousand, go through
     /// `GraceJSONReader` first, which gives the same value for the JSON Grace writes.
     public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
-        if let fast = type as? any GraceJSONFastDecodable.Type,
-           let value = data.withUnsafeBytes({ bytes in try? fast.init(readingWhole: bytes) }) {
-            return value as! Value  // `fast` is `type`
-        }
+        if let value = data.withUnsafeBytes({ readFast(type, $0) }) { return value }
         return try JSONDecoder().decode(type, from: data)
     }
 
     /// The same, for a document held as text: read in place, not copied.
     public static func decode<Value: Decodable>(_ type: Value.Type, from json: String) throws -> Value {
         var json = json
-        if let fast = type as? any GraceJSONFastDecodable.Type,
-           let value = json.withUTF8({ bytes in try? fast.init(readingWhole: UnsafeRawBufferPointer(bytes)) }) {
-            return value as! Value  // `fast` is `type`
-        }
+        if let value = json.withUTF8({ readFast(type, UnsafeRawBufferPointer($0)) }) { return value }
         return try JSONDecoder().decode(type, from: Data(json.utf8))
+    }
+
+    /// The value `GraceJSONReader` reads, or nil for a type it does not read or a document outside its subset.
+    private static func readFast<Value: Decodable>(_ type: Value.Type, _ bytes: UnsafeRawBufferPointer) -> Value? {
+        guard let fast = type as? any GraceJSONFastDecodable.Type else { return nil }
+        return (try? fast.init(readingWhole: bytes)) as? Value
     }
 }
 

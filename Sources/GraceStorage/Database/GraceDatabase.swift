@@ -83,19 +83,14 @@ public struct MalformedDocument: BackupFailure {
 /// Read once: `ProcessInfo.activeProcessorCount` reads the system's settings on every call.
 let processorCount = ProcessInfo.processInfo.activeProcessorCount
 
-/// Decodes a document; a failure names the entity.
-func decodeDocument<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
-    do {
-        return try GraceJSON.decode(type, from: document.json)
-    } catch {
-        throw MalformedDocument(entityKind: document.kind, id: document.id, detail: "\(error)")
-    }
-}
-
 extension GraceReadView {
     /// Decodes a document; a failure names the entity.
     public func decode<Value: Decodable>(_ type: Value.Type, _ document: StoredDocument) throws -> Value {
-        try decodeDocument(type, document)
+        do {
+            return try GraceJSON.decode(type, from: document.json)
+        } catch {
+            throw MalformedDocument(entityKind: document.kind, id: document.id, detail: "\(error)")
+        }
     }
 
     public func all<Value: Decodable>(_ type: Value.Type, _ kind: EntityKind, in repositoryID: RepositoryID? = nil) async throws -> [Value] {
@@ -130,12 +125,12 @@ extension GraceReadView {
     public func directoryVersions(_ ids: [DirectoryVersionID]) async throws -> [DirectoryVersion] {
         let documents = try await documents(of: .directoryVersion, ids: ids.map(\.description))
         // A few are decoded here: handing them to other threads cost more than decoding them.
-        guard documents.count > 64 else { return try documents.map { try decodeDocument(DirectoryVersion.self, $0) } }
+        guard documents.count > 64 else { return try documents.map { try decode(DirectoryVersion.self, $0) } }
         let batches = stride(from: 0, to: documents.count, by: 64).map { Array(documents[$0..<min($0 + 64, documents.count)]) }
         var directories: [DirectoryVersion] = []
         directories.reserveCapacity(documents.count)
         try await forEachConcurrently(batches, limit: processorCount, { batch in
-            try batch.map { try decodeDocument(DirectoryVersion.self, $0) }
+            try batch.map { try decode(DirectoryVersion.self, $0) }
         }) { directories += $0 }
         return directories
     }

@@ -106,13 +106,19 @@ public struct FileSystemObjectStore: ObjectStore {
         return ObjectSummary(key: key, sizeBytes: size, lastModified: modificationInstant(finalPath))
     }
 
-    public func get(_ key: ObjectKey) async throws -> ObjectStream {
+    /// The object's file, open for reading; a missing one is `.notFound`.
+    private func openForReading(_ key: ObjectKey) throws -> Int32 {
         let descriptor = open(path(of: key), O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno
             throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .get, key,
                           code == ENOENT || code == ENOTDIR ? "no such object" : "cannot open: \(errnoText(code))")
         }
+        return descriptor
+    }
+
+    public func get(_ key: ObjectKey) async throws -> ObjectStream {
+        let descriptor = try openForReading(key)
         let reader = FileReader(descriptor: descriptor)
         let location = self.location
         return ObjectStream {
@@ -126,12 +132,7 @@ public struct FileSystemObjectStore: ObjectStore {
 
     /// The whole file, read with as few system calls as its size allows.
     public func getBytes(_ key: ObjectKey) async throws -> [UInt8] {
-        let descriptor = open(path(of: key), O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .get, key,
-                          code == ENOENT || code == ENOTDIR ? "no such object" : "cannot open: \(errnoText(code))")
-        }
+        let descriptor = try openForReading(key)
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw failure(.unavailable, .read, key, "fstat failed: \(errnoText())") }
