@@ -58,6 +58,36 @@ public final class PrivatePostgresCluster: Sendable {
         try Self.runAsPostgres("\(Self.binaries)/pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
     }
 
+    /// Stops the server at once and starts it again `pause` later, timed on a thread of its own:
+    /// the tests' tasks share as many threads as there are cores, and another test's blocking wait
+    /// can hold them all for seconds, which would stretch a short outage into a long one.
+    public func restart(after pause: Duration) throws -> Restart {
+        try stopServer()
+        let restart = Restart()
+        let seconds = Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18
+        Thread { [self] in
+            Thread.sleep(forTimeInterval: seconds)
+            restart.finish(Result { try self.startServer() })
+        }.start()
+        return restart
+    }
+
+    /// A restart under way; `serving()` returns once the server is back (or throws why not).
+    public final class Restart: @unchecked Sendable {
+        // Guarded by `lock`.
+        private var outcome: Result<Void, any Error>?
+        private let lock = NSLock()
+
+        func finish(_ result: Result<Void, any Error>) { lock.withLock { outcome = result } }
+
+        public func serving() async throws {
+            while true {
+                if let outcome = lock.withLock({ outcome }) { return try outcome.get() }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
     deinit {
         try? stopServer()
         try? FileManager.default.removeItem(at: folder)

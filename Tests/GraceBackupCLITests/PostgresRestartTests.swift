@@ -9,10 +9,10 @@ struct PostgresRestartTests {
     static let entityTables = ["owners", "organizations", "repositories", "branches", "refs", "directory_versions"]
 
     /// Starts a snapshot and returns once it is blocked in the middle of its database read.
-    static func snapshotHeldMidRead(_ cluster: PrivatePostgresCluster, vault: String, errors: URL) async throws -> (Process, PostgresTestServer.HeldTransaction) {
+    static func snapshotHeldMidRead(_ cluster: PrivatePostgresCluster, vault: String, errors: URL, options: [String] = []) async throws -> (Process, PostgresTestServer.HeldTransaction) {
         let password = cluster.environment["PGPASSWORD"]
         let held = try await PostgresTestServer.holding(entityTables.map { "LOCK TABLE \($0) IN ACCESS EXCLUSIVE MODE" }, in: cluster.url, password: password)
-        let process = try CommandLineTool.start(["snapshot", "--deployment", cluster.url, "--vault", vault, "--json"], environment: cluster.environment, errors: errors)
+        let process = try CommandLineTool.start(["snapshot", "--deployment", cluster.url, "--vault", vault, "--json"] + options, environment: cluster.environment, errors: errors)
         #expect(try await someoneWaitsOnALock(cluster.url, password: password, while: process), "the snapshot was seen waiting mid-read")
         return (process, held)
     }
@@ -45,19 +45,18 @@ struct PostgresRestartTests {
         // Stopped mid-read and back 1.5 s later: the snapshot starts over and completes.
         let restartLog = scratch.url.appendingPathComponent("restart.err")
         let (restarted, firstHold) = try await Self.snapshotHeldMidRead(cluster, vault: vault, errors: restartLog)
-        try cluster.stopServer()
+        let restart = try cluster.restart(after: .milliseconds(1500))
         await firstHold.release()
-        try await Task.sleep(for: .milliseconds(1500))
-        try cluster.startServer()
         try await restarted.exit(within: .seconds(60))
+        try await restart.serving()
         let restartErrors = try String(contentsOf: restartLog, encoding: .utf8)
         #expect(restarted.terminationStatus == 0, "\(restartErrors)")
         #expect(restartErrors.contains("starting the snapshot over"), "\(restartErrors)")
         #expect(try Self.snapshotCount(vault) == 1)
 
-        // Stopped mid-read for good: a clear failure naming the database, and nothing half-written.
+        // Stopped mid-read for good, the snapshot told to wait 3 s: a clear failure naming the database, nothing half-written.
         let downLog = scratch.url.appendingPathComponent("down.err")
-        let (abandoned, secondHold) = try await Self.snapshotHeldMidRead(cluster, vault: vault, errors: downLog)
+        let (abandoned, secondHold) = try await Self.snapshotHeldMidRead(cluster, vault: vault, errors: downLog, options: ["--wait-for-database", "3s"])
         try cluster.stopServer()
         await secondHold.release()
         try await abandoned.exit(within: .seconds(60))

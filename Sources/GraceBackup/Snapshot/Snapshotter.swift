@@ -17,8 +17,9 @@ public struct Snapshotter: Sendable {
     public let concurrency: Int
     /// After this many segments on one image, the next snapshot writes a full image again.
     public let maxSegments: Int
-    /// Pauses before each new start after the database failed mid-snapshot.
-    public var databaseRetries: [Duration] = [.seconds(1), .seconds(3)]
+    /// How long a snapshot whose database went away (a restart, a failover) keeps starting over,
+    /// counted from the first failure; the pauses between starts double from 1 s up to 10 s.
+    public var databaseOutageAllowance: Duration = .seconds(60)
 
     public init(deployment: Deployment, vault: Vault, now: @escaping @Sendable () -> Instant, concurrency: Int = 4, maxSegments: Int = 32) {
         self.deployment = deployment
@@ -32,19 +33,23 @@ public struct Snapshotter: Sendable {
         let started = ContinuousClock.now
         let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now, progress: progress)
         do {
-            var retries = databaseRetries[...]
+            var firstFailure: ContinuousClock.Instant?
+            var pause = Duration.seconds(1)
             while true {
                 do {
                     let record = try await takeSnapshot(started: started, progress: progress)
                     try await lock.release()
                     return record
-                } catch let failure as StorageFailure where failure.reason == .unavailable && failure.location == deployment.database.location && !retries.isEmpty {
+                } catch let failure as StorageFailure where failure.reason == .unavailable && failure.location == deployment.database.location {
                     // The database went away mid-read (a restart, a failover): the read's transaction is
                     // gone, so the snapshot starts over at a new cutoff. What it already put in the vault
                     // is content-addressed and found again; no manifest was written.
-                    let delay = retries.removeFirst()
-                    progress?.yield(.note("the database failed (\(failure.message)); starting the snapshot over in \(delay)"))
-                    try await Task.sleep(for: delay)
+                    let outageStarted = firstFailure ?? .now
+                    firstFailure = outageStarted
+                    guard ContinuousClock.now + pause - outageStarted <= databaseOutageAllowance else { throw failure }
+                    progress?.yield(.note("the database failed (\(failure.message)); starting the snapshot over in \(pause)"))
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(10))
                 }
             }
         } catch {

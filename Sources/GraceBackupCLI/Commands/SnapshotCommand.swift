@@ -11,12 +11,16 @@ struct SnapshotCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
     @OptionGroup var vault: VaultOptions
+    @Option(help: "How long to keep starting over while the database is gone (a restart, a failover): 60s, 5m.", transform: parseInterval)
+    var waitForDatabase: Double = 60
 
     func run() async throws {
         let opened = try await deployment.open(.openExisting)
         let target = try await vault.open()
-        let record = try await withProgress(rendering: global.renderer) { sink in
-            try await Snapshotter(deployment: opened, vault: target, now: wallClock).snapshot(progress: sink)
+        var snapshotter = Snapshotter(deployment: opened, vault: target, now: wallClock)
+        snapshotter.databaseOutageAllowance = .milliseconds(Int64(waitForDatabase * 1000))
+        let record = try await withProgress(rendering: global.renderer) { [snapshotter] sink in
+            try await snapshotter.snapshot(progress: sink)
         }
         try global.emit(SnapshotSummary(record)) { ShowCommand.describe(record) }
     }
