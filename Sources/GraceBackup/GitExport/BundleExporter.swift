@@ -112,7 +112,7 @@ public enum BundleExportFailure: BackupFailure {
         switch self {
         case let .repositoryNotFound(id, location): "repository \(id) is not in \(location)"
         case let .branchNotFound(name, available): "branch \"\(name)\" does not exist; the repository has \(available.joined(separator: ", "))"
-        case let .unsafeName(name, directory): "\"\(name)\" in \(directory) is not a name Git can hold (\".\", \"..\", \".git\", a \"/\" or a NUL byte); nothing was written"
+        case let .unsafeName(name, directory): "\"\(name)\" in \(directory) is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a \"/\" or a NUL byte); nothing was written"
         case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
         case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
         case let .missingDirectory(id, referencedBy): "directory version \(id), named by \(referencedBy), is not in the database; nothing was written"
@@ -629,10 +629,9 @@ final class ObjectBuilder {
     /// The last component of `path`, refused when Git cannot hold it.
     static func entryName(_ path: String, in directory: String) throws -> String {
         let utf8 = path.utf8
-        let name = Substring(utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path[...])
-        let unsafe = name.isEmpty || name == "." || name == ".." || name.utf8.contains(0)
-            || (name.utf8.count == 4 && name.lowercased() == ".git")
+        let name = String(utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path[...])
+        let unsafe = name.isEmpty || name == "." || name == ".." || name.utf8.contains(0) || GitEntryName.aliasesDotGit(name)
         guard !unsafe else { throw BundleExportFailure.unsafeName(path, directory: directory) }
-        return String(name)
+        return name
     }
 }
