@@ -195,6 +195,50 @@ struct S3CommandTests {
         #expect(verify.exitCode == 0, "\(verify.standardOutput)")
     }
 
+    /// A bundle catalog in a bucket: a full bundle, an incremental one, then a full export that copies
+    /// the first two bundles' entries back out of the bucket; git clones both ways to the same commit.
+    @Test func aBundleCatalogInABucketChainsAndItsFullExportCopiesFromIt() throws {
+        guard let endpoint = Self.endpoint() else { return }
+        let scratch = try Scratch()
+        let catalog = "s3://grace-cli-tests/\(UUID().uuidString.prefix(8).lowercased())/bundles?endpoint=\(endpoint)&region=us-east-1"
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
+        let source = try BundleCommandTests.gitBundle(in: scratch.url)
+        let imported = try Self.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
+        let repository = try #require(try BundleCommandTests.json(imported.standardOutput)["repositoryID"] as? String, "\(imported.standardError)")
+        let export = ["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog, "--json"]
+
+        let first = try Self.run(export)
+        #expect(first.exitCode == 0, "\(first.standardError)")
+        // The same history imported again: three more promotions, then the chain's next bundle.
+        #expect(try Self.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
+        let second = try BundleCommandTests.json(try Self.run(export).standardOutput)
+        #expect((second["prerequisites"] as? [String])?.count == 1 && second["full"] as? Bool == false, "\(second)")
+        let full = try BundleCommandTests.json(try Self.run(export + ["--full"]).standardOutput)
+        let copied = try #require(full["copiedObjects"] as? Int)
+        #expect(full["full"] as? Bool == true && copied > 0 && copied == full["objects"] as? Int, "everything was in the chain: \(full)")
+
+        let local = scratch.url.appendingPathComponent("catalog")
+        #expect(try Self.run(["copy", catalog, local.path]).exitCode == 0)
+        let bundles = try FileManager.default.contentsOfDirectory(atPath: local.appendingPathComponent("\(repository)/bundles").path).sorted()
+            .map { local.appendingPathComponent("\(repository)/bundles/\($0)").path }
+        #expect(bundles.count == 3, "\(bundles)")
+        guard bundles.count == 3 else { return }
+        let chained = scratch.url.appendingPathComponent("chained"), alone = scratch.url.appendingPathComponent("alone")
+        _ = try BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[0], chained.path], in: scratch.url)
+        _ = try BundleCommandTests.git(["fetch", "-q", bundles[1], "main:refs/remotes/origin/main"], in: chained)
+        _ = try BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[2], alone.path], in: scratch.url)
+        for clone in [chained, alone] {
+            let fsck = try CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
+            #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
+        }
+        let tips = try [("origin/main", chained), ("main", alone)].map { reference, clone in
+            try BundleCommandTests.git(["rev-parse", reference], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let exportedTip = try #require((full["refs"] as? [String: String])?["refs/heads/main"])
+        #expect(tips == [exportedTip, exportedTip], "the chain and the full bundle end at the exported commit: \(tips) \(full)")
+    }
+
     @Test func aBadBucketOrLocationIsNamed() throws {
         guard let endpoint = Self.endpoint() else { return }
         let missing = try Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])
