@@ -53,6 +53,17 @@ struct PostgresReadView: GraceReadView {
         }
     }
 
+    func referenceDocuments(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [StoredDocument] {
+        let query: PostgresQuery = """
+            SELECT reference_id, document FROM refs WHERE repository_id = \(repositoryID.description) AND reference_type = ANY(\(types.map(\.rawValue)))
+            ORDER BY reference_id COLLATE "C"
+            """
+        return try await rows(query) { row in
+            let (id, json) = try row.decode((String, String).self)
+            return StoredDocument(kind: .reference, id: id, json: json)
+        }
+    }
+
     func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID? {
         try await rows("""
             SELECT directory_version_id FROM directory_versions

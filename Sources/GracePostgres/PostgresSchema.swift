@@ -4,12 +4,13 @@ import PostgresNIO
 
 /// The PostgreSQL schema: version 1 is the storage contract's tables, the SQLite schema's tables
 /// and columns (docs/storage-contract.md) with BIGINT sequences (change both in one commit);
-/// version 2 adds what only a server offers, the job table and consumer groups (docs/workers.md).
+/// version 2 adds what only a server offers, the job table and consumer groups (docs/workers.md);
+/// version 3 indexes references by type (an export reads promotions, not the saves around them).
 /// Each version's statements run once, in order, in the migration's one transaction.
 enum PostgresSchema {
     static var version: Int { migrations.count }
 
-    static let migrations: [[String]] = [contract, workers]
+    static let migrations: [[String]] = [contract, workers, referencesByType]
 
     static let contract: [String] = [
         "CREATE TABLE IF NOT EXISTS deployment_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -66,6 +67,10 @@ enum PostgresSchema {
             position BIGINT NOT NULL DEFAULT 0, generation BIGINT NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires_at TIMESTAMPTZ,
             checked_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity', PRIMARY KEY (group_name, partition))
         """,
+    ]
+
+    static let referencesByType: [String] = [
+        "CREATE INDEX IF NOT EXISTS refs_by_repository_and_type ON refs (repository_id, reference_type)",
     ]
 
     /// Writers take this transaction-scoped advisory lock first; migrations too.

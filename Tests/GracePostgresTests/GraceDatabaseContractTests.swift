@@ -100,6 +100,36 @@ struct GraceDatabaseContractTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func readsTheReferencesOfARepositoryByType(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 1) }) else { return }
+        let owner = Self.owner("o")
+        let repositories = ["one", "two"].map {
+            Repository(repositoryID: RepositoryID(UUID()), ownerID: owner.ownerID, organizationID: OrganizationID(UUID()), repositoryName: $0, createdAt: owner.createdAt)
+        }
+        var changes: [EntityChange] = [.owner(owner)]
+        var expected: [ReferenceType: [String]] = [:]
+        for (index, repository) in repositories.enumerated() {
+            let branch = Branch(branchID: BranchID(UUID()), branchName: "main", parentBranchID: nil, repository: repository, createdAt: owner.createdAt)
+            let root = DirectoryVersion(directoryVersionID: DirectoryVersionID(UUID()), repository: repository, relativePath: ".",
+                                        hashes: FileHashes(sha256: "s", blake3: "b"), directories: [], files: [], size: 0, createdAt: owner.createdAt)
+            changes += [.repository(repository), .branch(branch), .directoryVersion(root)]
+            for (number, type) in [ReferenceType.save, .promotion, .save, .checkpoint, .tag, .commit, .promotion, .save].enumerated() {
+                let reference = Reference(referenceID: ReferenceID(UUID()), branch: branch, root: root, referenceType: type, referenceText: "\(number)",
+                                          createdBy: "p", createdAt: Instant(secondsSinceEpoch: Int64(number)))
+                changes.append(.reference(reference))
+                if index == 0 { expected[type, default: []].append(reference.referenceID.description) }
+            }
+        }
+        _ = try await database.apply(GraceTransaction(changes: changes))
+        let view = try await database.openReadView(.snapshot)
+        let first = repositories[0].repositoryID
+        let promotionsAndTags = try await view.referenceDocuments(in: first, ofTypes: [.promotion, .tag]).map(\.id)
+        #expect(promotionsAndTags == (expected[.promotion]! + expected[.tag]!).sorted(), "only this repository's, of these types, in id order")
+        #expect(try await view.references(in: first, ofTypes: [.save]).map(\.referenceID.description).sorted() == expected[.save]!.sorted())
+        #expect(try await view.references(in: first, ofTypes: [.rebase]).isEmpty)
+    }
+
+    @Test(arguments: Backend.allCases)
     func commitTimesNeverGoBackward(_ backend: Backend) async throws {
         let times = LockedCounter(values: [500, 400, 600])
         guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: times.next()) }) else { return }

@@ -34,13 +34,16 @@ struct PostgresGraceDatabaseTests {
         #expect(try await again.openReadView(.latest).counts()[.owner] == 1, "migrating again keeps the data")
         _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
 
-        // A database at version 1 (before the job table) is brought up to date when opened, its data kept.
+        // A database at version 1 (before the job table and the references' type index) is brought up
+        // to date when opened, its data kept.
         let url = "postgres://\(location.username)@\(location.host):\(location.port)/\(location.database)"
         try await PostgresTestServer.query("DROP TABLE jobs, consumer_partitions", in: url)
+        try await PostgresTestServer.query("DROP INDEX refs_by_repository_and_type", in: url)
         try await PostgresTestServer.query("UPDATE deployment_info SET value = '1' WHERE key = 'schema_version'", in: url)
         let upgraded = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
-        #expect(try await PostgresTestServer.query("SELECT value FROM deployment_info WHERE key = 'schema_version'", in: url) == ["2"])
+        #expect(try await PostgresTestServer.query("SELECT value FROM deployment_info WHERE key = 'schema_version'", in: url) == ["3"])
         #expect(try await upgraded.jobQueue.jobs(openOnly: false).isEmpty, "the job table is there")
+        #expect(try await PostgresTestServer.query("SELECT count(*)::text FROM pg_indexes WHERE indexname = 'refs_by_repository_and_type'", in: url) == ["1"])
         #expect(try await upgraded.openReadView(.latest).counts()[.owner] == 1)
 
         try await PostgresTestServer.query("UPDATE deployment_info SET value = '99' WHERE key = 'schema_version'", in: url)

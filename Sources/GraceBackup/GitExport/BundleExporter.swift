@@ -178,7 +178,8 @@ public struct BundleExporter: Sendable {
             throw BundleExportFailure.repositoryNotFound(request.repositoryID, location: deployment.location.description)
         }
         let branches = try await view.branches(in: repository.repositoryID).filter { $0.deletedAt == nil }
-        let references = try await view.references(in: repository.repositoryID).filter { $0.deletedAt == nil }
+        let references = try await view.references(in: repository.repositoryID, ofTypes: [.promotion, .tag] + (request.includeCommits ? [.commit] : []))
+            .filter { $0.deletedAt == nil }
         let owner = try await view.owners().first { $0.ownerID == repository.ownerID }
         var selected = branches
         if let names = request.branches {

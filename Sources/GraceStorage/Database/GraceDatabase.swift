@@ -58,6 +58,9 @@ public protocol GraceReadView: Sendable {
     /// The documents of a kind with these ids, in no particular order; ids with none are left out.
     /// One query for many: an export reads thousands of directory versions.
     func documents(of kind: EntityKind, ids: [String]) async throws -> [StoredDocument]
+    /// The references of a repository of these types, in id order: an export needs its promotions
+    /// and tags, not the saves and checkpoints that outnumber them.
+    func referenceDocuments(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [StoredDocument]
     /// The directory version of a repository with exactly these hashes, if one is stored.
     func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID?
     /// How many rows each entity table holds.
@@ -102,6 +105,9 @@ extension GraceReadView {
     public func repositories() async throws -> [Repository] { try await all(Repository.self, .repository) }
     public func branches(in repositoryID: RepositoryID) async throws -> [Branch] { try await all(Branch.self, .branch, in: repositoryID) }
     public func references(in repositoryID: RepositoryID) async throws -> [Reference] { try await all(Reference.self, .reference, in: repositoryID) }
+    public func references(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [Reference] {
+        try await referenceDocuments(in: repositoryID, ofTypes: types).map { try decode(Reference.self, $0) }
+    }
 
     /// One document, or nil when there is none with that id.
     public func document(of kind: EntityKind, id: String) async throws -> StoredDocument? {

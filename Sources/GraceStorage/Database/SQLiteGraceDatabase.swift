@@ -208,6 +208,15 @@ struct SQLiteReadView: GraceReadView {
         }
     }
 
+    func referenceDocuments(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [StoredDocument] {
+        let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
+        return try await query { db in
+            try Row.fetchAll(db, sql: "SELECT reference_id, document FROM refs WHERE repository_id = ? AND reference_type IN (\(marks)) ORDER BY reference_id",
+                             arguments: StatementArguments([repositoryID.description] + types.map(\.rawValue)))
+                .map { StoredDocument(kind: .reference, id: $0[0], json: $0[1]) }
+        }
+    }
+
     func directoryVersionID(in repositoryID: RepositoryID, hashes: FileHashes) async throws -> DirectoryVersionID? {
         try await query { db in
             try String.fetchOne(db, sql: """

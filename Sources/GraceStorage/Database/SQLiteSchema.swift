@@ -60,6 +60,8 @@ enum SQLiteSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS refs_by_repository ON refs (repository_id)",
+        // Run on every open, so a database made before it gains it: an export reads promotions by type.
+        "CREATE INDEX IF NOT EXISTS refs_by_repository_and_type ON refs (repository_id, reference_type)",
         """
         CREATE TABLE IF NOT EXISTS directory_versions (
             directory_version_id TEXT PRIMARY KEY NOT NULL,
