@@ -118,7 +118,9 @@ public struct ExportCatalog: Sendable {
         if let last = records.last { base = try await self.base(after: last) }
         let number = (records.last?.number ?? 0) + 1
         let lastFull = records.last(where: \.full)?.number
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("grace-export-\(UUID().uuidString.prefix(8))")
+        let temporary = FileManager.default.temporaryDirectory
+        ScratchFiles.removeAbandoned(in: temporary, prefix: "grace-export")
+        let scratch = temporary.appendingPathComponent(ScratchFiles.name("grace-export"))
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("export.bundle")

@@ -88,7 +88,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
         let folder = destination.deletingLastPathComponent()
         let base = try since.map { try ExportBase.reading(bundle: URL(fileURLWithPath: $0)) }
         // Written beside its final name and renamed when complete: a failure leaves nothing under that name.
-        let partial = folder.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
+        let partialPrefix = ".\(destination.lastPathComponent).partial"
+        ScratchFiles.removeAbandoned(in: folder, prefix: partialPrefix)
+        let partial = folder.appendingPathComponent(ScratchFiles.name(partialPrefix))
         guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
             throw ValidationError("cannot write in \(folder.path)")
         }

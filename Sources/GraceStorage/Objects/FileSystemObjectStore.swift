@@ -11,7 +11,8 @@ import Glibc
 ///
 /// A `put` writes `<root>/.incoming/<random>`, renames it over the key's file, and with
 /// `.eachPut` durability fsyncs the file and the folders first, so a crash never leaves part of an
-/// object under its real key; leftovers in `.incoming` are garbage that `list` never shows.
+/// object under its real key; leftovers in `.incoming` are garbage that `list` never shows, removed
+/// by a later open once their writer is gone (`ScratchFiles`).
 /// With `.onSynchronize`, puts skip those fsyncs and `synchronize` flushes the whole file system
 /// once (syncfs): thousands of small objects then cost one flush instead of thousands.
 public struct FileSystemObjectStore: ObjectStore {
@@ -47,6 +48,7 @@ public struct FileSystemObjectStore: ObjectStore {
         } else {
             throw StorageFailure(.notFound, .open, location: "file://\(self.root.path)", message: "the folder does not exist")
         }
+        ScratchFiles.removeAbandoned(in: self.root.appendingPathComponent(Self.incomingFolder), prefix: "put")
     }
 
     func path(of key: ObjectKey) -> String { root.path + "/" + key.rawValue }
@@ -67,7 +69,7 @@ public struct FileSystemObjectStore: ObjectStore {
     /// `replacing`, only if nothing is (nil then).
     private func store(_ key: ObjectKey, from source: some AsyncSequence<ByteBuffer, any Error> & Sendable, replacing: Bool) async throws -> ObjectSummary? {
         let incoming = root.path + "/" + Self.incomingFolder
-        let temporaryPath = incoming + "/" + UUID().uuidString
+        let temporaryPath = incoming + "/" + ScratchFiles.name("put")
         let finalPath = path(of: key)
         try createDurableFolder(incoming, key)
         try createDurableFolder((finalPath as NSString).deletingLastPathComponent, key)
