@@ -102,6 +102,11 @@ public struct ExportCatalog: Sendable {
         try await store.synchronize()
         let recordKey = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
         guard try await store.create(recordKey, bytes: Array(try GraceJSON.encode(record))) else {
+            // This export's files, unless the winner's record names them: two exports of one position
+            // write the same bytes under the same names.
+            if let winner = try? GraceJSON.decode(BundleExportRecord.self, from: Data(try await store.getBytes(recordKey))) {
+                try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && $0.rawValue != winner.state })
+            }
             throw VaultFailure.locked(by: "another export, which wrote export \(number) of repository \(root) first", location: store.location)
         }
         try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
@@ -153,11 +158,30 @@ public struct ExportCatalog: Sendable {
         let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
         do {
             try await deleteStaleStates(before: number, records: records)
+            if full || number % Self.unrecordedSweepInterval == 0 { try await deleteUnrecorded(upTo: number, records: records + [record]) }
         } catch {
-            // The export is recorded; a state left behind costs space, and the next export tries again.
-            progress?.yield(.note("older export states were not deleted: \(error)"))
+            // The export is recorded; a file left behind costs space, and a later export tries again.
+            progress?.yield(.note("older export files were not deleted: \(error)"))
         }
         return (report, record)
+    }
+
+    /// How often (in exports) `deleteUnrecorded` lists the catalog; full exports always do.
+    static let unrecordedSweepInterval = 16
+
+    /// Deletes bundles and states numbered at most `number` that no record names: an export killed
+    /// before its record, or one that lost the race for its number, leaves them, and a bundle can be
+    /// large. Numbers above are left alone: an export writing them may be under way.
+    func deleteUnrecorded(upTo number: Int, records: [BundleExportRecord]) async throws {
+        let named = Set(records.flatMap { [$0.bundle] + ($0.state.map { [$0] } ?? []) })
+        var unrecorded: [ObjectKey] = []
+        for folder in ["bundles", "state"] {
+            for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/\(folder)")) where !named.contains(summary.key.rawValue) {
+                let name = summary.key.rawValue.split(separator: "/").last ?? ""
+                if let written = Int(name.prefix { $0.isNumber }), written <= number { unrecorded.append(summary.key) }
+            }
+        }
+        try await store.deleteIfPresent(unrecorded)
     }
 
     /// Deletes the states of records older than the one before `number`: only the newest is read (by

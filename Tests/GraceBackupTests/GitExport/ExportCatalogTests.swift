@@ -214,6 +214,48 @@ struct ExportCatalogTests {
         }
     }
 
+    @Test func filesNoRecordNamesAreSweptAndARaceLoserKeepsTheWinnersFiles() async throws {
+        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let request = BundleExportRequest(repositoryID: repository)
+        let first = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        // What an export 2 killed before its record leaves, and what an export 9 under way has written so far.
+        let bundle = try await catalog.store.getBytes(try ObjectKey(first.bundle))
+        let crashed = ["\(repository)/bundles/00000002-0000000000000000.bundle", "\(repository)/state/00000002-0000000000000000.txt"]
+        let underWay = "\(repository)/bundles/00000009-1111111111111111.bundle"
+        for key in crashed + [underWay] { try await catalog.store.put(try ObjectKey(key), bytes: bundle) }
+        func stored() async throws -> Set<String> {
+            var keys = Set<String>()
+            for folder in ["bundles", "state"] {
+                for try await summary in catalog.store.list(under: try ObjectKey.Prefix("\(repository)/\(folder)")) { keys.insert(summary.key.rawValue) }
+            }
+            return keys
+        }
+
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let second = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        #expect(try await stored().isSuperset(of: crashed), "an incremental export between sweeps lists nothing")
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let third = try #require(try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now()).1)
+        let recorded = Set([first.bundle, second.bundle, third.bundle] + [second.state, third.state].compactMap { $0 })
+        #expect(try await stored() == recorded.union([underWay]), "a full export sweeps what no record names, up to its number")
+
+        // An export that lost the race for number 3 with the same bytes (same position) must not delete the winner's files.
+        let copy = fixture.root.appendingPathComponent("loser.bundle")
+        try Data(try await catalog.store.getBytes(try ObjectKey(third.bundle))).write(to: copy)
+        var report = BundleExportReport(repositoryID: repository.description)
+        report.bundleSHA256 = third.bundleSHA256
+        report.bundleBytes = third.bundleBytes
+        let next = try await catalog.base(after: third)
+        await #expect {
+            _ = try await catalog.append(bundle: copy, report: report, next: next, number: 3, now: fixture.clock.now())
+        } throws: { error in
+            if case VaultFailure.locked = error { return true }
+            return false
+        }
+        #expect(try await stored() == recorded.union([underWay]), "the winner's bundle and state are still there")
+    }
+
     @Test func aDamagedBundleInTheChainIsNamedNotCopied() async throws {
         let (fixture, repository, catalog) = try await Self.start(files: 60, operations: 20)
         defer { fixture.remove() }
