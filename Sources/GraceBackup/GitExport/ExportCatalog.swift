@@ -62,7 +62,7 @@ public struct ExportCatalog: Sendable {
 
     /// What the receiver of every bundle so far has.
     public func base(after record: BundleExportRecord) async throws -> ExportBase {
-        let key = try ObjectKey(record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz")
+        let key = try ObjectKey(statePath(of: record))
         let bytes: [UInt8]
         do {
             let stored = try await store.getBytes(key)
@@ -105,7 +105,7 @@ public struct ExportCatalog: Sendable {
             // This export's files, unless the winner's record names them: two exports of one position
             // write the same bytes under the same names.
             if let winner = try? GraceJSON.decode(BundleExportRecord.self, from: Data(try await store.getBytes(recordKey))) {
-                try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && $0.rawValue != winner.state })
+                try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && $0.rawValue != statePath(of: winner) })
             }
             throw VaultFailure.locked(by: "another export, which wrote export \(number) of repository \(root) first", location: store.location)
         }
@@ -173,7 +173,7 @@ public struct ExportCatalog: Sendable {
     /// before its record, or one that lost the race for its number, leaves them, and a bundle can be
     /// large. Numbers above are left alone: an export writing them may be under way.
     func deleteUnrecorded(upTo number: Int, records: [BundleExportRecord]) async throws {
-        let named = Set(records.flatMap { [$0.bundle] + ($0.state.map { [$0] } ?? []) })
+        let named = Set(records.flatMap { [$0.bundle, statePath(of: $0)] })
         var unrecorded: [ObjectKey] = []
         for folder in ["bundles", "state"] {
             for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/\(folder)")) where !named.contains(summary.key.rawValue) {
@@ -190,7 +190,12 @@ public struct ExportCatalog: Sendable {
     /// such records are looked at, so a few exports that stopped before this step leave nothing behind.
     func deleteStaleStates(before number: Int, records: [BundleExportRecord]) async throws {
         let stale = records.filter { $0.number <= number - 2 && $0.number > number - 12 }
-        try await store.deleteIfPresent(try stale.map { try ObjectKey($0.state ?? "\(root)/state/\(Self.numbered($0.number)).gz") })
+        try await store.deleteIfPresent(try stale.map { try ObjectKey(statePath(of: $0)) })
+    }
+
+    /// Where a record's state is: records of catalogs before state version 2 do not say, and theirs is gzipped.
+    func statePath(of record: BundleExportRecord) -> String {
+        record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz"
     }
 
     static func numbered(_ number: Int) -> String { String(format: "%08d", number) }

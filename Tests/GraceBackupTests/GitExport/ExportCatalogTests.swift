@@ -174,16 +174,20 @@ struct ExportCatalogTests {
         var record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
         let state = try await catalog.store.getBytes(try ObjectKey(try #require(record.state)))
         #expect(state.starts(with: Array("grace-backup-export-state 2\n".utf8)))
-        // As states were written before version 2: gzipped, under `.gz`.
-        let gzipped = try ObjectKey("\(repository)/state/00000001-old.gz")
+        // As the first catalogs wrote states: gzipped, under `state/<number>.gz`, which the record does not name.
+        let gzipped = try ObjectKey("\(repository)/state/00000001.gz")
         try await catalog.store.put(gzipped, bytes: try Deflater.compress(state, format: .gzip, level: 6))
-        record.state = gzipped.rawValue
+        try await catalog.store.delete(try ObjectKey(try #require(record.state)))
+        record.state = nil
         try await catalog.store.put(try ObjectKey("\(repository)/exports/00000001.json"), bytes: Array(try GraceJSON.encode(record)))
         let base = try await catalog.base(after: record)
         #expect(base.holders.count > 0 && base.commits.count > 0)
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
-        let (report, _) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
-        #expect(!report.full && report.newCommits == 1)
+        // A full export reads it to copy the first bundle, and its sweep of files no record names keeps
+        // it: the record names it by naming none.
+        let (report, _) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        #expect(report.full && report.newCommits == 1 && report.copiedObjects > 0, "\(report)")
+        #expect(try await catalog.store.head(gzipped) != nil, "the state of the record before the newest stays")
     }
 
     @Test func onlyTheNewestTwoStatesAreKept() async throws {
