@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import GraceModel
-import GraceStorage
+@testable import GraceStorage
 import Testing
 
 struct SQLiteGraceDatabaseTests {
@@ -9,5 +10,67 @@ struct SQLiteGraceDatabaseTests {
 
     @Test func openingAMissingDatabaseIsNotFound() {
         #expect(throws: StorageFailure.self) { try SQLiteGraceDatabase(path: "/nonexistent/g.sqlite", mode: .openExisting, now: { Instant(secondsSinceEpoch: 0) }) }
+    }
+
+    /// Every commit is durable: the writer syncs the WAL on each (GRDB's WAL set-up would leave NORMAL).
+    @Test func theWriterSyncsEveryCommit() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try SQLiteGraceDatabase(path: folder.appendingPathComponent("grace.sqlite").path, mode: .create, now: { Instant(secondsSinceEpoch: 0) })
+        #expect(try database.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2, "2 is FULL")
+    }
+
+    /// An open upgrades a database made before the last schema statement, writes nothing to a
+    /// current one (so it does not wait for a writer holding the lock), and refuses a newer or a
+    /// foreign database whatever its `user_version` says.
+    @Test func openingUpgradesAnOlderDatabaseLeavesACurrentOneAloneAndRefusesNewerAndForeignOnes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("grace.sqlite").path
+        let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 0) }
+        func open() throws { _ = try SQLiteGraceDatabase(path: path, mode: .openExisting, now: clock) }
+        func inspect<T>(_ body: (Database) throws -> T) throws -> T { try DatabaseQueue(path: path).read(body) }
+        let typeIndex = "SELECT count(*) FROM sqlite_master WHERE name = 'refs_by_repository_and_type'"
+        _ = try SQLiteGraceDatabase(path: path, mode: .create, now: clock)
+        let current = try inspect { try Int.fetchOne($0, sql: "PRAGMA user_version") }
+        let indexes = try inspect { try Int.fetchOne($0, sql: typeIndex) }
+        #expect(current != nil && current! > 0 && indexes == 1)
+
+        // As an earlier grace-backup left it: without the newest index, at an earlier revision.
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DROP INDEX refs_by_repository_and_type")
+            try db.execute(sql: "PRAGMA user_version = \(current! - 1)")
+        }
+        try open()
+        let upgraded = try inspect { (try Int.fetchOne($0, sql: typeIndex), try Int.fetchOne($0, sql: "PRAGMA user_version")) }
+        #expect(upgraded.0 == 1 && upgraded.1 == current)
+
+        // Current: opening needs no write lock, so another writer's open transaction does not hold it up.
+        // (The writer's earlier commit keeps the WAL non-empty, as a running Grace's does: GRDB writes
+        // to an empty one when it opens.)
+        let writer = try DatabaseQueue(path: path)
+        try writer.write { try $0.execute(sql: "INSERT INTO deployment_info (key, value) VALUES ('test-probe', 'x')") }
+        let started = ContinuousClock.now
+        try writer.inTransaction(.immediate) { _ in
+            try open()
+            return .rollback
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the open waited for the writer's lock")
+
+        // Newer, even when its user_version says nothing changed.
+        try writer.write { try $0.execute(sql: "UPDATE deployment_info SET value = '99' WHERE key = 'schema_version'") }
+        let newer = #expect(throws: StorageFailure.self) { try open() }
+        #expect(newer?.reason == .unsupported && newer?.description.contains("schema version 99") == true, "\(String(describing: newer))")
+
+        // Foreign: an SQLite file of something else, whatever its user_version.
+        let foreign = folder.appendingPathComponent("other.sqlite").path
+        try DatabaseQueue(path: foreign).write { db in
+            try db.execute(sql: "CREATE TABLE notes (text TEXT)")
+            try db.execute(sql: "PRAGMA user_version = \(current!)")
+        }
+        let refused = #expect(throws: StorageFailure.self) { _ = try SQLiteGraceDatabase(path: foreign, mode: .openExisting, now: clock) }
+        #expect(refused?.reason == .invalidInput && refused?.description.contains("not a Grace deployment database") == true, "\(String(describing: refused))")
     }
 }

@@ -19,15 +19,17 @@ public struct SQLiteGraceDatabase: GraceDatabase {
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
-        configuration.prepareDatabase { db in
-            // FULL makes every commit durable: an acknowledged operation survives a power cut.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // FULL makes every commit durable: an acknowledged operation survives a power cut. Set on
+            // the writer after the pool opened: GRDB sets NORMAL when it turns WAL on, after
+            // `prepareDatabase` has run, and NORMAL lets the last commits go with the power.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             let location = self.location
             let createIfMissing = mode == .create
-            try pool.write { db in try SQLiteSchema.migrate(db, location: location, createIfMissing: createIfMissing) }
+            if try !pool.read(SQLiteSchema.isCurrent) {
+                try pool.write { db in try SQLiteSchema.migrate(db, location: location, createIfMissing: createIfMissing) }
+            }
         } catch let failure as StorageFailure {
             throw failure
         } catch {

@@ -4,6 +4,9 @@ import GRDB
 /// every table and column; change both in one commit.
 enum SQLiteSchema {
     static let version = 1
+    /// Raised whenever `statements` change, and kept in SQLite's `user_version`: an open of a
+    /// database they have all been applied to reads two values and writes nothing.
+    static let statementsRevision = 2
 
     /// Entity tables: the Grace JSON document plus the columns that queries need. `refs` is
     /// the reference table because REFERENCES is an SQL keyword.
@@ -115,5 +118,14 @@ enum SQLiteSchema {
         } else {
             try db.execute(sql: "INSERT INTO deployment_info (key, value) VALUES ('schema_version', ?)", arguments: [String(version)])
         }
+        try db.execute(sql: "PRAGMA user_version = \(statementsRevision)")
+    }
+
+    /// Whether `migrate` would change nothing: every statement applied, and a schema version this
+    /// grace-backup reads. Then opening needs no write transaction (nor to wait for a writer's lock).
+    static func isCurrent(_ db: Database) throws -> Bool {
+        guard try Int.fetchOne(db, sql: "PRAGMA user_version") == statementsRevision, try db.tableExists("deployment_info") else { return false }
+        let stored = try String.fetchOne(db, sql: "SELECT value FROM deployment_info WHERE key = 'schema_version'")
+        return stored.flatMap { Int($0) }.map { $0 <= version } ?? false
     }
 }
