@@ -192,10 +192,11 @@ public struct BundleExporter: Sendable {
         }
         var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil || full)
         progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
-        let byBranch = Dictionary(grouping: references, by: \.branchID)
+        // Each branch's references of each type in the order they were made, sorted once: the walk asks often.
+        let inOrder = references.sorted { ($0.createdAt, $0.referenceID) < ($1.createdAt, $1.referenceID) }
+        let byBranchAndType = Dictionary(grouping: inOrder) { BranchAndType(branch: $0.branchID, type: $0.referenceType) }
         func ordered(_ type: ReferenceType, on branch: Branch) -> [Reference] {
-            (byBranch[branch.branchID] ?? []).filter { $0.referenceType == type }
-                .sorted { ($0.createdAt, $0.referenceID.description) < ($1.createdAt, $1.referenceID.description) }
+            byBranchAndType[BranchAndType(branch: branch.branchID, type: type)] ?? []
         }
 
         // The refs first, each naming the Grace reference whose commit it will point at: the bundle's
@@ -635,4 +636,10 @@ final class ObjectBuilder {
         guard !unsafe else { throw BundleExportFailure.unsafeName(path, directory: directory) }
         return name
     }
+}
+
+/// A branch and a type of reference: how the export looks references up.
+private struct BranchAndType: Hashable {
+    let branch: BranchID
+    let type: ReferenceType
 }

@@ -41,7 +41,10 @@ public struct GraceID<Kind: GraceEntityKind>: Hashable, Comparable, Sendable, Co
         }
     }
 
-    public static func < (lhs: GraceID, rhs: GraceID) -> Bool { lhs.description < rhs.description }
+    /// The bytes in order compare as the lowercase text does, without making it.
+    public static func < (lhs: GraceID, rhs: GraceID) -> Bool {
+        withUnsafeBytes(of: lhs.uuid.uuid) { left in withUnsafeBytes(of: rhs.uuid.uuid) { right in left.lexicographicallyPrecedes(right) } }
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
