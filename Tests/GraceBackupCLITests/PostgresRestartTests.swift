@@ -75,6 +75,40 @@ struct PostgresRestartTests {
         #expect(restore.exitCode == 0 && restore.standardOutput.contains("no problems found"), "\(restore.standardOutput)\(restore.standardError)")
     }
 
+    /// `export-bundle --follow` on a server that restarts: it waits the outage out and writes the
+    /// next bundle of the chain for the promotions made after it.
+    @Test func aFollowingExportWaitsOutARestartAndWritesTheNextBundle() async throws {
+        guard let cluster = try PrivatePostgresCluster.start() else { return }
+        let scratch = try Scratch()
+        let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
+        let run = { (arguments: [String]) in try CommandLineTool.run(arguments, environment: cluster.environment) }
+        #expect(try run(["simulate", "--deployment", cluster.url, "--objects", folder("objects"), "--files", "20", "--operations", "2"]).exitCode == 0)
+        let source = try BundleCommandTests.gitBundle(in: scratch.url)
+        let imported = try run(["import-bundle", source.path, "--deployment", cluster.url, "--new-repository", "project", "--json"])
+        let repository = try #require(try BundleCommandTests.json(imported.standardOutput)["repositoryID"] as? String, "\(imported.standardError)")
+        let export = ["export-bundle", "--deployment", cluster.url, "--repository-id", repository, "--all-branches", "--output", folder("catalog")]
+        #expect(try run(export).exitCode == 0)
+        let log = scratch.url.appendingPathComponent("follow.err")
+        let follower = try CommandLineTool.start(export + ["--follow", "--poll", "0.2", "--duration", "150"], environment: cluster.environment, errors: log)
+        try await Task.sleep(for: .seconds(1))
+
+        // Down longer than a connection's own retries (about 4 s), then three more promotions.
+        let restart = try cluster.restart(after: .seconds(6))
+        try await restart.serving()
+        #expect(try run(["import-bundle", source.path, "--deployment", cluster.url, "--repository-id", repository]).exitCode == 0)
+        let second = folder("catalog") + "/\(repository)/exports/00000002.json"
+        let waiting = ContinuousClock.now
+        while !FileManager.default.fileExists(atPath: second), follower.isRunning, ContinuousClock.now - waiting < .seconds(90) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(follower.isRunning, "the follower outlived the restart")
+        kill(follower.processIdentifier, SIGTERM)
+        try await follower.exit(within: .seconds(30))
+        let said = try String(contentsOf: log, encoding: .utf8)
+        #expect(follower.terminationStatus == 0 && said.contains("trying again") && said.contains("incremental bundle"), "\(said)")
+        #expect(FileManager.default.fileExists(atPath: second), "the promotions after the restart are in the next bundle: \(said)")
+    }
+
     @Test func aRestoreCutShortByTheServerLeavesNothingHalfApplied() async throws {
         guard let cluster = try PrivatePostgresCluster.start() else { return }
         let scratch = try Scratch()

@@ -27,7 +27,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
     @Option(help: "`commits` also exports each child branch's commits, based on the promotion it started from.") var include: [String] = []
     @Option(help: "A FILE.bundle, or a LOCATION (folder or file:// URL) that keeps a catalog of the chain.") var output: String
     @Option(help: "With a FILE output: build on this earlier bundle (its commits become prerequisites).") var since: String?
-    @Flag(help: "With a LOCATION output: keep running, exporting after each promotion.") var follow = false
+    @Flag(help: "With a LOCATION output: keep running, exporting after each promotion; a database or store that is away is waited for.") var follow = false
     @Flag(help: "With a LOCATION output: write a full bundle (no prerequisites) as the next of the chain, copying the entries of the chain's bundles where it can and reusing the ids the catalog recorded.")
     var full = false
     @Option(help: "With --follow: seconds between looks for new promotions.") var poll: Double = 1
@@ -66,17 +66,29 @@ struct ExportBundleCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         var seen = try await catalog.records().last?.position ?? 0
         writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
+        var pause = Duration.seconds(poll)
         while true {
             let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
-            let changes = try await opened.database.changes(after: seen, limit: 100_000)
-            if changes.contains(where: { $0.repositoryID == repositoryID && $0.isNewPromotion }) || stopping && !changes.isEmpty {
-                // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
-                if !stopping { try await Task.sleep(for: .milliseconds(200)) }
-                let (report, record) = try await exportToCatalog(opened, catalog)
-                if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
-                seen = report.position
-            } else if let last = changes.last {
-                seen = last.sequence
+            do {
+                let changes = try await opened.database.changes(after: seen, limit: 100_000)
+                if changes.contains(where: { $0.repositoryID == repositoryID && $0.isNewPromotion }) || stopping && !changes.isEmpty {
+                    // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
+                    if !stopping { try await Task.sleep(for: .milliseconds(200)) }
+                    let (report, record) = try await exportToCatalog(opened, catalog)
+                    if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
+                    seen = report.position
+                } else if let last = changes.last {
+                    seen = last.sequence
+                }
+                pause = .seconds(poll)
+            } catch let failure as any BackupFailure where !stopping && (failure.kind == .unavailable || failure.kind == .locked) {
+                // A database or store away (a restart, a failover, a network cut), or another exporter that
+                // wrote this number first: a follower waits and tries again, twice as long each time up to a
+                // minute, and the next export takes in what arrived meanwhile.
+                writeLine("export-bundle: \(failure); trying again in \(pause)")
+                try await stop.sleep(for: pause)
+                pause = min(pause * 2, .seconds(60))
+                continue
             }
             if stopping { break }
             try await Task.sleep(for: .seconds(poll))
