@@ -109,6 +109,34 @@ struct PostgresRestartTests {
         #expect(FileManager.default.fileExists(atPath: second), "the promotions after the restart are in the next bundle: \(said)")
     }
 
+    /// `stream` on a server that restarts: it waits the outage out and captures what came after, so
+    /// the vault covers every change when it stops.
+    @Test func aStreamWaitsOutARestartAndCapturesWhatCameAfter() async throws {
+        guard let cluster = try PrivatePostgresCluster.start() else { return }
+        let scratch = try Scratch()
+        let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
+        let run = { (arguments: [String]) in try CommandLineTool.run(arguments, environment: cluster.environment) }
+        #expect(try run(["simulate", "--deployment", cluster.url, "--objects", folder("objects"), "--files", "20", "--operations", "5"]).exitCode == 0)
+        #expect(try run(["init", "--vault", folder("vault")]).exitCode == 0)
+        #expect(try run(["snapshot", "--deployment", cluster.url, "--vault", folder("vault")]).exitCode == 0)
+        let log = scratch.url.appendingPathComponent("stream.err")
+        let stream = try CommandLineTool.start(["stream", "--deployment", cluster.url, "--vault", folder("vault"), "--duration", "150"],
+                                               environment: cluster.environment, errors: log)
+        func said() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        for _ in 0..<400 where !said().contains("stream: following") && stream.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+
+        // Down longer than a connection's own retries (about 4 s), then more changes.
+        let restart = try cluster.restart(after: .seconds(6))
+        try await restart.serving()
+        #expect(try run(["simulate", "--deployment", cluster.url, "--files", "20", "--operations", "5", "--seed", "7"]).exitCode == 0)
+        #expect(stream.isRunning, "the stream outlived the restart: \(said())")
+        kill(stream.processIdentifier, SIGTERM)
+        try await stream.exit(within: .seconds(60))
+        #expect(stream.terminationStatus == 0 && said().contains("trying again"), "\(said())")
+        let latest = try await PostgresTestServer.query("SELECT max(sequence)::text FROM change_feed", in: cluster.url, password: cluster.environment["PGPASSWORD"])
+        #expect(said().contains("the vault covers up to change \(latest.first.flatMap { $0 } ?? "?")"), "every change captured: \(said())")
+    }
+
     @Test func aRestoreCutShortByTheServerLeavesNothingHalfApplied() async throws {
         guard let cluster = try PrivatePostgresCluster.start() else { return }
         let scratch = try Scratch()

@@ -23,11 +23,16 @@ public struct StreamSchedule: Sendable {
 public enum StreamEvent: Sendable {
     case captured(CaptureRecord)
     case snapshotTaken(SnapshotRecord)
+    /// The database or the vault is away; the stream tries again after `retryIn`.
+    case unavailable(any BackupFailure, retryIn: Duration)
 }
 
 /// Follows a deployment's change feed into a vault until told to stop: polls the database, and
 /// captures when the oldest uncaptured change has waited `intervalSeconds` or a promotion is
-/// pending. Writes nothing while nothing changes. On stop, captures what is left first.
+/// pending. Writes nothing while nothing changes. On stop, captures what is left first. While the
+/// database or the vault is unavailable (a restart, a failover, a network cut) it waits and tries
+/// again, twice as long each time up to 30 s: a capture is written record last, so one cut short
+/// is simply taken again.
 public struct ChangeStream: Sendable {
     public let capture: ChangeCapture
     public let schedule: StreamSchedule
@@ -44,7 +49,27 @@ public struct ChangeStream: Sendable {
         var lastSnapshot = ContinuousClock.now
         var waitingSince: ContinuousClock.Instant?
         let database = capture.deployment.database
+        let firstPause = Duration.seconds(max(schedule.pollSeconds, 0.25))
+        var pause = firstPause
         while true {
+            let stopping = shouldStop()
+            do {
+                switch try await step() {
+                case let .done(reached): return reached
+                case .again: break
+                case .idle: try await Task.sleep(for: .seconds(schedule.pollSeconds))
+                }
+                pause = firstPause
+            } catch let failure as any BackupFailure where failure.kind == .unavailable && !stopping {
+                onEvent(.unavailable(failure, retryIn: pause))
+                let until = ContinuousClock.now + pause
+                while !shouldStop(), ContinuousClock.now < until { try await Task.sleep(for: min(.milliseconds(250), until - ContinuousClock.now)) }
+                pause = min(pause * 2, .seconds(30))
+            }
+        }
+
+        /// One look at the database: captures when due.
+        func step() async throws -> Step {
             let stopping = shouldStop()
             let latest = try await database.openReadView(.latest).position.sequence
             if latest > position {
@@ -63,19 +88,28 @@ public struct ChangeStream: Sendable {
                     waitingSince = nil
                     onEvent(.captured(record))
                     // Stopping: what was there is captured (a writer still running would keep us here forever).
-                    if stopping && changes.count < schedule.batchLimit { return position }
-                    continue  // more may have arrived meanwhile
+                    if stopping && changes.count < schedule.batchLimit { return .done(position) }
+                    return .again  // more may have arrived meanwhile
                 }
             }
-            if stopping { return position }
+            if stopping { return .done(position) }
             if let every = schedule.snapshotEverySeconds, ContinuousClock.now - lastSnapshot >= .seconds(every) {
                 // A new base keeps restores short; captures go on from where they are, which stays continuous.
                 let snapshot = try await Snapshotter(deployment: capture.deployment, vault: capture.vault, now: capture.now).snapshot()
                 lastSnapshot = ContinuousClock.now
                 onEvent(.snapshotTaken(snapshot))
             }
-            try await Task.sleep(for: .seconds(schedule.pollSeconds))
+            return .idle
         }
+    }
+
+    private enum Step {
+        /// The stream stopped, having captured up to this position.
+        case done(Int64)
+        /// A capture was written: look again at once.
+        case again
+        /// Nothing due: look again after a poll interval.
+        case idle
     }
 }
 

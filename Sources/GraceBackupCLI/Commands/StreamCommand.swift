@@ -78,6 +78,8 @@ struct StreamCommand: AsyncParsableCommand {
                 case let .snapshotTaken(snapshot):
                     if json { printJSONLine(Line(event: "snapshot", at: wallClock(), snapshot: snapshot.id, requests: requests())) }
                     writeLine("took snapshot \(snapshot.shortID) at change \(snapshot.manifest.cutoff.sequence)")
+                case let .unavailable(failure, retryIn):
+                    writeLine("stream: \(failure); trying again in \(retryIn)")
                 }
             }
         } catch {
