@@ -49,8 +49,7 @@ public struct ChangeStream: Sendable {
         var lastSnapshot = ContinuousClock.now
         var waitingSince: ContinuousClock.Instant?
         let database = capture.deployment.database
-        let firstPause = Duration.seconds(max(schedule.pollSeconds, 0.25))
-        var pause = firstPause
+        var backoff = Backoff(first: .seconds(max(schedule.pollSeconds, 0.25)), limit: .seconds(30))
         while true {
             let stopping = shouldStop()
             do {
@@ -59,12 +58,11 @@ public struct ChangeStream: Sendable {
                 case .again: break
                 case .idle: try await Task.sleep(for: .seconds(schedule.pollSeconds))
                 }
-                pause = firstPause
+                backoff.reset()
             } catch let failure as any BackupFailure where failure.kind == .unavailable && !stopping {
+                let pause = backoff.next()
                 onEvent(.unavailable(failure, retryIn: pause))
-                let until = ContinuousClock.now + pause
-                while !shouldStop(), ContinuousClock.now < until { try await Task.sleep(for: min(.milliseconds(250), until - ContinuousClock.now)) }
-                pause = min(pause * 2, .seconds(30))
+                try await sleep(for: pause, unless: shouldStop)
             }
         }
 

@@ -52,7 +52,7 @@ public struct JobWorker: Sendable {
     public func run(exitWhenIdle: Bool, unavailable: @Sendable (any BackupFailure, Duration) -> Void = { _, _ in },
                     finished: @Sendable (Finished) -> Void = { _ in }) async throws -> [Finished] {
         var outcomes: [Finished] = []
-        var pause = poll
+        var backoff = Backoff(first: poll, limit: .seconds(60))
         while !Task.isCancelled {
             do {
                 guard let claimed = try await queue.claim(worker: name, lease: lease) else {
@@ -63,11 +63,11 @@ public struct JobWorker: Sendable {
                 let outcome = try await runOne(claimed)
                 finished(outcome)
                 outcomes.append(outcome)
-                pause = poll
+                backoff.reset()
             } catch let failure as any BackupFailure where failure.kind == .unavailable {
+                let pause = backoff.next()
                 unavailable(failure, pause)
                 try await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(60))
             }
         }
         return outcomes

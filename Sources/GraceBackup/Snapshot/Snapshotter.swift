@@ -34,7 +34,7 @@ public struct Snapshotter: Sendable {
         let lock = try await VaultLock.acquire(in: vault, purpose: "snapshot of \(deployment.location)", now: now, progress: progress)
         do {
             var firstFailure: ContinuousClock.Instant?
-            var pause = Duration.seconds(1)
+            var backoff = Backoff(first: .seconds(1), limit: .seconds(10))
             while true {
                 do {
                     let record = try await takeSnapshot(started: started, progress: progress)
@@ -46,10 +46,10 @@ public struct Snapshotter: Sendable {
                     // is content-addressed and found again; no manifest was written.
                     let outageStarted = firstFailure ?? .now
                     firstFailure = outageStarted
+                    let pause = backoff.next()
                     guard ContinuousClock.now + pause - outageStarted <= databaseOutageAllowance else { throw failure }
                     progress?.yield(.note("the database failed (\(failure.message)); starting the snapshot over in \(pause)"))
                     try await Task.sleep(for: pause)
-                    pause = min(pause * 2, .seconds(10))
                 }
             }
         } catch {

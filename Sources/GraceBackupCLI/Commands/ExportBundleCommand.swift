@@ -66,7 +66,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         var seen = try await catalog.records().last?.position ?? 0
         writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
-        var pause = Duration.seconds(poll)
+        var backoff = Backoff(first: .seconds(poll), limit: .seconds(60))
         while true {
             let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
             do {
@@ -80,14 +80,14 @@ struct ExportBundleCommand: AsyncParsableCommand {
                 } else if let last = changes.last {
                     seen = last.sequence
                 }
-                pause = .seconds(poll)
+                backoff.reset()
             } catch let failure as any BackupFailure where !stopping && (failure.kind == .unavailable || failure.kind == .locked) {
                 // A database or store away (a restart, a failover, a network cut), or another exporter that
                 // wrote this number first: a follower waits and tries again, twice as long each time up to a
                 // minute, and the next export takes in what arrived meanwhile.
+                let pause = backoff.next()
                 writeLine("export-bundle: \(failure); trying again in \(pause)")
-                try await stop.sleep(for: pause)
-                pause = min(pause * 2, .seconds(60))
+                try await sleep(for: pause, unless: { stop.isSet })
                 continue
             }
             if stopping { break }

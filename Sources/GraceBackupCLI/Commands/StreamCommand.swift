@@ -125,12 +125,6 @@ final class StopSignal: @unchecked Sendable {  // `sources` is written once in i
     }
 
     var isSet: Bool { flag.raised.withLock { $0 } }
-
-    /// Sleeps for `duration`, or less if the signal comes first (checked every quarter second).
-    func sleep(for duration: Duration) async throws {
-        let end = ContinuousClock.now + duration
-        while !isSet, ContinuousClock.now < end { try await Task.sleep(for: min(.milliseconds(250), end - ContinuousClock.now)) }
-    }
 }
 
 /// Parses `24h`, `90m`, `3600s` or a bare number of seconds.
