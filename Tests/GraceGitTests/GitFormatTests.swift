@@ -87,7 +87,7 @@ struct GitPackTests {
     /// A history of three commits whose blobs change a little each time, written as deltas.
     static func writeBundle(to url: URL, in folder: URL) throws -> (commits: [GitObjectID], packChecksum: GitObjectID) {
         let header = GitBundleHeader(prerequisites: [], references: [.init(id: GitObjectID(bytes: Array(repeating: 0, count: 20)), name: "refs/heads/main")])
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forUpdating: url)
         defer { try? handle.close() }
         try handle.write(contentsOf: header.encode())

@@ -89,7 +89,7 @@ public struct ExportCatalog: Sendable {
         let bundleSHA256 = report.bundleSHA256  // hashed while the bundle was written
         precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
-        try await store.put(bundleKey, movingFile: file)
+        _ = try await store.put(bundleKey, movingFile: file)
         // Not compressed: hexadecimal ids shrink by half at best, and gzip took a quarter of an incremental export.
         let state = next.lines()
         let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).txt")

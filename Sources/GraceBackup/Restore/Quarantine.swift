@@ -10,7 +10,7 @@ public enum Quarantine {
     /// Copies, then deletes the original: a crash in between leaves two copies, never none.
     static func move(_ original: ObjectKey, in store: any ObjectStore, restoreID: String) async throws {
         let target = try key(for: original, restoreID: restoreID)
-        try await store.copy(original, to: target)
+        _ = try await store.copy(original, to: target)
         try await store.delete(original)
     }
 
@@ -20,7 +20,7 @@ public enum Quarantine {
         var moved = 0
         for try await summary in store.list(under: prefix) {
             let original = try ObjectKey(String(summary.key.rawValue.dropFirst(prefix.rawValue.count)))
-            try await store.copy(summary.key, to: original)
+            _ = try await store.copy(summary.key, to: original)
             try await store.delete(summary.key)
             moved += 1
         }

@@ -218,7 +218,7 @@ struct BundleExportTests {
             try db.execute(sql: "UPDATE directory_versions SET document = replace(document, ?, ?) WHERE directory_version_id = ?",
                            arguments: ["\"RelativePath\":\"\(victim.relativePath)\"", "\"RelativePath\":\".git\"", root.directoryVersionID.description])
         }
-        try await queue.close()
+        try queue.close()
         let output = fixture.root.appendingPathComponent("refused.bundle")
         do {
             _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: output)

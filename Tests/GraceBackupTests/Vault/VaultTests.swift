@@ -60,7 +60,7 @@ struct VaultFixture {
                 try db.execute(sql: "DELETE FROM \(table) WHERE repository_id = ?", arguments: [id.description])
             }
         }
-        try await queue.close()
+        try queue.close()
     }
 }
 
