@@ -87,7 +87,8 @@ struct BundleChaosTests {
         // Leftovers of the killed exports (scratch bundles, half-written catalog files) are removed by
         // the next export once they are old: made old here.
         let incoming = catalog.appendingPathComponent(".incoming")
-        let leftovers = [temporary, incoming].flatMap { folder in
+        let scratchFolders = temporary.appendingPathComponent("grace-backup-exports")
+        let leftovers = [scratchFolders, incoming].flatMap { folder in
             ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).map { folder.appendingPathComponent($0).path }
         }
         let longAgo = Date().addingTimeInterval(-7200)
@@ -99,7 +100,7 @@ struct BundleChaosTests {
         }
         try promote()
         #expect(try CommandLineTool.run(export, environment: environment).exitCode == 0)
-        let remaining = [temporary, incoming].flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0.path)) ?? [] }
+        let remaining = [scratchFolders, incoming].flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0.path)) ?? [] }
         #expect(remaining.isEmpty, "left behind: \(remaining) (of \(leftovers.count) before)")
         print("export chaos: \(round) rounds, \(killedMidway) killed midway (whole: \(whole)), \(leftovers.count) leftovers found and removed, \(bundles.count) bundles")
     }

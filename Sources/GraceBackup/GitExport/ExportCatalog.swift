@@ -123,9 +123,10 @@ public struct ExportCatalog: Sendable {
         if let last = records.last { base = try await self.base(after: last) }
         let number = (records.last?.number ?? 0) + 1
         let lastFull = records.last(where: \.full)?.number
-        let temporary = FileManager.default.temporaryDirectory
-        ScratchFiles.removeAbandoned(in: temporary, prefix: "grace-export")
-        let scratch = temporary.appendingPathComponent(ScratchFiles.name("grace-export"))
+        // A folder of their own, so looking for what killed exports left reads only theirs.
+        let scratchFolders = FileManager.default.temporaryDirectory.appendingPathComponent("grace-backup-exports")
+        ScratchFiles.removeAbandoned(in: scratchFolders, prefix: "export")
+        let scratch = scratchFolders.appendingPathComponent(ScratchFiles.name("export"))
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("export.bundle")
