@@ -64,9 +64,8 @@ public final class PrivatePostgresCluster: Sendable {
     public func restart(after pause: Duration) throws -> Restart {
         try stopServer()
         let restart = Restart()
-        let seconds = Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18
         Thread { [self] in
-            Thread.sleep(forTimeInterval: seconds)
+            Thread.sleep(forTimeInterval: pause / .seconds(1))
             restart.finish(Result { try self.startServer() })
         }.start()
         return restart

@@ -18,7 +18,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         let opened = try await deployment.open(.openExisting)
         let target = try await vault.open()
         var snapshotter = Snapshotter(deployment: opened, vault: target, now: wallClock)
-        snapshotter.databaseOutageAllowance = .milliseconds(Int64(waitForDatabase * 1000))
+        snapshotter.databaseOutageAllowance = .seconds(waitForDatabase)
         let record = try await withProgress(rendering: global.renderer) { [snapshotter] sink in
             try await snapshotter.snapshot(progress: sink)
         }
