@@ -30,17 +30,12 @@ public final class FailureProxy: Sendable {
 
     /// How many requests the proxy saw, and how many of each failure it injected (read with python3,
     /// as corelibs Foundation has no HTTP client without FoundationNetworking).
-    public func stats() throws -> [String: Int] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                             endpoint.absoluteString + "/__proxy/stats"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try JSONDecoder().decode([String: Int].self, from: data)
+    public func stats() async throws -> [String: Int] {
+        let fetched = try await ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            endpoint.absoluteString + "/__proxy/stats",
+        ])
+        return try JSONDecoder().decode([String: Int].self, from: fetched.output)
     }
 
     deinit {

@@ -7,46 +7,25 @@ public enum GitTool {
     }
 
     @discardableResult
-    public static func run(_ arguments: [String], in folder: URL? = nil, input: Data? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in ["GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_NAME": "Test",
-                             "GIT_COMMITTER_EMAIL": "test@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory()] {
-            environment[key] = value
+    public static func run(_ arguments: [String], in folder: URL? = nil, input: Data? = nil) async throws -> String {
+        let finished = try await ChildProcess.run(git, arguments, in: folder, environment: environment, input: input)
+        guard finished.status == 0 else {
+            throw Failed(description: "git \(arguments.joined(separator: " ")) exited \(finished.status): \(finished.errorText)")
         }
-        process.environment = environment
-        let output = Pipe(), errors = Pipe(), feed = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = feed
-        try process.run()
-        if let input { try feed.fileHandleForWriting.write(contentsOf: input) }
-        try feed.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failed(description: "git \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
-        }
-        return String(decoding: out, as: UTF8.self)
+        return finished.outputText
     }
 
     /// Both streams, whatever the exit status.
-    public static func runAllowingFailure(_ arguments: [String], in folder: URL? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    public static func runAllowingFailure(_ arguments: [String], in folder: URL? = nil) async throws -> (status: Int32, output: String) {
+        let finished = try await ChildProcess.run(git, arguments, in: folder, environment: environment, mergingErrors: true)
+        return (finished.status, finished.outputText)
     }
-}
 
+    private static let git = URL(fileURLWithPath: "/usr/bin/git")
+
+    /// A fixed identity and no system or user configuration, so every machine's git behaves alike.
+    private static let environment = ChildProcess.environment(adding: [
+        "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory(),
+    ])
+}

@@ -12,15 +12,15 @@ public final class PrivatePostgresCluster: Sendable {
 
     /// A new running cluster; nil (a recorded issue when scripts/test asked for every tool) when
     /// PostgreSQL or the postgres user is not there.
-    public static func start() throws -> PrivatePostgresCluster? {
+    public static func start() async throws -> PrivatePostgresCluster? {
         guard FileManager.default.isExecutableFile(atPath: "\(binaries)/initdb"), getuid() == 0 else {
             if ProcessInfo.processInfo.environment["GRACE_BACKUP_REQUIRE_TOOLS"] != nil {
                 Issue.record("a private PostgreSQL cluster needs \(binaries) and root (to run it as the postgres user)")
             }
             return nil
         }
-        let cluster = try PrivatePostgresCluster()
-        try cluster.startServer()
+        let cluster = try await offThePool { try PrivatePostgresCluster() }
+        try await cluster.startServer()
         return cluster
     }
 
@@ -48,25 +48,33 @@ public final class PrivatePostgresCluster: Sendable {
     public var url: String { "postgres://grace@127.0.0.1:\(port)/postgres" }
     public var environment: [String: String] { ["PGPASSWORD": password] }
 
-    public func startServer() throws {
+    public func startServer() async throws {
+        try await Self.offThePool { [self] in try startServerWaiting() }
+    }
+
+    /// Stops at once, as a crash or a failover would (`-m immediate`).
+    public func stopServer() async throws {
+        try await Self.offThePool { [self] in try stopServerWaiting() }
+    }
+
+    private func startServerWaiting() throws {
         try Self.runAsPostgres("\(Self.binaries)/pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-l", folder.appendingPathComponent("log").path, "-w",
                                                           "-o", "-h 127.0.0.1 -p \(port) -k \(folder.path) -c fsync=off", "start"])
     }
 
-    /// Stops at once, as a crash or a failover would (`-m immediate`).
-    public func stopServer() throws {
+    private func stopServerWaiting() throws {
         try Self.runAsPostgres("\(Self.binaries)/pg_ctl", ["-D", folder.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"])
     }
 
     /// Stops the server at once and starts it again `pause` later, timed on a thread of its own:
     /// the tests' tasks share as many threads as there are cores, and another test's blocking wait
     /// can hold them all for seconds, which would stretch a short outage into a long one.
-    public func restart(after pause: Duration) throws -> Restart {
-        try stopServer()
+    public func restart(after pause: Duration) async throws -> Restart {
+        try await stopServer()
         let restart = Restart()
         Thread { [self] in
             Thread.sleep(forTimeInterval: pause / .seconds(1))
-            restart.finish(Result { try self.startServer() })
+            restart.finish(Result { try self.startServerWaiting() })
         }.start()
         return restart
     }
@@ -88,7 +96,7 @@ public final class PrivatePostgresCluster: Sendable {
     }
 
     deinit {
-        try? stopServer()
+        try? stopServerWaiting()
         try? FileManager.default.removeItem(at: folder)
     }
 
@@ -99,7 +107,14 @@ public final class PrivatePostgresCluster: Sendable {
         var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         for descriptor: Int32 in [1, 2] { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_WRONLY, 0) }
+        // Nothing else of ours goes with it: the server outlives the call, and an inherited end of
+        // some test's pipe would keep that test reading forever (it hung the whole suite once).
+        // glibc declares posix_spawn_file_actions_addclosefrom_np only under _GNU_SOURCE, which Swift's
+        // Glibc module is built without: it is looked up by name (glibc 2.34 and later have it).
+        guard let closeFrom = Self.addCloseFrom else { throw ClusterFailure(description: "this C library cannot close descriptors on spawn (glibc 2.34 or later can)") }
+        guard closeFrom(&actions, 3) == 0 else { throw ClusterFailure(description: "cannot ask the spawn to close descriptors") }
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
@@ -109,6 +124,19 @@ public final class PrivatePostgresCluster: Sendable {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         guard status == 0 else {
             throw ClusterFailure(description: "\(program) \(arguments.joined(separator: " ")) failed (status \(status))")
+        }
+    }
+
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// Runs `work` on a thread of its own: initdb and pg_ctl take a second or more, which would
+    /// hold one of the few threads every test shares.
+    private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { finished in
+            Thread.detachNewThread { finished.resume(with: Result { try work() }) }
         }
     }
 

@@ -12,13 +12,13 @@ struct BundleChaosTests {
         let temporary = scratch.url.appendingPathComponent("tmp")
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         let environment = ["TMPDIR": temporary.path]
-        let simulate = try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--json"])
+        let simulate = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--json"])
         let repository = try #require((try BundleCommandTests.json(simulate.standardOutput)["repositoryIDs"] as? [String])?.first, "\(simulate.standardError)")
         let export = ["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog.path]
         // A promotion with 60 new text files (700 KB to hash and deflate), so that an export has work to
         // be killed in beyond its start.
         var promotions = 0
-        func promote() throws {
+        func promote() async throws {
             promotions += 1
             let source = scratch.url.appendingPathComponent("source-\(promotions)")
             var state = UInt64(promotions) &* 0x9E37_79B9_7F4A_7C15
@@ -31,22 +31,22 @@ struct BundleChaosTests {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(words.joined(separator: " ").utf8).write(to: url)
             }
-            _ = try BundleCommandTests.git(["init", "-q", "-b", "main", "."], in: source)
-            _ = try BundleCommandTests.git(["add", "."], in: source)
-            _ = try BundleCommandTests.git(["commit", "-q", "-m", "promotion \(promotions)"], in: source)
-            _ = try BundleCommandTests.git(["bundle", "create", "-q", "../source-\(promotions).bundle", "--all"], in: source)
-            let imported = try CommandLineTool.run(["import-bundle", source.path + ".bundle", "--deployment", deployment, "--repository-id", repository])
+            _ = try await BundleCommandTests.git(["init", "-q", "-b", "main", "."], in: source)
+            _ = try await BundleCommandTests.git(["add", "."], in: source)
+            _ = try await BundleCommandTests.git(["commit", "-q", "-m", "promotion \(promotions)"], in: source)
+            _ = try await BundleCommandTests.git(["bundle", "create", "-q", "../source-\(promotions).bundle", "--all"], in: source)
+            let imported = try await CommandLineTool.run(["import-bundle", source.path + ".bundle", "--deployment", deployment, "--repository-id", repository])
             #expect(imported.exitCode == 0, "\(imported.standardError)")
         }
-        #expect(try CommandLineTool.run(export, environment: environment).exitCode == 0)
+        #expect(try await CommandLineTool.run(export, environment: environment).exitCode == 0)
 
         // Each kind of export timed once; kills are spread over fractions of that time, and a round
         // that finishes first (the machine got less busy) becomes the new estimate.
         var whole: [Bool: Duration] = [:]
         for full in [false, true] {
-            try promote()
+            try await promote()
             let started = ContinuousClock.now
-            #expect(try CommandLineTool.run(export + (full ? ["--full"] : []), environment: environment).exitCode == 0)
+            #expect(try await CommandLineTool.run(export + (full ? ["--full"] : []), environment: environment).exitCode == 0)
             whole[full] = ContinuousClock.now - started
         }
         var killedMidway = 0, round = 0
@@ -54,7 +54,7 @@ struct BundleChaosTests {
         while round < 12 || (killedMidway < 6 && round < 36) {
             defer { round += 1 }
             let full = round % 2 == 1
-            try promote()
+            try await promote()
             let delay = whole[full]! * (Double(round / 2 % 6) + 0.5) / 6
             let process = try CommandLineTool.start(export + (full ? ["--full"] : []), environment: environment)
             let launched = ContinuousClock.now
@@ -66,7 +66,7 @@ struct BundleChaosTests {
                 whole[full] = min(whole[full]!, ContinuousClock.now - launched)
             }
             try await process.exit(within: .seconds(30))
-            let next = try CommandLineTool.run(export, environment: environment)
+            let next = try await CommandLineTool.run(export, environment: environment)
             #expect(next.exitCode == 0, "round \(round), after a kill at \(delay): \(next.standardError)")
         }
         #expect(killedMidway >= 6, "the loop must kill exports midway (whole: \(whole))")
@@ -78,10 +78,10 @@ struct BundleChaosTests {
         let tip = try #require((latest["allRefs"] as? [String: String])?["refs/heads/main"])
         #expect(bundles.count == latest["number"] as? Int, "one bundle per record: \(bundles)")
         let clone = scratch.url.appendingPathComponent("clone")
-        _ = try BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[0], clone.path], in: scratch.url)
-        for bundle in bundles.dropFirst() { _ = try BundleCommandTests.git(["fetch", "-q", bundle, "main:refs/remotes/origin/main"], in: clone) }
-        #expect(try BundleCommandTests.git(["rev-parse", "origin/main"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == tip)
-        let fsck = try CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
+        _ = try await BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[0], clone.path], in: scratch.url)
+        for bundle in bundles.dropFirst() { _ = try await BundleCommandTests.git(["fetch", "-q", bundle, "main:refs/remotes/origin/main"], in: clone) }
+        #expect(try await BundleCommandTests.git(["rev-parse", "origin/main"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == tip)
+        let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsck.exitCode == 0 && fsck.standardError.isEmpty, "\(fsck.standardError)")
 
         // Leftovers of the killed exports (scratch bundles, half-written catalog files) are removed by
@@ -98,8 +98,8 @@ struct BundleChaosTests {
             }
             try FileManager.default.setAttributes([.modificationDate: longAgo], ofItemAtPath: path)
         }
-        try promote()
-        #expect(try CommandLineTool.run(export, environment: environment).exitCode == 0)
+        try await promote()
+        #expect(try await CommandLineTool.run(export, environment: environment).exitCode == 0)
         let remaining = [scratchFolders, incoming].flatMap { (try? FileManager.default.contentsOfDirectory(atPath: $0.path)) ?? [] }
         #expect(remaining.isEmpty, "left behind: \(remaining) (of \(leftovers.count) before)")
         print("export chaos: \(round) rounds, \(killedMidway) killed midway (whole: \(whole)), \(leftovers.count) leftovers found and removed, \(bundles.count) bundles")

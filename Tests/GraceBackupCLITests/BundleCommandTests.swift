@@ -2,27 +2,27 @@ import Foundation
 import Testing
 
 struct BundleCommandTests {
-    static func git(_ arguments: [String], in folder: URL) throws -> String {
-        let result = try CommandLineTool.system("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments, in: folder)
+    static func git(_ arguments: [String], in folder: URL) async throws -> String {
+        let result = try await CommandLineTool.system("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments, in: folder)
         guard result.exitCode == 0 else { throw MissingTool(name: "git \(arguments.joined(separator: " ")) failed: \(result.standardError)") }
         return result.standardOutput
     }
 
     /// A Git repository with three commits, bundled.
-    static func gitBundle(in scratch: URL) throws -> URL {
+    static func gitBundle(in scratch: URL) async throws -> URL {
         let source = scratch.appendingPathComponent("source")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        _ = try git(["init", "-q", "-b", "main", "."], in: source)
+        _ = try await git(["init", "-q", "-b", "main", "."], in: source)
         for round in 0..<3 {
             for (path, text) in [("src/main.swift", "print(\(round))\n"), ("README.md", "readme\n"), ("docs/\(round).md", "doc \(round)\n")] {
                 let url = source.appendingPathComponent(path)
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url)
             }
-            _ = try git(["add", "."], in: source)
-            _ = try git(["commit", "-q", "-m", "round \(round)"], in: source)
+            _ = try await git(["add", "."], in: source)
+            _ = try await git(["commit", "-q", "-m", "round \(round)"], in: source)
         }
-        _ = try git(["bundle", "create", "-q", "../source.bundle", "--all"], in: source)
+        _ = try await git(["bundle", "create", "-q", "../source.bundle", "--all"], in: source)
         return scratch.appendingPathComponent("source.bundle")
     }
 
@@ -34,22 +34,22 @@ struct BundleCommandTests {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let catalog = scratch.url.appendingPathComponent("catalog").path
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
-        let source = try Self.gitBundle(in: scratch.url)
-        let imported = try CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
+        let source = try await Self.gitBundle(in: scratch.url)
+        let imported = try await CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
         #expect(imported.exitCode == 0, "\(imported.standardError)")
         let repository = try #require(try Self.json(imported.standardOutput)["repositoryID"] as? String)
 
         // A file, cloned by git.
         let full = scratch.url.appendingPathComponent("full.bundle").path
-        let exported = try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main", "--output", full, "--json"])
+        let exported = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main", "--output", full, "--json"])
         #expect(exported.exitCode == 0, "\(exported.standardError)")
         let clone = scratch.url.appendingPathComponent("clone")
-        _ = try Self.git(["clone", "-q", "-b", "main", full, clone.path], in: scratch.url)
+        _ = try await Self.git(["clone", "-q", "-b", "main", full, clone.path], in: scratch.url)
         #expect(try String(contentsOf: clone.appendingPathComponent("src/main.swift"), encoding: .utf8) == "print(2)\n")
 
         // A catalog, then --follow picks up new promotions and writes the next bundle of the chain.
-        #expect(try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog]).exitCode == 0)
         let follow = Process()
         follow.executableURL = CommandLineTool.executable
         follow.arguments = ["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog,
@@ -61,48 +61,48 @@ struct BundleCommandTests {
         try follow.run()
         try await Task.sleep(for: .seconds(1))
         // The same history imported again: three more promotions on main.
-        #expect(try CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
         // However slow this machine is, the second bundle appears; then SIGTERM stops the follower cleanly.
         let second = "\(catalog)/\(repository)/exports/00000002.json"
         for _ in 0..<600 where !FileManager.default.fileExists(atPath: second) && follow.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         kill(follow.processIdentifier, SIGTERM)
-        follow.waitUntilExit()
+        try await follow.exit(within: .seconds(120))
         let log = (try? String(contentsOf: followLog, encoding: .utf8)) ?? ""
         #expect(follow.terminationStatus == 0 && log.contains("incremental bundle"), "\(log)")
         // Restarted, it finds nothing new: no gap, no duplicate bundle.
-        let again = try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog])
+        let again = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog])
         #expect(again.standardOutput.contains("nothing new"), "\(again.standardOutput)")
         // The promotions may arrive in one batch or several: two bundles or more, each holding only what is new.
         let bundles = try FileManager.default.contentsOfDirectory(atPath: "\(catalog)/\(repository)/bundles").sorted()
         #expect(bundles.count >= 2 && bundles.first?.hasPrefix("00000001-") == true && bundles.allSatisfy { $0.hasSuffix(".bundle") }, "\(bundles)")
         let chained = scratch.url.appendingPathComponent("chained")
-        _ = try Self.git(["clone", "-q", "-b", "main", "\(catalog)/\(repository)/bundles/\(bundles[0])", chained.path], in: scratch.url)
+        _ = try await Self.git(["clone", "-q", "-b", "main", "\(catalog)/\(repository)/bundles/\(bundles[0])", chained.path], in: scratch.url)
         for bundle in bundles.dropFirst() {
-            _ = try Self.git(["fetch", "-q", "\(catalog)/\(repository)/bundles/\(bundle)", "main:refs/remotes/origin/main"], in: chained)
+            _ = try await Self.git(["fetch", "-q", "\(catalog)/\(repository)/bundles/\(bundle)", "main:refs/remotes/origin/main"], in: chained)
         }
-        _ = try Self.git(["merge", "-q", "--ff-only", "origin/main"], in: chained)
-        let fsck = try CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: chained)
+        _ = try await Self.git(["merge", "-q", "--ff-only", "origin/main"], in: chained)
+        let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: chained)
         #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
-        #expect(try Self.git(["rev-list", "--count", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines) == "7")
+        #expect(try await Self.git(["rev-list", "--count", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines) == "7")
 
         // --since an earlier file: an incremental file the clone fetches.
         let incremental = scratch.url.appendingPathComponent("incremental.bundle").path
-        let since = try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
+        let since = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
                                              "--output", incremental, "--since", full, "--json"])
         #expect(since.exitCode == 0, "\(since.standardError)")
         #expect((try Self.json(since.standardOutput)["prerequisites"] as? [String])?.count == 1)
-        _ = try Self.git(["fetch", "-q", incremental, "main:refs/remotes/origin/main"], in: clone)
+        _ = try await Self.git(["fetch", "-q", incremental, "main:refs/remotes/origin/main"], in: clone)
 
         // Bad input: a missing object fails the export and leaves nothing under the output's name.
         let objects = URL(fileURLWithPath: deployment).appendingPathComponent("objects")
         let stored = FileManager.default.enumerator(atPath: objects.path)!.allObjects.compactMap { $0 as? String }.filter { $0.contains(repository) && $0.contains("/main_") }
         for path in stored { try FileManager.default.removeItem(at: objects.appendingPathComponent(path)) }
         let broken = scratch.url.appendingPathComponent("broken.bundle")
-        let failed = try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main", "--output", broken.path])
+        let failed = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main", "--output", broken.path])
         #expect(failed.exitCode == 4 && failed.standardError.contains("main.swift"), "\(failed.standardError)")
         #expect(!FileManager.default.fileExists(atPath: broken.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).allSatisfy { !$0.contains("partial") && !$0.hasPrefix(".pack-") })
-        #expect(try CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--output", full]).exitCode == 64)
-        #expect(try CommandLineTool.run(["import-bundle", broken.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 4)
+        #expect(try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--output", full]).exitCode == 64)
+        #expect(try await CommandLineTool.run(["import-bundle", broken.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 4)
     }
 }

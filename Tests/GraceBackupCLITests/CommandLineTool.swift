@@ -1,4 +1,5 @@
 import Foundation
+import GraceBackupTesting
 import Testing
 
 /// Runs the built `grace-backup` executable, as a user or a cron job would.
@@ -22,8 +23,8 @@ struct CommandLineTool {
     }()
 
     @discardableResult
-    static func run(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Result {
-        try runProgram(executable, arguments, in: folder, environment: environment)
+    static func run(_ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) async throws -> Result {
+        try await runProgram(executable, arguments, in: folder, environment: environment)
     }
 
     /// Starts the executable without waiting for it; its output goes to the files given (created
@@ -45,49 +46,25 @@ struct CommandLineTool {
     }
 
     /// Runs `program`; `environment` adds to (or overrides) this process's environment.
-    static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        if let folder { process.currentDirectoryURL = folder }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Read both pipes while the process runs so neither fills up and blocks it.
-        let errorData = LockedData()
-        let errorReader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
-        errorReader.start()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorData.isSet { Thread.sleep(forTimeInterval: 0.01) }
-        return Result(exitCode: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                      standardError: String(decoding: errorData.value, as: UTF8.self))
+    static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) async throws -> Result {
+        let finished = try await ChildProcess.run(program, arguments, in: folder,
+                                                  environment: environment.isEmpty ? nil : ChildProcess.environment(adding: environment))
+        return Result(exitCode: finished.status, standardOutput: finished.outputText, standardError: finished.errorText)
     }
 
     /// Runs a system tool (git, sha256sum, b3sum) by name. When GRACE_BACKUP_REQUIRE_TOOLS is set
     /// (scripts/test sets it) a missing tool fails the test; otherwise the test says what is missing.
-    static func system(_ name: String, _ arguments: [String], in folder: URL? = nil) throws -> Result {
+    static func system(_ name: String, _ arguments: [String], in folder: URL? = nil) async throws -> Result {
         guard let path = ["/usr/bin", "/bin", "/usr/local/bin"].map({ "\($0)/\(name)" }).first(where: FileManager.default.isExecutableFile(atPath:)) else {
             throw MissingTool(name: name)
         }
-        return try runProgram(URL(fileURLWithPath: path), arguments, in: folder)
+        return try await runProgram(URL(fileURLWithPath: path), arguments, in: folder)
     }
 }
 
 struct MissingTool: Error, CustomStringConvertible {
     let name: String
     var description: String { "\(name) is missing: apt-get install \(name == "b3sum" ? "b3sum" : name), or run scripts/test" }
-}
-
-final class LockedData: @unchecked Sendable {
-    // Guarded by `lock`.
-    private var data: Data?
-    private let lock = NSLock()
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
 }
 
 /// A temporary folder removed when the test ends.

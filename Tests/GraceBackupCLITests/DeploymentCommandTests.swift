@@ -2,12 +2,12 @@ import Foundation
 import Testing
 
 struct DeploymentCommandTests {
-    @Test func simulateThenCheckIsCleanAndAFlippedByteIsNamed() throws {
+    @Test func simulateThenCheckIsCleanAndAFlippedByteIsNamed() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        let simulated = try CommandLineTool.run(["simulate", "--deployment", deployment, "--seed", "3", "--files", "120", "--operations", "40"])
+        let simulated = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--seed", "3", "--files", "120", "--operations", "40"])
         #expect(simulated.exitCode == 0, "\(simulated.standardError)")
-        let clean = try CommandLineTool.run(["check", "--deployment", deployment])
+        let clean = try await CommandLineTool.run(["check", "--deployment", deployment])
         #expect(clean.exitCode == 0, "\(clean.standardOutput)")
         #expect(clean.standardOutput.contains("no problems found"))
 
@@ -23,7 +23,7 @@ struct DeploymentCommandTests {
         var bytes = try Array(Data(contentsOf: file))
         bytes[bytes.count / 2] ^= 0x40
         try Data(bytes).write(to: file)
-        let broken = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        let broken = try await CommandLineTool.run(["check", "--deployment", deployment, "--json"])
         #expect(broken.exitCode == 4)
         let key = String(file.path.dropFirst(objects.path.count + 1))
         let report = try JSONSerialization.jsonObject(with: Data(broken.standardOutput.utf8)) as? [String: Any]
@@ -32,76 +32,76 @@ struct DeploymentCommandTests {
         #expect(problems.first?["entity"] as? String == key)
     }
 
-    @Test func simulateFromGitReplaysEveryCommitAndChecksClean() throws {
+    @Test func simulateFromGitReplaysEveryCommitAndChecksClean() async throws {
         let scratch = try Scratch()
         let repository = scratch.url.appendingPathComponent("git-source")
         try FileManager.default.createDirectory(at: repository, withIntermediateDirectories: true)
-        func git(_ arguments: String...) throws {
-            let result = try CommandLineTool.system("git", ["-C", repository.path, "-c", "user.name=T", "-c", "user.email=t@example.com"] + arguments)
+        func git(_ arguments: String...) async throws {
+            let result = try await CommandLineTool.system("git", ["-C", repository.path, "-c", "user.name=T", "-c", "user.email=t@example.com"] + arguments)
             #expect(result.exitCode == 0, "git \(arguments): \(result.standardError)")
         }
-        try git("init", "-q", "-b", "main")
+        try await git("init", "-q", "-b", "main")
         let source = Scratch.Writer(root: repository)
         try source.write("README.md", "hello\n")
         try source.write("src/app/main.fs", "printfn \"hi\"\n")
-        try git("add", "-A")
-        try git("commit", "-q", "-m", "first")
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", "first")
         try source.write("src/app/main.fs", "printfn \"hello\"\n")
         try source.write("bin/data.bin", "\u{0}\u{1}\u{2}")
-        try git("add", "-A")
-        try git("commit", "-q", "-m", "second\n\nwith a body")
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", "second\n\nwith a body")
         try FileManager.default.removeItem(at: repository.appendingPathComponent("README.md"))
-        try git("add", "-A")
-        try git("commit", "-q", "-m", "third")
+        try await git("add", "-A")
+        try await git("commit", "-q", "-m", "third")
 
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        let replay = try CommandLineTool.run(["simulate", "--deployment", deployment, "--from-git", repository.path, "--json"])
+        let replay = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--from-git", repository.path, "--json"])
         #expect(replay.exitCode == 0, "\(replay.standardError)")
         let report = try JSONSerialization.jsonObject(with: Data(replay.standardOutput.utf8)) as? [String: Any]
         #expect(report?["commits"] as? Int == 3)
-        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        let check = try await CommandLineTool.run(["check", "--deployment", deployment, "--json"])
         #expect(check.exitCode == 0, "\(check.standardOutput)")
         let checked = try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any]
         // Three promotions plus the repository's initial empty one.
         #expect(checked?["references"] as? Int == 4)
     }
 
-    @Test func simulatingTwiceIntoOneDeploymentAddsToItCleanly() throws {
+    @Test func simulatingTwiceIntoOneDeploymentAddsToItCleanly() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         for _ in 0..<2 {
-            let result = try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "40", "--operations", "10"])
+            let result = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "40", "--operations", "10"])
             #expect(result.exitCode == 0, "\(result.standardError)")
         }
-        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        let check = try await CommandLineTool.run(["check", "--deployment", deployment, "--json"])
         #expect(check.exitCode == 0, "\(check.standardOutput)")
         let report = try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any]
         #expect(report?["repositories"] as? Int == 4)
     }
 
-    @Test func badSimulateOptionsAreRefused() throws {
+    @Test func badSimulateOptionsAreRefused() async throws {
         let scratch = try Scratch()
-        let result = try CommandLineTool.run(["simulate", "--deployment", scratch.url.path, "--files", "0"])
+        let result = try await CommandLineTool.run(["simulate", "--deployment", scratch.url.path, "--files", "0"])
         #expect(result.exitCode == 64)
         #expect(result.standardError.contains("--files must be at least 1"))
     }
 
-    @Test func aMissingDeploymentIsNotFound() throws {
+    @Test func aMissingDeploymentIsNotFound() async throws {
         let scratch = try Scratch()
-        let result = try CommandLineTool.run(["check", "--deployment", scratch.url.appendingPathComponent("none").path])
+        let result = try await CommandLineTool.run(["check", "--deployment", scratch.url.appendingPathComponent("none").path])
         #expect(result.exitCode == 3)
         #expect(result.standardError.contains("no Grace deployment here"))
-        let badLocation = try CommandLineTool.run(["check", "--deployment", "s3://bucket/x"])
+        let badLocation = try await CommandLineTool.run(["check", "--deployment", "s3://bucket/x"])
         #expect(badLocation.exitCode == 64)
     }
 
-    @Test func quickstartRunsEndToEnd() throws {
+    @Test func quickstartRunsEndToEnd() async throws {
         let scratch = try Scratch()
-        let result = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
+        let result = try await CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
         #expect(result.exitCode == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("0 problems") && result.standardOutput.contains("check found 0 problems"))
         #expect(result.standardOutput.contains("drilled the newest snapshot: passed"))
-        let again = try CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
+        let again = try await CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
         #expect(again.exitCode == 64)
     }
 }

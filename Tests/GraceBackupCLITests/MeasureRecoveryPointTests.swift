@@ -4,9 +4,9 @@ import Testing
 struct MeasureRecoveryPointTests {
     /// The writer and the stream are SIGKILLed mid-flight: every acknowledged promotion must come
     /// back, the restore must check clean, and the recovery point must stay within a second.
-    @Test func aKilledWriterAndStreamLoseNoAcknowledgedPromotionAndUnderASecondOfWork() throws {
+    @Test func aKilledWriterAndStreamLoseNoAcknowledgedPromotionAndUnderASecondOfWork() async throws {
         let scratch = try Scratch()
-        let result = try CommandLineTool.run(["measure-recovery-point", "--runs", "20", "--kill-between", "1-2", "--idle-seconds", "2", "--max-recovery-point", "1",
+        let result = try await CommandLineTool.run(["measure-recovery-point", "--runs", "20", "--kill-between", "1-2", "--idle-seconds", "2", "--max-recovery-point", "1",
                                               "--work", scratch.url.appendingPathComponent("work").path, "--json"])
         #expect(result.exitCode == 0, "\(result.standardError)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any], "\(result.standardError)")

@@ -18,66 +18,66 @@ struct S3CommandTests {
     /// Credentials come from the environment, never from a location.
     static let credentials = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"]
 
-    static func run(_ arguments: [String]) throws -> CommandLineTool.Result {
-        try CommandLineTool.run(arguments, environment: credentials)
+    static func run(_ arguments: [String]) async throws -> CommandLineTool.Result {
+        try await CommandLineTool.run(arguments, environment: credentials)
     }
 
-    @Test func snapshotRestoreAndVerifyADeploymentWhoseObjectsAreInABucket() throws {
+    @Test func snapshotRestoreAndVerifyADeploymentWhoseObjectsAreInABucket() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         let run = UUID().uuidString.prefix(8).lowercased()
         let objects = "s3://grace-cli-tests/\(run)/objects?endpoint=\(endpoint)&region=us-east-1"
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let vault = scratch.url.appendingPathComponent("vault").path
-        let simulate = try Self.run(["simulate", "--deployment", deployment, "--objects", objects, "--files", "60", "--operations", "20"])
+        let simulate = try await Self.run(["simulate", "--deployment", deployment, "--objects", objects, "--files", "60", "--operations", "20"])
         #expect(simulate.exitCode == 0, "\(simulate.standardError)")
         #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent("deployment/objects").path), "the objects went to the bucket")
-        let check = try Self.run(["check", "--deployment", deployment])
+        let check = try await Self.run(["check", "--deployment", deployment])
         #expect(check.exitCode == 0 && check.standardOutput.contains("no problems found"), "\(check.standardOutput)\(check.standardError)")
-        #expect(try Self.run(["init", "--vault", vault]).exitCode == 0)
-        let snapshot = try Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        #expect(try await Self.run(["init", "--vault", vault]).exitCode == 0)
+        let snapshot = try await Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
         #expect(snapshot.exitCode == 0, "\(snapshot.standardError)")
-        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+        #expect(try await Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
 
         // Into a new deployment whose objects go to another prefix of the bucket, and into a folder.
         let restoredObjects = "s3://grace-cli-tests/\(run)/restored?endpoint=\(endpoint)&region=us-east-1"
-        let intoBucket = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path, "--objects", restoredObjects])
+        let intoBucket = try await Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path, "--objects", restoredObjects])
         #expect(intoBucket.exitCode == 0 && intoBucket.standardOutput.contains("no problems found"), "\(intoBucket.standardOutput)\(intoBucket.standardError)")
-        let intoFolder = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("local").path])
+        let intoFolder = try await Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("local").path])
         #expect(intoFolder.exitCode == 0 && intoFolder.standardOutput.contains("no problems found"), "\(intoFolder.standardOutput)\(intoFolder.standardError)")
-        #expect(try Self.run(["check", "--deployment", scratch.url.appendingPathComponent("restored").path]).exitCode == 0)
+        #expect(try await Self.run(["check", "--deployment", scratch.url.appendingPathComponent("restored").path]).exitCode == 0)
 
         // An existing deployment keeps the place it recorded.
-        let elsewhere = try Self.run(["simulate", "--deployment", deployment, "--objects", restoredObjects, "--files", "1", "--operations", "1"])
+        let elsewhere = try await Self.run(["simulate", "--deployment", deployment, "--objects", restoredObjects, "--files", "1", "--operations", "1"])
         #expect(elsewhere.exitCode == 64 && elsewhere.standardError.contains("is not where this deployment keeps its objects"), "\(elsewhere.standardError)")
     }
 
-    @Test func aVaultInABucketSnapshotsRestoresVerifiesDrillsAndPrunes() throws {
+    @Test func aVaultInABucketSnapshotsRestoresVerifiesDrillsAndPrunes() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         let run = UUID().uuidString.prefix(8).lowercased()
         let vault = "s3://grace-cli-vaults/\(run)?endpoint=\(endpoint)&region=us-east-1"
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "20"]).exitCode == 0)
-        let initialized = try Self.run(["init", "--vault", vault])
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "20"]).exitCode == 0)
+        let initialized = try await Self.run(["init", "--vault", vault])
         #expect(initialized.exitCode == 0, "\(initialized.standardError)")
-        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10", "--seed", "2"]).exitCode == 0)
-        let second = try Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        #expect(try await Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10", "--seed", "2"]).exitCode == 0)
+        let second = try await Self.run(["snapshot", "--deployment", deployment, "--vault", vault])
         #expect(second.exitCode == 0, "\(second.standardError)")
-        let verify = try Self.run(["verify", "--vault", vault, "--read-data"])
+        let verify = try await Self.run(["verify", "--vault", vault, "--read-data"])
         #expect(verify.exitCode == 0, "\(verify.standardOutput)\(verify.standardError)")
-        let restore = try Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path])
+        let restore = try await Self.run(["restore", "--vault", vault, "--to", scratch.url.appendingPathComponent("restored").path])
         #expect(restore.exitCode == 0 && restore.standardOutput.contains("no problems found"), "\(restore.standardOutput)\(restore.standardError)")
-        let drill = try Self.run(["drill", "--vault", vault])
+        let drill = try await Self.run(["drill", "--vault", vault])
         #expect(drill.exitCode == 0, "\(drill.standardError)")
-        #expect(try Self.run(["forget", "--vault", vault, "--keep-last", "1"]).exitCode == 0)
-        let prune = try Self.run(["prune", "--vault", vault, "--now"])
+        #expect(try await Self.run(["forget", "--vault", vault, "--keep-last", "1"]).exitCode == 0)
+        let prune = try await Self.run(["prune", "--vault", vault, "--now"])
         #expect(prune.exitCode == 0, "\(prune.standardError)")
-        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+        #expect(try await Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
     }
 
-    @Test func copyCarriesAFolderToABucketAndBackAndSkipsWhatIsThere() throws {
+    @Test func copyCarriesAFolderToABucketAndBackAndSkipsWhatIsThere() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         var files: [String: [UInt8]] = [:]
@@ -85,64 +85,64 @@ struct S3CommandTests {
         files["large.bin"] = (0..<(9 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) }
         for (path, bytes) in files { try scratch.write("source/\(path)", bytes) }
         let bucket = "s3://grace-cli-copies/\(UUID().uuidString.prefix(8).lowercased())?endpoint=\(endpoint)"
-        let up = try Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"])
+        let up = try await Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         let report = try JSONSerialization.jsonObject(with: Data(up.standardOutput.utf8)) as? [String: Any]
         #expect(report?["copied"] as? Int == 41 && report?["skipped"] as? Int == 0)
-        let again = try JSONSerialization.jsonObject(with: Data(try Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"]).standardOutput.utf8)) as? [String: Any]
+        let again = try await JSONSerialization.jsonObject(with: Data(try Self.run(["copy", scratch.url.appendingPathComponent("source").path, bucket, "--json"]).standardOutput.utf8)) as? [String: Any]
         #expect(again?["copied"] as? Int == 0 && again?["skipped"] as? Int == 41)
-        let down = try Self.run(["copy", bucket, scratch.url.appendingPathComponent("back").path])
+        let down = try await Self.run(["copy", bucket, scratch.url.appendingPathComponent("back").path])
         #expect(down.exitCode == 0, "\(down.standardError)")
         for (path, bytes) in files {
             #expect(try Data(contentsOf: scratch.url.appendingPathComponent("back/\(path)")) == Data(bytes), "\(path)")
         }
-        #expect(try Self.run(["copy", bucket, bucket]).exitCode == 64)
+        #expect(try await Self.run(["copy", bucket, bucket]).exitCode == 64)
     }
 
-    @Test func initWithObjectLockMakesALockedVault() throws {
+    @Test func initWithObjectLockMakesALockedVault() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         let vault = "s3://grace-locked-\(UUID().uuidString.prefix(8).lowercased())/v?endpoint=\(endpoint)"
-        let made = try Self.run(["init", "--vault", vault, "--object-lock", "compliance", "--retention", "2d", "--json"])
+        let made = try await Self.run(["init", "--vault", vault, "--object-lock", "compliance", "--retention", "2d", "--json"])
         #expect(made.exitCode == 0, "\(made.standardError)")
         let config = try JSONSerialization.jsonObject(with: Data(made.standardOutput.utf8)) as? [String: Any]
         let lock = config?["objectLock"] as? [String: Any]
         #expect(lock?["mode"] as? String == "compliance" && lock?["retentionSeconds"] as? Int == 172_800)
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
-        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
-        let prune = try Self.run(["prune", "--vault", vault, "--now"])
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
+        #expect(try await Self.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        let prune = try await Self.run(["prune", "--vault", vault, "--now"])
         #expect(prune.exitCode == 0, "\(prune.standardError)")
-        #expect(try Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+        #expect(try await Self.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
 
-        let folder = try Self.run(["init", "--vault", scratch.url.appendingPathComponent("v").path, "--object-lock", "governance", "--retention", "30d"])
+        let folder = try await Self.run(["init", "--vault", scratch.url.appendingPathComponent("v").path, "--object-lock", "governance", "--retention", "30d"])
         #expect(folder.exitCode == 64 && folder.standardError.contains("needs an s3:// vault"), "\(folder.standardError)")
-        let noRetention = try Self.run(["init", "--vault", "s3://grace-locked-other/v?endpoint=\(endpoint)", "--object-lock", "governance"])
+        let noRetention = try await Self.run(["init", "--vault", "s3://grace-locked-other/v?endpoint=\(endpoint)", "--object-lock", "governance"])
         #expect(noRetention.exitCode == 64 && noRetention.standardError.contains("needs --retention"), "\(noRetention.standardError)")
         // A bucket made without Object Lock cannot hold a locked vault.
         let plain = "grace-unlocked-\(UUID().uuidString.prefix(8).lowercased())"
-        #expect(try Self.run(["init", "--vault", "s3://\(plain)/plain?endpoint=\(endpoint)"]).exitCode == 0)
-        let unlockedBucket = try Self.run(["init", "--vault", "s3://\(plain)/locked?endpoint=\(endpoint)",
+        #expect(try await Self.run(["init", "--vault", "s3://\(plain)/plain?endpoint=\(endpoint)"]).exitCode == 0)
+        let unlockedBucket = try await Self.run(["init", "--vault", "s3://\(plain)/locked?endpoint=\(endpoint)",
                                            "--object-lock", "governance", "--retention", "30d"])
         #expect(unlockedBucket.exitCode == 64 && unlockedBucket.standardError.contains("exists without Object Lock"), "\(unlockedBucket.standardError)")
     }
 
-    @Test func doctorReportsThePostureOfEachVaultAndTheCopies() throws {
+    @Test func doctorReportsThePostureOfEachVaultAndTheCopies() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "5"]).exitCode == 0)
 
         // One folder vault, never snapshotted: a critical finding, exit 9.
         let folder = scratch.url.appendingPathComponent("vault").path
-        #expect(try Self.run(["init", "--vault", folder]).exitCode == 0)
-        let empty = try Self.run(["doctor", "--vault", folder, "--deployment", deployment])
+        #expect(try await Self.run(["init", "--vault", folder]).exitCode == 0)
+        let empty = try await Self.run(["doctor", "--vault", folder, "--deployment", deployment])
         #expect(empty.exitCode == 9 && empty.standardOutput.contains("CRITICAL vault file://\(folder): no snapshot"), "\(empty.standardOutput)")
 
         // Snapshotted and drilled, but one mutable copy: warnings, exit 8.
-        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", folder]).exitCode == 0)
-        #expect(try Self.run(["drill", "--vault", folder]).exitCode == 0)
-        let single = try Self.run(["doctor", "--vault", folder, "--deployment", deployment, "--json"])
+        #expect(try await Self.run(["snapshot", "--deployment", deployment, "--vault", folder]).exitCode == 0)
+        #expect(try await Self.run(["drill", "--vault", folder]).exitCode == 0)
+        let single = try await Self.run(["doctor", "--vault", folder, "--deployment", deployment, "--json"])
         #expect(single.exitCode == 8, "\(single.standardOutput)")
         let findings = (try JSONSerialization.jsonObject(with: Data(single.standardOutput.utf8)) as? [String: Any])?["findings"] as? [[String: Any]] ?? []
         func severity(of subject: String, containing text: String, in findings: [[String: Any]]) -> String? {
@@ -154,9 +154,9 @@ struct S3CommandTests {
 
         // A second, immutable copy on S3 at another endpoint: copies are fine, the locked vault is immutable.
         let locked = "s3://grace-doctor-\(UUID().uuidString.prefix(8).lowercased())/v?endpoint=\(endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost"))"
-        #expect(try Self.run(["init", "--vault", locked, "--object-lock", "governance", "--retention", "1d"]).exitCode == 0)
-        #expect(try Self.run(["snapshot", "--deployment", deployment, "--vault", locked]).exitCode == 0)
-        let both = try Self.run(["doctor", "--vault", folder, "--vault", locked, "--deployment", deployment, "--json"])
+        #expect(try await Self.run(["init", "--vault", locked, "--object-lock", "governance", "--retention", "1d"]).exitCode == 0)
+        #expect(try await Self.run(["snapshot", "--deployment", deployment, "--vault", locked]).exitCode == 0)
+        let both = try await Self.run(["doctor", "--vault", folder, "--vault", locked, "--deployment", deployment, "--json"])
         let all = (try JSONSerialization.jsonObject(with: Data(both.standardOutput.utf8)) as? [String: Any])?["findings"] as? [[String: Any]] ?? []
         #expect(severity(of: "copies", containing: "2 vaults in 2 places", in: all) == "ok", "\(both.standardOutput)")
         #expect(severity(of: "vault s3://", containing: "immutable: every record locked (governance)", in: all) == "ok")
@@ -167,14 +167,14 @@ struct S3CommandTests {
     /// The whole flow with the vault behind a proxy that refuses, throttles, drops, answers
     /// nothing after doing the work, or cuts off 15% of the requests: it still finishes, and
     /// `verify --read-data` (every record's hash) shows nothing half-written under a final key.
-    @Test func theFlowFinishesCorrectlyThroughAFailingConnection() throws {
+    @Test func theFlowFinishesCorrectlyThroughAFailingConnection() async throws {
         guard let endpoint = Self.endpoint(), let server = URL(string: endpoint) else { return }
         let proxy = try FailureProxy(upstream: server, share: 0.15, failures: ["refuse", "throttle", "drop", "applied", "truncate"], seed: 3)
         let scratch = try Scratch()
         let vault = "s3://grace-cli-proxied/\(UUID().uuidString.prefix(8).lowercased())?endpoint=\(proxy.endpoint.absoluteString)"
         let direct = vault.replacingOccurrences(of: proxy.endpoint.absoluteString, with: endpoint)
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "120", "--operations", "30"]).exitCode == 0)
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "120", "--operations", "30"]).exitCode == 0)
         let steps: [[String]] = [
             ["init", "--vault", vault],
             ["snapshot", "--deployment", deployment, "--vault", vault],
@@ -185,67 +185,68 @@ struct S3CommandTests {
             ["copy", deployment + "/objects", vault.replacingOccurrences(of: "?", with: "-objects?")],
         ]
         for step in steps {
-            let result = try Self.run(step)
+            let result = try await Self.run(step)
             #expect(result.exitCode == 0, "\(step[0]): \(result.standardOutput)\(result.standardError)")
         }
-        let stats = try proxy.stats()
+        let stats = try await proxy.stats()
         #expect(stats.filter { $0.key != "requests" }.values.reduce(0, +) > 20, "the proxy did get in the way: \(stats)")
         // Read again straight from the server: every record whole.
-        let verify = try Self.run(["verify", "--vault", direct, "--read-data"])
+        let verify = try await Self.run(["verify", "--vault", direct, "--read-data"])
         #expect(verify.exitCode == 0, "\(verify.standardOutput)")
     }
 
     /// A bundle catalog in a bucket: a full bundle, an incremental one, then a full export that copies
     /// the first two bundles' entries back out of the bucket; git clones both ways to the same commit.
-    @Test func aBundleCatalogInABucketChainsAndItsFullExportCopiesFromIt() throws {
+    @Test func aBundleCatalogInABucketChainsAndItsFullExportCopiesFromIt() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let scratch = try Scratch()
         let catalog = "s3://grace-cli-tests/\(UUID().uuidString.prefix(8).lowercased())/bundles?endpoint=\(endpoint)&region=us-east-1"
         let deployment = scratch.url.appendingPathComponent("deployment").path
-        #expect(try Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
-        let source = try BundleCommandTests.gitBundle(in: scratch.url)
-        let imported = try Self.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
+        #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
+        let source = try await BundleCommandTests.gitBundle(in: scratch.url)
+        let imported = try await Self.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
         let repository = try #require(try BundleCommandTests.json(imported.standardOutput)["repositoryID"] as? String, "\(imported.standardError)")
         let export = ["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog, "--json"]
 
-        let first = try Self.run(export)
+        let first = try await Self.run(export)
         #expect(first.exitCode == 0, "\(first.standardError)")
         // The same history imported again: three more promotions, then the chain's next bundle.
-        #expect(try Self.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
-        let second = try BundleCommandTests.json(try Self.run(export).standardOutput)
+        #expect(try await Self.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
+        let second = try await BundleCommandTests.json(try Self.run(export).standardOutput)
         #expect((second["prerequisites"] as? [String])?.count == 1 && second["full"] as? Bool == false, "\(second)")
-        let full = try BundleCommandTests.json(try Self.run(export + ["--full"]).standardOutput)
+        let full = try await BundleCommandTests.json(try Self.run(export + ["--full"]).standardOutput)
         let copied = try #require(full["copiedObjects"] as? Int)
         #expect(full["full"] as? Bool == true && copied > 0 && copied == full["objects"] as? Int, "everything was in the chain: \(full)")
 
         let local = scratch.url.appendingPathComponent("catalog")
-        #expect(try Self.run(["copy", catalog, local.path]).exitCode == 0)
+        #expect(try await Self.run(["copy", catalog, local.path]).exitCode == 0)
         let bundles = try FileManager.default.contentsOfDirectory(atPath: local.appendingPathComponent("\(repository)/bundles").path).sorted()
             .map { local.appendingPathComponent("\(repository)/bundles/\($0)").path }
         #expect(bundles.count == 3, "\(bundles)")
         guard bundles.count == 3 else { return }
         let chained = scratch.url.appendingPathComponent("chained"), alone = scratch.url.appendingPathComponent("alone")
-        _ = try BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[0], chained.path], in: scratch.url)
-        _ = try BundleCommandTests.git(["fetch", "-q", bundles[1], "main:refs/remotes/origin/main"], in: chained)
-        _ = try BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[2], alone.path], in: scratch.url)
+        _ = try await BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[0], chained.path], in: scratch.url)
+        _ = try await BundleCommandTests.git(["fetch", "-q", bundles[1], "main:refs/remotes/origin/main"], in: chained)
+        _ = try await BundleCommandTests.git(["clone", "-q", "-b", "main", bundles[2], alone.path], in: scratch.url)
         for clone in [chained, alone] {
-            let fsck = try CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
+            let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
             #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
         }
-        let tips = try [("origin/main", chained), ("main", alone)].map { reference, clone in
-            try BundleCommandTests.git(["rev-parse", reference], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        var tips: [String] = []
+        for (reference, clone) in [("origin/main", chained), ("main", alone)] {
+            tips.append(try await BundleCommandTests.git(["rev-parse", reference], in: clone).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let exportedTip = try #require((full["refs"] as? [String: String])?["refs/heads/main"])
         #expect(tips == [exportedTip, exportedTip], "the chain and the full bundle end at the exported commit: \(tips) \(full)")
     }
 
-    @Test func aBadBucketOrLocationIsNamed() throws {
+    @Test func aBadBucketOrLocationIsNamed() async throws {
         guard let endpoint = Self.endpoint() else { return }
-        let missing = try Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])
+        let missing = try await Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])
         #expect(missing.exitCode != 0 && missing.standardError.contains("bucket no-such-vault-bucket does not exist"), "\(missing.standardError)")
-        let malformed = try Self.run(["snapshots", "--vault", "s3://No_Such/v"])
+        let malformed = try await Self.run(["snapshots", "--vault", "s3://No_Such/v"])
         #expect(malformed.exitCode == 64 && malformed.standardError.contains("not a valid bucket name"), "\(malformed.standardError)")
-        let noCredentials = try CommandLineTool.run(["snapshots", "--vault", "s3://grace-cli-vaults/v?endpoint=\(endpoint)"],
+        let noCredentials = try await CommandLineTool.run(["snapshots", "--vault", "s3://grace-cli-vaults/v?endpoint=\(endpoint)"],
                                                     environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"])
         #expect(noCredentials.exitCode == 64 && noCredentials.standardError.contains("S3 credentials"), "\(noCredentials.standardError)")
     }

@@ -10,13 +10,13 @@ struct StreamCommandTests {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let vault = scratch.url.appendingPathComponent("vault")
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "5"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["init", "--vault", vault.path]).exitCode == 0)
-        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault.path]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "60", "--operations", "5"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["init", "--vault", vault.path]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault.path]).exitCode == 0)
 
         // Idle: a stream over an unchanged deployment writes nothing.
         let before = Self.files(under: vault)
-        let idle = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1.5", "--interval", "0.2", "--json"])
+        let idle = try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1.5", "--interval", "0.2", "--json"])
         #expect(idle.exitCode == 0, "\(idle.standardError)")
         #expect(Self.files(under: vault) == before)
         let stopped = try JSONSerialization.jsonObject(with: Data(idle.standardOutput.utf8)) as? [String: Any]
@@ -31,7 +31,7 @@ struct StreamCommandTests {
         let record = #"{"createdAt":"2026-01-01T00:00:00Z","expiresAt":"2200-01-01T00:00:00Z","hostname":"\#(ProcessInfo.processInfo.hostName)","id":"0f0e0d0c-0b0a-4908-8706-050403020100","processID":\#(getpid()),"purpose":"stream of the test","scope":"stream"}"#
         try FileManager.default.createDirectory(at: lock.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(record.utf8).write(to: lock)
-        let second = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1"])
+        let second = try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault.path, "--duration", "1"])
         #expect(second.exitCode == 6)
         #expect(second.standardError.contains("stream of the test"))
         try FileManager.default.removeItem(at: lock)
@@ -40,10 +40,10 @@ struct StreamCommandTests {
         let stream = Process()
         stream.executableURL = CommandLineTool.executable
         stream.arguments = ["stream", "--deployment", deployment, "--vault", vault.path, "--interval", "0.3", "--json"]
-        let output = Pipe()
-        let errorLog = scratch.url.appendingPathComponent("stream.err")
+        let output = scratch.url.appendingPathComponent("stream.out"), errorLog = scratch.url.appendingPathComponent("stream.err")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
-        stream.standardOutput = output
+        stream.standardOutput = try FileHandle(forWritingTo: output)
         stream.standardError = try FileHandle(forWritingTo: errorLog)
         try stream.run()
         func firstStreamLog() -> String { (try? String(contentsOf: errorLog, encoding: .utf8)) ?? "" }
@@ -51,11 +51,11 @@ struct StreamCommandTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(firstStreamLog().contains("stream: following"), "the stream did not start: \(firstStreamLog())")
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "15", "--seed", "5"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "15", "--seed", "5"]).exitCode == 0)
         // SIGTERM: the stream captures what is left, then exits 0, however late the changes came.
         kill(stream.processIdentifier, SIGTERM)
-        let captured = output.fileHandleForReading.readDataToEndOfFile()
-        stream.waitUntilExit()
+        try await stream.exit(within: .seconds(120))
+        let captured = try Data(contentsOf: output)
         #expect(stream.terminationStatus == 0, "stream exited \(stream.terminationStatus) (\(stream.terminationReason == .uncaughtSignal ? "signal" : "exit")): \(firstStreamLog())")
         let lines = String(decoding: captured, as: UTF8.self).split(separator: "\n")
         let events = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
@@ -64,29 +64,29 @@ struct StreamCommandTests {
         #expect(last["event"] as? String == "stopped")
         let sequence = try #require(last["position"] as? Int)
 
-        let check = try CommandLineTool.run(["check", "--deployment", deployment, "--json"])
+        let check = try await CommandLineTool.run(["check", "--deployment", deployment, "--json"])
         let position = (try JSONSerialization.jsonObject(with: Data(check.standardOutput.utf8)) as? [String: Any])?["position"] as? [String: Any]
         #expect(position?["sequence"] as? Int == sequence, "a stream stopped by SIGTERM must have captured every change")
 
         let restored = scratch.url.appendingPathComponent("restored").path
-        let restore = try CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence)", "--to", restored])
+        let restore = try await CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence)", "--to", restored])
         #expect(restore.exitCode == 0, "\(restore.standardError)")
         #expect(restore.standardOutput.contains("no problems found"))
-        let tooLate = try CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence + 1000)", "--to", scratch.url.appendingPathComponent("late").path])
+        let tooLate = try await CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence + 1000)", "--to", scratch.url.appendingPathComponent("late").path])
         #expect(tooLate.exitCode == 3)
         #expect(tooLate.standardError.contains("latest covered is change sequence \(sequence)"))
     }
 
-    @Test func streamTakesBaseSnapshotsOnItsSchedule() throws {
+    @Test func streamTakesBaseSnapshotsOnItsSchedule() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let vault = scratch.url.appendingPathComponent("vault").path
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "30", "--operations", "3"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
-        let stream = try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--duration", "2.5", "--interval", "0.2", "--snapshot-every", "1s"])
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "30", "--operations", "3"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        let stream = try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--duration", "2.5", "--interval", "0.2", "--snapshot-every", "1s"])
         #expect(stream.exitCode == 0, "\(stream.standardError)")
-        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        let listed = try await CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
         #expect(((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count ?? 0) >= 1)
-        #expect(try CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--snapshot-every", "soon"]).exitCode == 64)
+        #expect(try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--snapshot-every", "soon"]).exitCode == 64)
     }
 }

@@ -2,53 +2,53 @@ import Foundation
 import Testing
 
 struct VaultCommandTests {
-    @Test func snapshotRestoreVerifyAndDrillThroughTheCLI() throws {
+    @Test func snapshotRestoreVerifyAndDrillThroughTheCLI() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let vault = scratch.url.appendingPathComponent("vault").path
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "80", "--operations", "20"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 3)  // no vault yet
-        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
-        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 64)
-        let first = try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault, "--json"])
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "80", "--operations", "20"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 3)  // no vault yet
+        #expect(try await CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["init", "--vault", vault]).exitCode == 64)
+        let first = try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault, "--json"])
         #expect(first.exitCode == 0, "\(first.standardError)")
         let firstID = try #require((try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])?["id"] as? String)
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
 
-        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        let listed = try await CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
         #expect((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count == 2)
-        let diff = try CommandLineTool.run(["diff", "--vault", vault, String(firstID.prefix(8)), String(firstID.prefix(8))])
+        let diff = try await CommandLineTool.run(["diff", "--vault", vault, String(firstID.prefix(8)), String(firstID.prefix(8))])
         #expect(diff.standardOutput.contains("no repositories, branches or references added or removed"))
-        #expect(try CommandLineTool.run(["show", "--vault", vault, "0000abcd"]).exitCode == 3)
+        #expect(try await CommandLineTool.run(["show", "--vault", vault, "0000abcd"]).exitCode == 3)
 
         let restored = scratch.url.appendingPathComponent("restored").path
-        let restore = try CommandLineTool.run(["restore", "--vault", vault, "--snapshot", String(firstID.prefix(10)), "--to", restored])
+        let restore = try await CommandLineTool.run(["restore", "--vault", vault, "--snapshot", String(firstID.prefix(10)), "--to", restored])
         #expect(restore.exitCode == 0, "\(restore.standardError)")
         #expect(restore.standardOutput.contains("no problems found"))
-        let again = try CommandLineTool.run(["restore", "--vault", vault, "--to", restored])
+        let again = try await CommandLineTool.run(["restore", "--vault", vault, "--to", restored])
         #expect(again.exitCode == 64)
         #expect(again.standardError.contains("already holds a deployment"))
 
-        let verify = try CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
+        let verify = try await CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
         #expect(verify.exitCode == 0, "\(verify.standardOutput)")
-        #expect(try CommandLineTool.run(["verify", "--vault", vault, "--read-data-subset", "50%"]).exitCode == 0)
-        let drill = try CommandLineTool.run(["drill", "--vault", vault, "--json"])
+        #expect(try await CommandLineTool.run(["verify", "--vault", vault, "--read-data-subset", "50%"]).exitCode == 0)
+        let drill = try await CommandLineTool.run(["drill", "--vault", vault, "--json"])
         #expect(drill.exitCode == 0, "\(drill.standardError)")
-        let drills = try CommandLineTool.run(["drills", "--vault", vault])
+        let drills = try await CommandLineTool.run(["drills", "--vault", vault])
         #expect(drills.standardOutput.contains("passed"))
 
         // Retention: a policy that keeps nothing is refused; a dry run changes nothing; then forget and prune.
-        #expect(try CommandLineTool.run(["forget", "--vault", vault]).exitCode == 64)
-        let dryRun = try CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--dry-run"])
+        #expect(try await CommandLineTool.run(["forget", "--vault", vault]).exitCode == 64)
+        let dryRun = try await CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--dry-run"])
         #expect(dryRun.exitCode == 0 && dryRun.standardOutput.contains("would forget 1 snapshot(s)"), "\(dryRun.standardOutput)")
-        let forget = try CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--json"])
+        let forget = try await CommandLineTool.run(["forget", "--vault", vault, "--keep-last", "1", "--json"])
         let forgotten = (try JSONSerialization.jsonObject(with: Data(forget.standardOutput.utf8)) as? [String: Any])?["forgotten"] as? [[String: Any]]
         #expect(forgotten?.first?["snapshot"] as? String == firstID)
-        let prune = try CommandLineTool.run(["prune", "--vault", vault, "--now"])
+        let prune = try await CommandLineTool.run(["prune", "--vault", vault, "--now"])
         #expect(prune.exitCode == 0 && prune.standardOutput.contains("deleted"), "\(prune.standardError)")
-        #expect(try CommandLineTool.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["prune", "--vault", vault, "--grace", "soon"]).exitCode == 64)
+        #expect(try await CommandLineTool.run(["verify", "--vault", vault, "--read-data"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["prune", "--vault", vault, "--grace", "soon"]).exitCode == 64)
     }
 
     /// SIGKILL `snapshot` at many points: every earlier snapshot still restores, the vault still
@@ -57,16 +57,16 @@ struct VaultCommandTests {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path
         let vault = scratch.url.appendingPathComponent("vault").path
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "400", "--operations", "10"]).exitCode == 0)
-        #expect(try CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
-        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "400", "--operations", "10"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
 
         // Time one whole snapshot of a round's worth of new data, then kill the next ten at spread
         // fractions of that time, whatever this machine's speed. A round that finishes before its kill
         // (the machine got less busy) becomes the new estimate, so later rounds still land midway.
-        #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--seed", "99"]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--seed", "99"]).exitCode == 0)
         let timed = ContinuousClock.now
-        #expect(try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
         var wholeSnapshot = ContinuousClock.now - timed
         var killedMidway = 0
         // Rounds go on until five kills have landed midway (at most 25): with other tests sharing two
@@ -76,7 +76,7 @@ struct VaultCommandTests {
             defer { round += 1 }
             let delay = wholeSnapshot * (Double(round % 10) + 0.5) / 11
             // New data each round, so each snapshot has work to be killed in.
-            #expect(try CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--seed", "\(round + 100)"]).exitCode == 0)
+            #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "300", "--operations", "5", "--seed", "\(round + 100)"]).exitCode == 0)
             let process = Process()
             process.executableURL = CommandLineTool.executable
             process.arguments = ["snapshot", "--deployment", deployment, "--vault", vault]
@@ -91,23 +91,23 @@ struct VaultCommandTests {
             } else {
                 wholeSnapshot = min(wholeSnapshot, ContinuousClock.now - launched)
             }
-            process.waitUntilExit()
+            try await process.exit(within: .seconds(120))
 
-            let verify = try CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
+            let verify = try await CommandLineTool.run(["verify", "--vault", vault, "--read-data"])
             #expect(verify.exitCode == 0, "round \(round): \(verify.standardOutput)")
         }
         #expect(killedMidway >= 5, "the loop must actually kill snapshots midway (whole snapshot: \(wholeSnapshot))")
 
         // Every snapshot that exists restores clean, and the next snapshot completes despite the dead locks.
-        let listed = try CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
+        let listed = try await CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
         let ids = (try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         #expect(!ids.isEmpty)
         for (index, id) in ids.enumerated() {
             let target = scratch.url.appendingPathComponent("restored-\(index)").path
-            let restore = try CommandLineTool.run(["restore", "--vault", vault, "--snapshot", id, "--to", target])
+            let restore = try await CommandLineTool.run(["restore", "--vault", vault, "--snapshot", id, "--to", target])
             #expect(restore.exitCode == 0, "snapshot \(id): \(restore.standardOutput) \(restore.standardError)")
         }
-        let next = try CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault])
+        let next = try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault])
         #expect(next.exitCode == 0, "\(next.standardError)")
     }
 }

@@ -17,13 +17,13 @@ struct WorkerCommandTests {
         guard let database = try await PostgresTestServer.newDatabaseURL() else { return }
         let scratch = try Scratch()
         let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
-        let simulate = try CommandLineTool.run(["simulate", "--deployment", database, "--objects", folder("objects"), "--repositories", "4",
+        let simulate = try await CommandLineTool.run(["simulate", "--deployment", database, "--objects", folder("objects"), "--repositories", "4",
                                                 "--files", "900", "--operations", "40"])
         #expect(simulate.exitCode == 0, "\(simulate.standardError)")
-        #expect(try CommandLineTool.run(["init", "--vault", folder("vault")]).exitCode == 0)
-        let snapshotJob = try CommandLineTool.run(["jobs", "add", "--deployment", database, "snapshot"])
+        #expect(try await CommandLineTool.run(["init", "--vault", folder("vault")]).exitCode == 0)
+        let snapshotJob = try await CommandLineTool.run(["jobs", "add", "--deployment", database, "snapshot"])
         #expect(snapshotJob.exitCode == 0, "\(snapshotJob.standardError)")
-        let exportJobs = try CommandLineTool.run(["jobs", "add", "--deployment", database, "export-bundle", "--all-repositories", "--json"])
+        let exportJobs = try await CommandLineTool.run(["jobs", "add", "--deployment", database, "export-bundle", "--all-repositories", "--json"])
         let repositories = ((try? JSONSerialization.jsonObject(with: Data(exportJobs.standardOutput.utf8))) as? [[String: Any]] ?? []).compactMap { $0["scope"] as? String }
         #expect(repositories.count == 4, "\(exportJobs.standardOutput)\(exportJobs.standardError)")
 
@@ -72,20 +72,20 @@ struct WorkerCommandTests {
         #expect(survivors.contains { log($0).contains("\"jobID\":\(killed.job),") && log($0).contains("\"attempt\":2") }, "a survivor redid job \(killed.job)")
 
         // Exactly once in effect: one snapshot, one export per repository, and all of it sound.
-        let listed = try CommandLineTool.run(["snapshots", "--vault", folder("vault"), "--json"])
+        let listed = try await CommandLineTool.run(["snapshots", "--vault", folder("vault"), "--json"])
         let snapshots = (try? JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8))) as? [[String: Any]] ?? []
         #expect(snapshots.count == 1, "\(listed.standardOutput)")
-        #expect(try CommandLineTool.run(["verify", "--vault", folder("vault"), "--read-data"]).exitCode == 0)
-        let restore = try CommandLineTool.run(["restore", "--vault", folder("vault"), "--to", folder("restored")])
+        #expect(try await CommandLineTool.run(["verify", "--vault", folder("vault"), "--read-data"]).exitCode == 0)
+        let restore = try await CommandLineTool.run(["restore", "--vault", folder("vault"), "--to", folder("restored")])
         #expect(restore.exitCode == 0 && restore.standardOutput.contains("no problems found"), "\(restore.standardOutput)\(restore.standardError)")
-        #expect(try CommandLineTool.system("git", ["init", "-q", folder("checker")]).exitCode == 0)
+        #expect(try await CommandLineTool.system("git", ["init", "-q", folder("checker")]).exitCode == 0)
         for repository in repositories {
             let exports = try FileManager.default.contentsOfDirectory(atPath: folder("bundles/\(repository)/exports"))
             #expect(exports == ["00000001.json"], "one export of \(repository): \(exports)")
             let bundles = try FileManager.default.contentsOfDirectory(atPath: folder("bundles/\(repository)/bundles")).filter { $0.hasSuffix(".bundle") }
             #expect(bundles.count == 1, "\(bundles)")
             if let bundle = bundles.first {
-                let verify = try CommandLineTool.system("git", ["-C", folder("checker"), "bundle", "verify", folder("bundles/\(repository)/bundles/\(bundle)")])
+                let verify = try await CommandLineTool.system("git", ["-C", folder("checker"), "bundle", "verify", folder("bundles/\(repository)/bundles/\(bundle)")])
                 #expect(verify.exitCode == 0, "\(verify.standardError)")
             }
         }
@@ -95,12 +95,12 @@ struct WorkerCommandTests {
         guard let database = try await PostgresTestServer.newDatabaseURL() else { return }
         let scratch = try Scratch()
         let folder = { (name: String) in scratch.url.appendingPathComponent(name).path }
-        #expect(try CommandLineTool.run(["migrate", "--deployment", database, "--objects", folder("objects")]).exitCode == 0)
+        #expect(try await CommandLineTool.run(["migrate", "--deployment", database, "--objects", folder("objects")]).exitCode == 0)
         let common = ["--deployment", database, "--bundles", folder("bundles"), "--follow-promotions", "--lease", "5", "--poll", "0.1"]
         let workers = try ["a", "b"].map { try Self.startWorker($0, common, log: scratch.url.appendingPathComponent("\($0).log")) }
         defer { for worker in workers { worker.terminate(); worker.waitUntilExit() } }
 
-        let simulate = try CommandLineTool.run(["simulate", "--deployment", database, "--repositories", "3", "--files", "60", "--operations", "40", "--json"])
+        let simulate = try await CommandLineTool.run(["simulate", "--deployment", database, "--repositories", "3", "--files", "60", "--operations", "40", "--json"])
         #expect(simulate.exitCode == 0, "\(simulate.standardError)")
         let report = (try? JSONSerialization.jsonObject(with: Data(simulate.standardOutput.utf8))) as? [String: Any] ?? [:]
         let repositories = report["repositoryIDs"] as? [String] ?? []
@@ -127,7 +127,7 @@ struct WorkerCommandTests {
         }
         #expect(done == promoted, "every promoted repository exported: \(done) vs \(promoted)")
         for repository in promoted {
-            let again = try CommandLineTool.run(["export-bundle", "--deployment", database, "--repository-id", repository, "--all-branches",
+            let again = try await CommandLineTool.run(["export-bundle", "--deployment", database, "--repository-id", repository, "--all-branches",
                                                  "--output", folder("bundles"), "--json"])
             let report = (try? JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8))) as? [String: Any] ?? [:]
             #expect(again.exitCode == 0 && report["objects"] as? Int == 0 && (report["refs"] as? [String: Any])?.isEmpty == true, "repository \(repository)'s chain holds every promotion and tag: \(again.standardOutput)")

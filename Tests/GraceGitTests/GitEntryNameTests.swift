@@ -14,17 +14,17 @@ struct GitEntryNameTests {
         ".gi\u{200D}t.", "git~1\u{200C}", ".g\u{130}t", ".git\u{00A0}", "Git~1x",
     ]
 
-    @Test func theNamesGitTakesForDotGitAreTheOnesFsckReports() throws {
+    @Test func theNamesGitTakesForDotGitAreTheOnesFsckReports() async throws {
         let folder = try TemporaryFolder()
-        _ = try GitTool.run(["init", "-q", "--bare", "."], in: folder.url)
-        let blob = try GitTool.run(["hash-object", "-w", "--stdin"], in: folder.url, input: Data("x".utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await GitTool.run(["init", "-q", "--bare", "."], in: folder.url)
+        let blob = try await GitTool.run(["hash-object", "-w", "--stdin"], in: folder.url, input: Data("x".utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
         var treeNames: [String: String] = [:]
         for name in Self.names {
-            let tree = try GitTool.run(["mktree"], in: folder.url, input: Data("100644 blob \(blob)\t\(name)\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let tree = try await GitTool.run(["mktree"], in: folder.url, input: Data("100644 blob \(blob)\t\(name)\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
             treeNames[tree] = name
         }
         #expect(treeNames.count == Self.names.count, "each name makes a tree of its own")
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: folder.url)
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: folder.url)
         let reported = Set(fsck.output.split(separator: "\n").compactMap { line -> String? in
             guard line.contains("hasDotgit"), let tree = line.split(separator: " ").first(where: { $0.count == 41 && $0.hasSuffix(":") }) else { return nil }
             return treeNames[String(tree.dropLast())]

@@ -4,20 +4,20 @@ import GraceGit
 import Testing
 
 struct GitObjectTests {
-    @Test func blobAndTreeIdsMatchGit() throws {
+    @Test func blobAndTreeIdsMatchGit() async throws {
         let folder = try TemporaryFolder()
-        try GitTool.run(["init", "-q", folder.url.path])
+        try await GitTool.run(["init", "-q", folder.url.path])
         #expect(GitObjectID.of(.blob, content: Array("hello\n".utf8)).hex == "ce013625030ba8dba906f756967f9e9ca394464a")
         #expect(GitObjectID.of(.tree, content: []) == GitObjectID.emptyTree)
         var generator = SystemRandomNumberGenerator()
         for size in [0, 1, 100, 70_000] {
             let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let expected = try GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data(bytes)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let expected = try await GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data(bytes)).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(GitObjectID.of(.blob, content: bytes).hex == expected)
         }
         // Git's order: a directory sorts as if its name ended in "/".
-        let blob = GitObjectID(hex: try GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data("x".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
-        let inner = GitObjectID(hex: try GitTool.run(["mktree"], in: folder.url, input: Data("100644 blob \(blob.hex)\tz\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let blob = GitObjectID(hex: try await GitTool.run(["hash-object", "--stdin", "-w"], in: folder.url, input: Data("x".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let inner = GitObjectID(hex: try await GitTool.run(["mktree"], in: folder.url, input: Data("100644 blob \(blob.hex)\tz\n".utf8)).trimmingCharacters(in: .whitespacesAndNewlines))!
         let entries = [
             GitTreeEntry(mode: .directory, name: Array("a".utf8), id: inner),
             GitTreeEntry(mode: .file, name: Array("a.txt".utf8), id: blob),
@@ -29,7 +29,7 @@ struct GitObjectTests {
             GitTreeEntry(mode: .file, name: Array("d-".utf8), id: blob),
         ]
         let listing = entries.map { "\($0.mode == .directory ? "040000 tree" : "100644 blob") \($0.id.hex)\t\(String(decoding: $0.name, as: UTF8.self))\n" }.joined()
-        let expected = try GitTool.run(["mktree"], in: folder.url, input: Data(listing.utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let expected = try await GitTool.run(["mktree"], in: folder.url, input: Data(listing.utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
         let encoded = GitTree.encode(entries)
         #expect(GitObjectID.of(.tree, content: encoded).hex == expected)
         #expect(try GitTree.decode(encoded).map(\.name) == ["a-b", "a.txt", "a", "b", "d-", "d", "d0"].map { Array($0.utf8) })
@@ -124,17 +124,17 @@ struct GitPackTests {
         return (commits, checksum)
     }
 
-    @Test func gitClonesAndFsckAcceptsOurBundle() throws {
+    @Test func gitClonesAndFsckAcceptsOurBundle() async throws {
         let folder = try TemporaryFolder()
         let bundle = folder.url.appendingPathComponent("history.bundle")
         let (commits, _) = try Self.writeBundle(to: bundle, in: folder.url)
         let empty = folder.url.appendingPathComponent("empty")
-        try GitTool.run(["init", "-q", empty.path])
-        try GitTool.run(["bundle", "verify", bundle.path], in: empty)
+        try await GitTool.run(["init", "-q", empty.path])
+        try await GitTool.run(["bundle", "verify", bundle.path], in: empty)
         let clone = folder.url.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
-        #expect(try GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == commits.last!.hex)
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        try await GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        #expect(try await GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == commits.last!.hex)
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
         #expect(try String(contentsOf: clone.appendingPathComponent("docs/notes.txt"), encoding: .utf8).hasSuffix("round 2\n"))
         // Our reader agrees, checksum and ids included.
@@ -147,20 +147,20 @@ struct GitPackTests {
         #expect(parsed.parents == [commits[1]] && parsed.authorName == "Ada -Lovelace-")
     }
 
-    @Test func ourReaderReadsWhatGitWritesThinPacksIncluded() throws {
+    @Test func ourReaderReadsWhatGitWritesThinPacksIncluded() async throws {
         let folder = try TemporaryFolder()
         let repository = folder.url.appendingPathComponent("repository")
-        try GitTool.run(["init", "-q", "-b", "main", repository.path])
+        try await GitTool.run(["init", "-q", "-b", "main", repository.path])
         var lines = (0..<3000).map { "line \($0)\n" }
         for round in 0..<4 {
             lines[round * 100] = "changed in round \(round)\n"
             try lines.joined().write(to: repository.appendingPathComponent("file.txt"), atomically: true, encoding: .utf8)
-            try GitTool.run(["add", "."], in: repository)
-            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: repository)
-            if round == 1 { try GitTool.run(["tag", "first"], in: repository) }
+            try await GitTool.run(["add", "."], in: repository)
+            try await GitTool.run(["commit", "-q", "-m", "round \(round)"], in: repository)
+            if round == 1 { try await GitTool.run(["tag", "first"], in: repository) }
         }
-        try GitTool.run(["bundle", "create", "-q", "../full.bundle", "--all"], in: repository)
-        try GitTool.run(["bundle", "create", "-q", "../thin.bundle", "first..main"], in: repository)
+        try await GitTool.run(["bundle", "create", "-q", "../full.bundle", "--all"], in: repository)
+        try await GitTool.run(["bundle", "create", "-q", "../thin.bundle", "first..main"], in: repository)
         let full = try Data(contentsOf: folder.url.appendingPathComponent("full.bundle"))
         let (fullHeader, fullOffset) = try GitBundleHeader.parse(full)
         let fullPack = try GitPackReader(bytes: full.subdata(in: fullOffset..<full.count))
@@ -169,7 +169,7 @@ struct GitPackTests {
         let (thinHeader, thinOffset) = try GitBundleHeader.parse(thin)
         #expect(thinHeader.prerequisites.count == 1)
         let thinPack = try GitPackReader(bytes: thin.subdata(in: thinOffset..<thin.count)) { id in try fullPack.object(id) }
-        let head = try GitTool.run(["rev-parse", "main"], in: repository).trimmingCharacters(in: .whitespacesAndNewlines)
+        let head = try await GitTool.run(["rev-parse", "main"], in: repository).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try thinPack.object(GitObjectID(hex: head)!) != nil)
 
         // Damage: one flipped byte, or a cut, is named.

@@ -19,18 +19,18 @@ struct S3InteropTests {
         let large = S3TestServer.bytes(9 << 20, seed: 8)
         try await store.put(try ObjectKey("ours/small.txt"), bytes: small)
         _ = try await store.put(try ObjectKey("ours/large.bin"), from: S3TestServer.source(large))
-        let listing = try AWSCLI.run(["s3", "ls", "--recursive", remote + "ours/"], endpoint: endpoint)
+        let listing = try await AWSCLI.run(["s3", "ls", "--recursive", remote + "ours/"], endpoint: endpoint)
         #expect(listing.contains("\(small.count) \(store.prefix)ours/small.txt"), "\(listing)")
         #expect(listing.contains("\(large.count) \(store.prefix)ours/large.bin"), "\(listing)")
-        _ = try AWSCLI.run(["s3", "cp", remote + "ours/large.bin", folder.appendingPathComponent("large.bin").path], endpoint: endpoint)
+        _ = try await AWSCLI.run(["s3", "cp", remote + "ours/large.bin", folder.appendingPathComponent("large.bin").path], endpoint: endpoint)
         #expect(try Data(contentsOf: folder.appendingPathComponent("large.bin")) == Data(large))
-        _ = try AWSCLI.run(["s3", "cp", remote + "ours/small.txt", folder.appendingPathComponent("small.txt").path], endpoint: endpoint)
+        _ = try await AWSCLI.run(["s3", "cp", remote + "ours/small.txt", folder.appendingPathComponent("small.txt").path], endpoint: endpoint)
         #expect(try Data(contentsOf: folder.appendingPathComponent("small.txt")) == Data(small))
 
         // aws's, read by us: over its 8 MiB threshold, `aws s3 cp` uploads in parts.
         let theirs = S3TestServer.bytes(20 << 20, seed: 9)
         try Data(theirs).write(to: folder.appendingPathComponent("theirs.bin"))
-        _ = try AWSCLI.run(["s3", "cp", folder.appendingPathComponent("theirs.bin").path, remote + "theirs/theirs.bin"], endpoint: endpoint)
+        _ = try await AWSCLI.run(["s3", "cp", folder.appendingPathComponent("theirs.bin").path, remote + "theirs/theirs.bin"], endpoint: endpoint)
         var listed: [String: Int64] = [:]
         for try await summary in store.list(under: try ObjectKey.Prefix("theirs/")) { listed[summary.key.rawValue] = summary.sizeBytes }
         #expect(listed == ["theirs/theirs.bin": Int64(theirs.count)])

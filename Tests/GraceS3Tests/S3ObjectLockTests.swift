@@ -42,11 +42,11 @@ struct S3ObjectLockTests {
 
         // The vault's own credentials cannot remove a locked version (the AWS CLI asks, as an attacker would).
         let pack = try #require(records.first { $0.rawValue.hasPrefix("packs/") })
-        let versions = try AWSCLI.run(["s3api", "list-object-versions", "--bucket", bucket, "--prefix", "vault/\(pack.rawValue)",
+        let versions = try await AWSCLI.run(["s3api", "list-object-versions", "--bucket", bucket, "--prefix", "vault/\(pack.rawValue)",
                                        "--query", "Versions[0].VersionId", "--output", "text"], endpoint: endpoint)
         let version = versions.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(throws: (any Error).self) {
-            try AWSCLI.run(["s3api", "delete-object", "--bucket", bucket, "--key", "vault/\(pack.rawValue)", "--version-id", version], endpoint: endpoint)
+        await #expect(throws: (any Error).self) {
+            try await AWSCLI.run(["s3api", "delete-object", "--bucket", bucket, "--key", "vault/\(pack.rawValue)", "--version-id", version], endpoint: endpoint)
         }
 
         // A crashed writer's pack, written locked, that nothing needs: prune deletes nothing locked and says until when.

@@ -98,7 +98,7 @@ struct S3ObjectStoreTests {
         _ = try await store.put(key, from: S3TestServer.source(bytes))
         let read = try await store.getBytes(key)
         #expect(read.count == bytes.count && SHA256.hash(data: read) == SHA256.hash(data: bytes))
-        let stats = try proxy.stats()
+        let stats = try await proxy.stats()
         let injected = ["refuse", "throttle", "drop", "applied", "truncate", "delay"].map { stats[$0] ?? 0 }.reduce(0, +)
         #expect(injected > 5, "the proxy injected failures: \(stats)")
         #expect(store.requestTally.retries > 0)

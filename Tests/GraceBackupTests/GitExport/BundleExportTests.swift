@@ -89,15 +89,15 @@ struct BundleExportTests {
         let (report, base) = try await Self.export(fixture, request, base: nil, to: full)
         #expect(report.full && report.newCommits >= 2 && report.prerequisites.isEmpty && report.deltas > 0)
         let empty = fixture.root.appendingPathComponent("empty")
-        try GitTool.run(["init", "-q", empty.path])
-        try GitTool.run(["bundle", "verify", full.path], in: empty)
+        try await GitTool.run(["init", "-q", empty.path])
+        try await GitTool.run(["bundle", "verify", full.path], in: empty)
         let clone = fixture.root.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "-b", "main", full.path, clone.path])
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        try await GitTool.run(["clone", "-q", "-b", "main", full.path, clone.path])
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
         var promotion = try await Self.latestPromotion(fixture, repository: repository)
         #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
-        let message = try GitTool.run(["log", "-1", "--format=%B"], in: clone)
+        let message = try await GitTool.run(["log", "-1", "--format=%B"], in: clone)
         #expect(message.contains("Grace-Reference-Id: \(promotion.referenceID)"))
 
         // The same history exports to the same ids.
@@ -115,14 +115,14 @@ struct BundleExportTests {
         let (next, _) = try await Self.export(fixture, request, base: base, to: incremental)
         #expect(!next.full && next.prerequisites == [report.refs["refs/heads/main"]!] && next.newCommits > 0)
         #expect(next.bundleBytes < report.bundleBytes / 2)
-        try GitTool.run(["bundle", "verify", incremental.path], in: clone)
-        try GitTool.run(["fetch", "-q", incremental.path, "main:refs/remotes/origin/main"], in: clone)
-        try GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
-        let fsckAfter = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        try await GitTool.run(["bundle", "verify", incremental.path], in: clone)
+        try await GitTool.run(["fetch", "-q", incremental.path, "main:refs/remotes/origin/main"], in: clone)
+        try await GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
+        let fsckAfter = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsckAfter.status == 0 && fsckAfter.output.isEmpty, "\(fsckAfter.output)")
         promotion = try await Self.latestPromotion(fixture, repository: repository)
         #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
-        #expect(try GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == next.refs["refs/heads/main"])
+        #expect(try await GitTool.run(["rev-parse", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == next.refs["refs/heads/main"])
 
         // A full bundle again, its ids from the cache of the exports before: it clones alone, to the same commit.
         let (_, afterIncremental) = try await Self.export(fixture, request, base: base, to: fixture.root.appendingPathComponent("again-incremental.bundle"))
@@ -133,8 +133,8 @@ struct BundleExportTests {
         try handle.close()
         #expect(warmReport.full && warmReport.prerequisites.isEmpty && warmReport.refs["refs/heads/main"] == next.refs["refs/heads/main"])
         let fresh = fixture.root.appendingPathComponent("fresh")
-        try GitTool.run(["clone", "-q", warm.path, fresh.path])
-        let fsckFresh = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: fresh)
+        try await GitTool.run(["clone", "-q", warm.path, fresh.path])
+        let fsckFresh = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: fresh)
         #expect(fsckFresh.status == 0 && fsckFresh.output.isEmpty, "\(fsckFresh.output)")
         #expect(try Self.checkout(fresh) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
     }
@@ -143,7 +143,7 @@ struct BundleExportTests {
         let fixture = try await VaultFixture(files: 1, operations: 0)
         defer { fixture.remove() }
         let source = fixture.root.appendingPathComponent("source")
-        try GitTool.run(["init", "-q", "-b", "main", source.path])
+        try await GitTool.run(["init", "-q", "-b", "main", source.path])
         var trees: [String] = []
         for round in 0..<5 {
             for (path, text) in [("README.md", "read me \(round / 2)\n"), ("src/lib/a.swift", "let a = \(round)\n"), ("src/b.txt", String(repeating: "b", count: 3000 + round)),
@@ -152,17 +152,17 @@ struct BundleExportTests {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url)
             }
-            try GitTool.run(["add", "."], in: source)
-            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
-            trees.append(try GitTool.run(["rev-parse", "HEAD^{tree}"], in: source).trimmingCharacters(in: .whitespacesAndNewlines))
+            try await GitTool.run(["add", "."], in: source)
+            try await GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
+            trees.append(try await GitTool.run(["rev-parse", "HEAD^{tree}"], in: source).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let replayed = try await GitHistoryReplayer(writer: fixture.writer, clock: fixture.clock, gitRepository: source).run(repositoryName: "source")
         let repository = try #require(RepositoryID(replayed.repositoryID))
         let bundle = fixture.root.appendingPathComponent("replayed.bundle")
         _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, to: bundle)
         let clone = fixture.root.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
-        let exported = try GitTool.run(["log", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
+        try await GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        let exported = try await GitTool.run(["log", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
         // The repository's initial empty promotion comes first, then one commit per original commit.
         #expect(Array(exported.dropFirst()) == trees)
         #expect(exported.first == "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
@@ -193,15 +193,15 @@ struct BundleExportTests {
         let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, includeCommits: true), base: nil, to: bundle)
         #expect(report.renamedRefs["refs/tags/release 1..2"] == "refs/tags/release-1-.2")
         let clone = fixture.root.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "--mirror", bundle.path, clone.path])
-        let tag = try GitTool.run(["rev-parse", "refs/tags/release-1-.2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try GitTool.run(["log", "-1", "--format=%B", tag], in: clone).contains("Grace-Reference-Id: \(tagged.referenceID)"))
-        let feature = try GitTool.run(["log", "--format=%s", "refs/heads/feature"], in: clone).split(separator: "\n").map(String.init)
+        try await GitTool.run(["clone", "-q", "--mirror", bundle.path, clone.path])
+        let tag = try await GitTool.run(["rev-parse", "refs/tags/release-1-.2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await GitTool.run(["log", "-1", "--format=%B", tag], in: clone).contains("Grace-Reference-Id: \(tagged.referenceID)"))
+        let feature = try await GitTool.run(["log", "--format=%s", "refs/heads/feature"], in: clone).split(separator: "\n").map(String.init)
         #expect(feature.prefix(2) == ["Second feature commit", "First feature commit"])
         // The feature branch hangs off the promotion it was based on.
-        let base = try GitTool.run(["rev-parse", "refs/heads/feature~2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = try await GitTool.run(["rev-parse", "refs/heads/feature~2"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(base == tag)
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
         #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
     }
 

@@ -17,10 +17,10 @@ struct BundleImportTests {
         return (deployment, repository.repositoryID, BundleImporter(deployment: deployment, writer: writer, clock: clock))
     }
 
-    static func trees(of bundle: URL, in folder: URL) throws -> [String] {
+    static func trees(of bundle: URL, in folder: URL) async throws -> [String] {
         let clone = folder.appendingPathComponent("clone-\(UUID().uuidString.prefix(6))")
-        try GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
-        return try GitTool.run(["log", "--first-parent", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
+        try await GitTool.run(["clone", "-q", "-b", "main", bundle.path, clone.path])
+        return try await GitTool.run(["log", "--first-parent", "--reverse", "--format=%T"], in: clone).split(separator: "\n").map(String.init)
     }
 
     @Test func anExportedChainImportsBackWithTheSameTrees() async throws {
@@ -48,8 +48,8 @@ struct BundleImportTests {
         let handle = try FileHandle(forUpdating: back)
         _ = try await BundleExporter(deployment: deployment).export(BundleExportRequest(repositoryID: imported, branches: ["main"]), base: nil, destination: handle)
         try handle.close()
-        let original = try Self.trees(of: whole, in: fixture.root)
-        let roundTripped = try Self.trees(of: back, in: fixture.root)
+        let original = try await Self.trees(of: whole, in: fixture.root)
+        let roundTripped = try await Self.trees(of: back, in: fixture.root)
         // The target's own initial empty promotion comes first.
         #expect(Array(roundTripped.dropFirst()) == original)
 
@@ -63,18 +63,18 @@ struct BundleImportTests {
         let fixture = try await VaultFixture(files: 1, operations: 0)
         defer { fixture.remove() }
         let source = fixture.root.appendingPathComponent("source")
-        try GitTool.run(["init", "-q", "-b", "main", source.path])
+        try await GitTool.run(["init", "-q", "-b", "main", source.path])
         for round in 0..<3 {
             for (path, text) in [("a/b/c.txt", "c \(round)\n"), ("top.md", "top\n"), ("a/\(round).txt", String(repeating: "x", count: 5000 * (round + 1)))] {
                 let url = source.appendingPathComponent(path)
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(text.utf8).write(to: url)
             }
-            try GitTool.run(["add", "."], in: source)
-            try GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
-            if round == 1 { try GitTool.run(["tag", "v1"], in: source) }
+            try await GitTool.run(["add", "."], in: source)
+            try await GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
+            if round == 1 { try await GitTool.run(["tag", "v1"], in: source) }
         }
-        try GitTool.run(["bundle", "create", "-q", "../git.bundle", "--all"], in: source)
+        try await GitTool.run(["bundle", "create", "-q", "../git.bundle", "--all"], in: source)
         let bundle = fixture.root.appendingPathComponent("git.bundle")
 
         let (deployment, imported, importer) = try await Self.target(fixture, name: "target")

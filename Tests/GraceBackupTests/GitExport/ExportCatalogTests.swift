@@ -24,22 +24,22 @@ struct ExportCatalogTests {
     }
 
     /// Every object reachable in a clone of `bundle`, and `git fsck --strict`'s whole output (dangling objects included).
-    static func cloneObjects(_ bundle: URL, into folder: URL) throws -> (objects: Set<String>, fsck: String) {
-        try GitTool.run(["clone", "-q", "--mirror", bundle.path, folder.path])
-        let objects = Set(try GitTool.run(["rev-list", "--objects", "--all"], in: folder).split(separator: "\n").map { String($0.prefix(40)) })
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict"], in: folder)
+    static func cloneObjects(_ bundle: URL, into folder: URL) async throws -> (objects: Set<String>, fsck: String) {
+        try await GitTool.run(["clone", "-q", "--mirror", bundle.path, folder.path])
+        let objects = Set(try await GitTool.run(["rev-list", "--objects", "--all"], in: folder).split(separator: "\n").map { String($0.prefix(40)) })
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict"], in: folder)
         #expect(fsck.status == 0)
         return (objects, fsck.output)
     }
 
     /// Every object in the bundle's pack, reachable or not.
-    static func packedObjects(_ bundle: URL, in folder: URL) throws -> Set<String> {
-        try GitTool.run(["init", "-q", "--bare", folder.path])
-        try GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
+    static func packedObjects(_ bundle: URL, in folder: URL) async throws -> Set<String> {
+        try await GitTool.run(["init", "-q", "--bare", folder.path])
+        try await GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
         let packs = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("objects/pack").path).filter { $0.hasSuffix(".idx") }
         var objects = Set<String>()
         for pack in packs {
-            let verbose = try GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
+            let verbose = try await GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
             for line in verbose.split(separator: "\n") where line.count > 41 && line.dropFirst(40).first == " " && line.prefix(40).allSatisfy(\.isHexDigit) {
                 objects.insert(String(line.prefix(40)))
             }
@@ -74,18 +74,18 @@ struct ExportCatalogTests {
         #expect(report.refs == freshReport.refs && report.objects == freshReport.objects)
         // Nothing changed since bundle 2: every object is copied, none built.
         #expect(report.copiedObjects == (first?.objects ?? 0) + (second?.objects ?? 0) && report.copiedObjects == report.objects)
-        let copied = try Self.cloneObjects(Self.bundleFile(fixture, record), into: scratch.appendingPathComponent("copied"))
-        let built = try Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
+        let copied = try await Self.cloneObjects(Self.bundleFile(fixture, record), into: scratch.appendingPathComponent("copied"))
+        let built = try await Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
         #expect(copied.objects == built.objects && copied.fsck.isEmpty, "\(copied.fsck)")
-        #expect(try Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects)
+        #expect(try await Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects)
 
         // The chain goes on from the new full bundle: it and the next incremental restore the latest promotion.
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
         let (_, fourth) = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
         let clone = scratch.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, record).path, clone.path])
-        try GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(fourth)).path, "main:refs/remotes/origin/main"], in: clone)
-        try GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
+        try await GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, record).path, clone.path])
+        try await GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(fourth)).path, "main:refs/remotes/origin/main"], in: clone)
+        try await GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
         let promotion = try await BundleExportTests.latestPromotion(fixture, repository: repository)
         #expect(try BundleExportTests.checkout(clone) == (try await BundleExportTests.graceTree(fixture, root: promotion.directoryID)))
 
@@ -95,11 +95,11 @@ struct ExportCatalogTests {
         #expect(mixed.copiedObjects == record.objects + (fourth?.objects ?? 0) && mixed.objects > mixed.copiedObjects && mixed.deltas > 0)
         let latest = scratch.appendingPathComponent("latest.bundle")
         _ = try await BundleExportTests.export(fixture, request, base: nil, to: latest)
-        let rebuilt = try Self.cloneObjects(latest, into: scratch.appendingPathComponent("rebuilt"))
-        let mixedClone = try Self.cloneObjects(Self.bundleFile(fixture, try #require(fifth)), into: scratch.appendingPathComponent("mixed"))
+        let rebuilt = try await Self.cloneObjects(latest, into: scratch.appendingPathComponent("rebuilt"))
+        let mixedClone = try await Self.cloneObjects(Self.bundleFile(fixture, try #require(fifth)), into: scratch.appendingPathComponent("mixed"))
         #expect(mixedClone.objects == rebuilt.objects && mixedClone.fsck.isEmpty, "\(mixedClone.fsck)")
         let checkout = scratch.appendingPathComponent("checkout")
-        try GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, try #require(fifth)).path, checkout.path])
+        try await GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, try #require(fifth)).path, checkout.path])
         let newest = try await BundleExportTests.latestPromotion(fixture, repository: repository)
         #expect(try BundleExportTests.checkout(checkout) == (try await BundleExportTests.graceTree(fixture, root: newest.directoryID)))
     }
@@ -119,8 +119,8 @@ struct ExportCatalogTests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let fresh = scratch.appendingPathComponent("fresh.bundle")
         _ = try await BundleExportTests.export(fixture, request, base: nil, to: fresh)
-        let built = try Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
-        #expect(try Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects,
+        let built = try await Self.cloneObjects(fresh, into: scratch.appendingPathComponent("built"))
+        #expect(try await Self.packedObjects(Self.bundleFile(fixture, record), in: scratch.appendingPathComponent("packed")) == built.objects,
                 "no object of the child branches' commits in the full bundle")
     }
 
@@ -136,11 +136,11 @@ struct ExportCatalogTests {
         let (report, incremental) = try await catalog.exportNext(from: fixture.deployment, withCommits, now: fixture.clock.now())
         #expect(report.refs.keys.contains { $0.hasPrefix("refs/heads/edit-") })
         let clone = fixture.root.appendingPathComponent("clone")
-        try GitTool.run(["clone", "-q", "--mirror", Self.bundleFile(fixture, full).path, clone.path])
-        try GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(incremental)).path, "refs/heads/*:refs/heads/*"], in: clone)
-        let fsck = try GitTool.runAllowingFailure(["fsck", "--strict"], in: clone)
+        try await GitTool.run(["clone", "-q", "--mirror", Self.bundleFile(fixture, full).path, clone.path])
+        try await GitTool.run(["fetch", "-q", Self.bundleFile(fixture, try #require(incremental)).path, "refs/heads/*:refs/heads/*"], in: clone)
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict"], in: clone)
         #expect(fsck.status == 0 && fsck.output.isEmpty, "\(fsck.output)")
-        #expect(Set(try GitTool.run(["for-each-ref", "--format=%(refname)"], in: clone).split(separator: "\n").map(String.init))
+        #expect(Set(try await GitTool.run(["for-each-ref", "--format=%(refname)"], in: clone).split(separator: "\n").map(String.init))
             .isSuperset(of: report.refs.keys.filter { $0 != "HEAD" }))
     }
 
