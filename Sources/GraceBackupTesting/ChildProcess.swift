@@ -1,4 +1,5 @@
 import Foundation
+import GraceStorage
 
 /// Runs a program to its end for a test without holding one of the few threads every test shares.
 ///
@@ -38,16 +39,12 @@ public enum ChildProcess {
         defer { turns.give() }
         try process.run()
         return await withCheckedContinuation { (finished: CheckedContinuation<Result, Never>) in
+            let outputBytes = ChildOutput(output), errorBytes = mergingErrors ? nil : ChildOutput(errors)
             Thread.detachNewThread {
-                // Both pipes are read while the child runs so neither fills up and blocks it.
-                let errorData = ReadOnce()
-                let errorReader = Thread { errorData.set(mergingErrors ? Data() : errors.fileHandleForReading.readDataToEndOfFile()) }
-                errorReader.start()
                 if let input { try? feed.fileHandleForWriting.write(contentsOf: input) }
                 try? feed.fileHandleForWriting.close()
-                let outputData = output.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
-                finished.resume(returning: Result(status: process.terminationStatus, output: outputData, errors: errorData.wait()))
+                finished.resume(returning: Result(status: process.terminationStatus, output: outputBytes.wait(), errors: errorBytes?.wait() ?? Data()))
             }
         }
     }
@@ -84,23 +81,5 @@ private final class Turns: @unchecked Sendable {
             return waiting.removeFirst()
         }
         next?.resume()
-    }
-}
-
-/// A value written once by one thread and waited for by another.
-private final class ReadOnce: @unchecked Sendable {
-    // Guarded by `condition`.
-    private var data: Data?
-    private let condition = NSCondition()
-
-    func set(_ value: Data) {
-        condition.withLock { data = value; condition.signal() }
-    }
-
-    func wait() -> Data {
-        condition.withLock {
-            while data == nil { condition.wait() }
-            return data ?? Data()
-        }
     }
 }

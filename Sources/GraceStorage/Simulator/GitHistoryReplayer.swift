@@ -110,9 +110,10 @@ public struct GitHistoryReplayer: Sendable {
         do { try process.run() } catch {
             throw GitReplayFailure(repository: gitRepository.path, message: "cannot run git: \(error)")
         }
+        let errorBytes = ChildOutput(errors)
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let errorText = String(decoding: errorBytes.wait(), as: UTF8.self)
         guard process.terminationStatus == 0 else {
             throw GitReplayFailure(repository: gitRepository.path, message: "git \(arguments.first ?? "") failed: \(errorText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
