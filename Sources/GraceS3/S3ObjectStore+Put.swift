@@ -28,13 +28,16 @@ extension S3ObjectStore {
         }
     }
 
-    /// A PUT with `If-None-Match: *`: S3 (since 2024) and moto refuse it with 412 when the key exists.
+    /// A PUT with `If-None-Match: *`: S3 (since 2024) and moto refuse it with 412 when the key exists,
+    /// which is also the answer to a retry whose first attempt was applied and its answer lost: then
+    /// the key holds these very bytes, and the create is done.
     public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
         let body = ByteBuffer(bytes: bytes)
         var headers = lockHeaders(for: key) + [("if-none-match", "*")]
         if objectLock != nil { headers.append(("content-md5", Self.md5Base64(body))) }
         let answer = try await perform(Call(method: .PUT, path: objectPath(key.rawValue), headers: headers, body: body), .put, key: key.rawValue, accept: [200, 412])
-        return answer.status == .ok
+        guard answer.status == .ok else { return try await holds(key, exactly: bytes) }
+        return true
     }
 
     func partSize(number: Int) -> Int { min(partSizeBytes << ((number - 1) / 2000), 5 << 30) }

@@ -104,6 +104,23 @@ struct S3ObjectStoreTests {
         #expect(store.requestTally.retries > 0)
     }
 
+    /// A create the server applied whose answer never came back: the retry meets 412 and finds the
+    /// key holding what this create wrote, so the create is done (an export's record, a vault's
+    /// config.json), not lost to "someone else".
+    @Test func aCreateWhoseAnswerWasLostIsDone() async throws {
+        guard let server = S3TestServer.endpoint() else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.5, failures: ["applied"])
+        let policy = S3RetryPolicy(maxAttempts: 10, baseDelaySeconds: 0.01, maxDelaySeconds: 0.1, maxTotalSeconds: 60, attemptTimeoutSeconds: 5)
+        guard let store = try await S3TestServer.store("created", endpoint: proxy.endpoint, retry: policy) else { return }
+        for index in 0..<20 {
+            let key = try ObjectKey("records/\(index).json")
+            #expect(try await store.create(key, bytes: Array("record \(index)".utf8)), "create \(index)")
+        }
+        let stats = try await proxy.stats()
+        #expect((stats["applied"] ?? 0) > 3, "the proxy applied requests and dropped their answers: \(stats)")
+        #expect(try await !store.create(try ObjectKey("records/0.json"), bytes: Array("other".utf8)), "other bytes under a taken key are refused")
+    }
+
     @Test func aReadWhoseConnectionBreaksResumesWhereItStopped() async throws {
         guard let server = S3TestServer.endpoint() else { return }
         let proxy = try FailureProxy(upstream: server, share: 0.5, failures: ["truncate"])

@@ -62,7 +62,8 @@ public struct FileSystemObjectStore: ObjectStore {
         let (source, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         continuation.yield(ByteBuffer(bytes: bytes))
         continuation.finish()
-        return try await store(key, from: source, replacing: false) != nil
+        guard try await store(key, from: source, replacing: false) != nil else { return try await holds(key, exactly: bytes) }
+        return true
     }
 
     /// Writes to a temporary file, then moves it into place: replacing what is there, or, when not

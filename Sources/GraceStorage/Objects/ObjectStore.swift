@@ -36,9 +36,12 @@ public protocol ObjectStore: Sendable {
     /// Copies an object to another key of the same store; S3 copies inside the service, without
     /// the bytes passing through this process (quarantining orphans and putting them back).
     func copy(_ source: ObjectKey, to target: ObjectKey) async throws -> ObjectSummary
-    /// Writes the object only if the key holds none; false (nothing written) if it does. Atomic
-    /// where the store can make it so (a folder: link(2); S3: `If-None-Match: *`), so of two
-    /// writers creating one key, one wins (a vault's config.json).
+    /// Writes the object only if the key holds none; false (nothing written) if it holds other bytes.
+    /// Atomic where the store can make it so (a folder: link(2); S3: `If-None-Match: *`), so of two
+    /// writers creating one key with different bytes, one wins (a vault's config.json, an export
+    /// record). A key already holding exactly `bytes` counts as created: on S3 a create retried after
+    /// its answer was lost finds there what its own first attempt wrote, and an identical create by
+    /// another writer leaves the same object.
     func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool
     /// A whole object in memory: for records, and for contents an export reads by the thousand,
     /// where a folder store's one `read(2)` beats streaming it in pieces.
@@ -75,8 +78,18 @@ extension ObjectStore {
     }
 
     /// Stores that cannot write conditionally check first: two racing writers can both pass.
+    /// Whether `key` holds exactly `bytes`: what a create that found its key taken asks (see `create`).
+    /// A key deleted since counts as holding other bytes.
+    public func holds(_ key: ObjectKey, exactly bytes: [UInt8]) async throws -> Bool {
+        do {
+            return try await getBytes(key) == bytes
+        } catch let failure as StorageFailure where failure.reason == .notFound {
+            return false
+        }
+    }
+
     public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
-        guard try await head(key) == nil else { return false }
+        guard try await head(key) == nil else { return try await holds(key, exactly: bytes) }
         try await put(key, bytes: bytes)
         return true
     }
