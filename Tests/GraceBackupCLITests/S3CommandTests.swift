@@ -195,12 +195,16 @@ struct S3CommandTests {
         #expect(verify.exitCode == 0, "\(verify.standardOutput)")
     }
 
-    /// A bundle catalog in a bucket: a full bundle, an incremental one, then a full export that copies
-    /// the first two bundles' entries back out of the bucket; git clones both ways to the same commit.
+    /// A bundle catalog in a bucket, written through a proxy that refuses, throttles, drops, answers
+    /// nothing after doing the work, or cuts off 15% of the requests: a full bundle, an incremental one,
+    /// then a full export that copies the first two bundles' entries back out of the bucket. Read
+    /// straight from the server, git clones both ways to the same commit.
     @Test func aBundleCatalogInABucketChainsAndItsFullExportCopiesFromIt() async throws {
-        guard let endpoint = Self.endpoint() else { return }
+        guard let endpoint = Self.endpoint(), let server = URL(string: endpoint) else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.15, failures: ["refuse", "throttle", "drop", "applied", "truncate"], seed: 5)
         let scratch = try Scratch()
-        let catalog = "s3://grace-cli-tests/\(UUID().uuidString.prefix(8).lowercased())/bundles?endpoint=\(endpoint)&region=us-east-1"
+        let place = "s3://grace-cli-tests/\(UUID().uuidString.prefix(8).lowercased())/bundles"
+        let catalog = "\(place)?endpoint=\(proxy.endpoint.absoluteString)&region=us-east-1", direct = "\(place)?endpoint=\(endpoint)&region=us-east-1"
         let deployment = scratch.url.appendingPathComponent("deployment").path
         #expect(try await Self.run(["simulate", "--deployment", deployment, "--files", "20", "--operations", "2"]).exitCode == 0)
         let source = try await BundleCommandTests.gitBundle(in: scratch.url)
@@ -218,8 +222,11 @@ struct S3CommandTests {
         let copied = try #require(full["copiedObjects"] as? Int)
         #expect(full["full"] as? Bool == true && copied > 0 && copied == full["objects"] as? Int, "everything was in the chain: \(full)")
 
+        let stats = try await proxy.stats()
+        #expect(stats.filter { $0.key != "requests" }.values.reduce(0, +) > 5, "the proxy did get in the way: \(stats)")
+
         let local = scratch.url.appendingPathComponent("catalog")
-        #expect(try await Self.run(["copy", catalog, local.path]).exitCode == 0)
+        #expect(try await Self.run(["copy", direct, local.path]).exitCode == 0)
         let bundles = try FileManager.default.contentsOfDirectory(atPath: local.appendingPathComponent("\(repository)/bundles").path).sorted()
             .map { local.appendingPathComponent("\(repository)/bundles/\($0)").path }
         #expect(bundles.count == 3, "\(bundles)")
