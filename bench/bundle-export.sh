@@ -33,7 +33,7 @@ compare() {  # name deployment repository-id
     "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/grace.bundle" >/dev/null 2>&1
     git_ clone -q --bare "$dir/grace.bundle" "$dir/equivalent.git"
     git_ -C "$dir/equivalent.git" repack -adf -q
-    hyperfine --warmup 1 --runs 5 --export-markdown "$dir/full.md" \
+    hyperfine --warmup 1 --runs 5 --export-markdown "$dir/full.md" --export-json "$dir/full.json" \
         -n "grace-backup export-bundle" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/grace.bundle" \
         -n "git bundle create --all" "git -C $dir/equivalent.git bundle create -q $dir/git.bundle --all"
     grace_size=$(stat -c %s "$dir/grace.bundle"); git_size=$(stat -c %s "$dir/git.bundle")
@@ -57,6 +57,52 @@ compare() {  # name deployment repository-id
         -n "grace-backup export-bundle (incremental)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/catalog" \
         -n "grace-backup export-bundle (full)" "$tool export-bundle --deployment $deployment --repository-id $repository --all-branches --output $dir/after.bundle"
     ls -l "$dir"/catalog/*/bundles/ | tail -n 2
+    follow "$name" "$deployment" "$repository"
+}
+
+# `--follow`, where "on every promotion" runs: one process, so start-up, argument parsing and the
+# database's opening are paid once. Five promotions of 20 changed files, each imported while the
+# follower runs; each bundle's `elapsedSeconds` (catalog reading and recording included) against the
+# full export from nothing of the same run.
+follow() {  # name deployment repository-id
+    local name=$1 deployment=$2 repository=$3 dir="$work/out-$1"
+    echo "== $name: --follow, five promotions of 20 changed files each"
+    rm -rf "$dir/follow" "$dir/follow-work" && cp -a "$dir/catalog-full" "$dir/follow"
+    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/follow" >/dev/null 2>&1
+    chain() {  # the catalog's bundles, as its records name them, in order
+        python3 -c 'import glob, json, os, sys
+for record in sorted(glob.glob(os.path.join(sys.argv[1], "*", "exports", "*.json"))):
+    print(os.path.join(sys.argv[1], json.load(open(record))["bundle"]))' "$dir/follow"
+    }
+    local bundles=($(chain))
+    git_ clone -q -b main "${bundles[0]}" "$dir/follow-work"
+    for bundle in "${bundles[@]:1}"; do git_ -C "$dir/follow-work" fetch -q "$bundle" main:refs/remotes/origin/main; done
+    git_ -C "$dir/follow-work" reset -q --hard origin/main
+    "$tool" export-bundle --deployment "$deployment" --repository-id "$repository" --all-branches --output "$dir/follow" \
+        --follow --poll 0.1 --json >"$dir/follow.jsonl" 2>"$dir/follow.err" &
+    local follower=$!
+    sleep 1
+    for round in 1 2 3 4 5; do
+        git_ -C "$dir/follow-work" ls-files | sed -n "$((round * 20 + 1)),$((round * 20 + 20))p" |
+            while read -r path; do echo "edited in round $round" >> "$dir/follow-work/$path"; done
+        git_ -C "$dir/follow-work" commit -q -am "Promotion $round of the follow bench"
+        git_ -C "$dir/follow-work" bundle create -q "$dir/promotion.bundle" origin/main..main
+        local before=${#bundles[@]}
+        "$tool" import-bundle "${bundles[@]}" "$dir/promotion.bundle" --deployment "$deployment" --repository-id "$repository" >/dev/null 2>&1
+        for _ in $(seq 600); do bundles=($(chain)); [ ${#bundles[@]} -gt "$before" ] && break; sleep 0.1; done
+        git_ -C "$dir/follow-work" fetch -q "${bundles[-1]}" main:refs/remotes/origin/main
+        git_ -C "$dir/follow-work" reset -q --hard origin/main
+    done
+    kill -TERM "$follower" && wait "$follower" || true
+    python3 - "$dir/follow.jsonl" "$dir/full.json" <<'PY'
+import json, statistics, sys
+reports = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+times = [r["elapsedSeconds"] for r in reports if r.get("objects", 0) > 0]
+full = json.load(open(sys.argv[2]))["results"][0]["mean"]
+median = statistics.median(times)
+print("follow: %d bundles, each %s s; median %.4f s; full export from nothing %.4f s; ratio %.3f"
+      % (len(times), " ".join("%.4f" % t for t in times), median, full, median / full))
+PY
 }
 
 deployment="$work/simulated"

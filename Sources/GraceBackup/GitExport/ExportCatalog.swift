@@ -118,6 +118,7 @@ public struct ExportCatalog: Sendable {
     /// of the chain (`full`: a bundle without prerequisites); nothing is written when nothing is new.
     public func exportNext(from deployment: Deployment, _ request: BundleExportRequest, full: Bool = false, now: Instant,
                            progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
+        let started = ContinuousClock.now
         let records = try await records()
         var base: ExportBase?
         if let last = records.last { base = try await self.base(after: last) }
@@ -154,9 +155,9 @@ public struct ExportCatalog: Sendable {
         } catch is ReusedEntriesUnreachable {
             exported = try await attempt(reusing: nil)
         }
-        let (report, next) = exported
+        var report = exported.0
         guard !report.nothingNew else { return (report, nil) }
-        let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
+        let record = try await append(bundle: file, report: report, next: exported.1, number: number, now: now)
         do {
             try await deleteStaleStates(before: number, records: records)
             if full || number % Self.unrecordedSweepInterval == 0 { try await deleteUnrecorded(upTo: number, records: records + [record]) }
@@ -164,6 +165,8 @@ public struct ExportCatalog: Sendable {
             // The export is recorded; a file left behind costs space, and a later export tries again.
             progress?.yield(.note("older export files were not deleted: \(error)"))
         }
+        // The catalog's reading, recording and tidying are part of what this export cost (what a follower spends a promotion).
+        report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return (report, record)
     }
 
