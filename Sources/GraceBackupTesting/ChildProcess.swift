@@ -38,20 +38,26 @@ public enum ChildProcess {
         await turns.take()
         defer { turns.give() }
         try process.run()
-        return await withCheckedContinuation { (finished: CheckedContinuation<Result, Never>) in
-            let outputBytes = ChildOutput(output), errorBytes = mergingErrors ? nil : ChildOutput(errors)
-            Thread.detachNewThread {
-                if let input { try? feed.fileHandleForWriting.write(contentsOf: input) }
-                try? feed.fileHandleForWriting.close()
-                process.waitUntilExit()
-                finished.resume(returning: Result(status: process.terminationStatus, output: outputBytes.wait(), errors: errorBytes?.wait() ?? Data()))
-            }
+        let outputBytes = ChildOutput(output), errorBytes = mergingErrors ? nil : ChildOutput(errors)
+        return try await onAThreadOfItsOwn {
+            if let input { try? feed.fileHandleForWriting.write(contentsOf: input) }
+            try? feed.fileHandleForWriting.close()
+            process.waitUntilExit()
+            return Result(status: process.terminationStatus, output: outputBytes.wait(), errors: errorBytes?.wait() ?? Data())
         }
     }
 
     /// This process's environment with `changes` on top.
     public static func environment(adding changes: [String: String]) -> [String: String] {
         ProcessInfo.processInfo.environment.merging(changes) { $1 }
+    }
+}
+
+/// Runs blocking `work` (waiting for a child, initdb, pg_ctl) on a thread of its own, not on one of
+/// the few threads every test shares.
+func onAThreadOfItsOwn<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { finished in
+        Thread.detachNewThread { finished.resume(with: Result { try work() }) }
     }
 }
 

@@ -19,7 +19,7 @@ public final class PrivatePostgresCluster: Sendable {
             }
             return nil
         }
-        let cluster = try await offThePool { try PrivatePostgresCluster() }
+        let cluster = try await onAThreadOfItsOwn { try PrivatePostgresCluster() }
         try await cluster.startServer()
         return cluster
     }
@@ -49,12 +49,12 @@ public final class PrivatePostgresCluster: Sendable {
     public var environment: [String: String] { ["PGPASSWORD": password] }
 
     public func startServer() async throws {
-        try await Self.offThePool { [self] in try startServerWaiting() }
+        try await onAThreadOfItsOwn { [self] in try startServerWaiting() }
     }
 
     /// Stops at once, as a crash or a failover would (`-m immediate`).
     public func stopServer() async throws {
-        try await Self.offThePool { [self] in try stopServerWaiting() }
+        try await onAThreadOfItsOwn { [self] in try stopServerWaiting() }
     }
 
     private func startServerWaiting() throws {
@@ -131,14 +131,6 @@ public final class PrivatePostgresCluster: Sendable {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
-
-    /// Runs `work` on a thread of its own: initdb and pg_ctl take a second or more, which would
-    /// hold one of the few threads every test shares.
-    private static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { finished in
-            Thread.detachNewThread { finished.resume(with: Result { try work() }) }
-        }
-    }
 
     struct ClusterFailure: Error, CustomStringConvertible { let description: String }
 }

@@ -155,9 +155,9 @@ public struct ExportCatalog: Sendable {
         } catch is ReusedEntriesUnreachable {
             exported = try await attempt(reusing: nil)
         }
-        var report = exported.0
+        let (report, next) = exported
         guard !report.nothingNew else { return (report, nil) }
-        let record = try await append(bundle: file, report: report, next: exported.1, number: number, now: now)
+        let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
         do {
             try await deleteStaleStates(before: number, records: records)
             if full || number % Self.unrecordedSweepInterval == 0 { try await deleteUnrecorded(upTo: number, records: records + [record]) }
@@ -166,8 +166,9 @@ public struct ExportCatalog: Sendable {
             progress?.yield(.note("older export files were not deleted: \(error)"))
         }
         // The catalog's reading, recording and tidying are part of what this export cost (what a follower spends a promotion).
-        report.elapsedSeconds = (ContinuousClock.now - started).seconds
-        return (report, record)
+        var whole = report
+        whole.elapsedSeconds = (ContinuousClock.now - started).seconds
+        return (whole, record)
     }
 
     /// How often (in exports) `deleteUnrecorded` lists the catalog; full exports always do.
