@@ -71,6 +71,52 @@ struct GraceJSONReaderTests {
     }
 }
 
+/// References are read the same way: again, the outcome must be `JSONDecoder`'s.
+struct ReferenceJSONReaderTests {
+    static func reference(links: String = "[]", type: String = "Promotion", extra: String = "") -> String {
+        #"{"Blake3Hash":"6c2f","BranchId":"871fa908-25f4-4869-9c52-d138d2f563f9","Class":"ReferenceDto","CreatedAt":"2026-11-25T21:36:39.25Z","#
+            + #""CreatedBy":"simulator","DeleteReason":"","DirectoryId":"93d26d55-e183-43a2-a703-50c0491e6a7c","Links":\#(links),"#
+            + #""OrganizationId":"72afe8e5-777c-4036-b3d7-def7abe19be0","OwnerId":"b28b28e8-e59a-4719-9fdc-613bc83fac74","#
+            + #""ReferenceId":"3ca705b8-0c52-419a-9326-8edf00735f3d","ReferenceText":"Initial promotion","ReferenceType":"\#(type)","#
+            + #""RepositoryId":"0121ac45-70a4-4e7d-a505-004cce518c9a","Sha256Hash":"69fb""# + extra + "}"
+    }
+
+    static func expectSameAsFoundation(_ json: String, readsFast: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+        let foundation = try? JSONDecoder().decode(Reference.self, from: Data(json.utf8))
+        #expect((try? GraceJSON.decode(Reference.self, from: json)) == foundation, sourceLocation: sourceLocation)
+        let fast = json.utf8.withContiguousStorageIfAvailable { try? Reference(readingWhole: UnsafeRawBufferPointer($0)) } ?? nil
+        #expect((fast != nil) == readsFast, "read by GraceJSONReader: \(fast != nil)", sourceLocation: sourceLocation)
+        if let fast { #expect(fast == foundation, sourceLocation: sourceLocation) }
+    }
+
+    @Test func readsWhatGraceWritesAsJSONDecoderDoes() throws {
+        Self.expectSameAsFoundation(Self.reference(), readsFast: true)
+        Self.expectSameAsFoundation(Self.reference(type: "tag"), readsFast: true)
+        let links = #"[{"basedOn":"3ca705b8-0c52-419a-9326-8edf00735f3e"},{"includedInPromotionSet":"p"},{"promotionSetTerminal":"t","x":1}]"#
+        Self.expectSameAsFoundation(Self.reference(links: links), readsFast: true)
+        Self.expectSameAsFoundation(Self.reference(links: #"[{"includedInPromotionSet":"p","basedOn":"3ca705b8-0c52-419a-9326-8edf00735f3e"}]"#), readsFast: true)
+        Self.expectSameAsFoundation(Self.reference(extra: #","UpdatedAt":null,"DeletedAt":"2026-11-26T00:00:00Z""#), readsFast: true)
+        Self.expectSameAsFoundation(Self.reference(extra: #","UpdatedAt":"2026-11-26T00:00:00Z","Other":[{"a":null}]"#), readsFast: true)
+        let value = try GraceJSON.decode(Reference.self, from: Self.reference(links: links))
+        #expect(value.links.count == 3 && value.referenceType == .promotion && value.createdAt.nanosecondsSinceEpoch % 1_000_000_000 == 250_000_000)
+        Self.expectSameAsFoundation(String(decoding: try GraceJSON.encode(value), as: UTF8.self), readsFast: true)
+    }
+
+    @Test(arguments: [
+        reference(links: #"[{"basedOn":null,"promotionSetTerminal":"t"}]"#),  // JSONDecoder skips the null tag
+        reference(links: #"[{"other":"x"}]"#),
+        reference(links: #"[{"basedOn":"not a guid"}]"#),
+        reference(type: "Bogus"),
+        reference(type: "Promotion\\u0000"),
+        reference(extra: #","ReferenceText":"twice""#),
+        reference().replacingOccurrences(of: #""DeleteReason":"","#, with: ""),
+        reference().replacingOccurrences(of: #""ReferenceText":"Initial promotion""#, with: #""ReferenceText":"caf\u00e9""#),
+    ])
+    func leavesEverythingElseToJSONDecoder(_ json: String) {
+        Self.expectSameAsFoundation(json, readsFast: false)
+    }
+}
+
 struct GraceIDTests {
     @Test func readsAndWritesGuidsAsFoundationDoes() {
         for _ in 0..<500 {

@@ -9,8 +9,8 @@ public enum GraceJSON {
         return try encoder.encode(value)
     }
 
-    /// Decodes as `JSONDecoder` does. Directory versions, read by the thousand, go through
-    /// `GraceJSONReader` first, which gives the same value for the JSON Grace writes.
+    /// Decodes as `JSONDecoder` does. Directory versions and references, read by the thousand, go
+    /// through `GraceJSONReader` first, which gives the same value for the JSON Grace writes.
     public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
         if let value = data.withUnsafeBytes({ readFast(type, $0) }) { return value }
         return try JSONDecoder().decode(type, from: data)

@@ -55,6 +55,14 @@ struct GraceJSONReader {
     mutating func stringBytes() throws -> UnsafeRawBufferPointer {
         try expect(UInt8(ascii: "\""))
         let start = position
+        // Eight bytes at a time up to the first that ends the string or is unsupported: a directory
+        // version's JSON is mostly long strings (paths, hashes), and this loop was most of reading it.
+        while position + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+            if Self.hasByte(below: 0x20, word) || Self.hasByte(below: 1, word ^ Self.repeated(UInt8(ascii: "\""))) ||
+                Self.hasByte(below: 1, word ^ Self.repeated(UInt8(ascii: "\\"))) { break }
+            position += 8
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
@@ -66,6 +74,14 @@ struct GraceJSONReader {
         }
         throw Unsupported()
     }
+
+    /// Whether a byte of `word` is less than `limit` (at most 128): the borrow of subtracting `limit`
+    /// from each byte reaches the byte's top bit only where the byte was smaller.
+    private static func hasByte(below limit: UInt8, _ word: UInt64) -> Bool {
+        (word &- repeated(limit)) & ~word & repeated(0x80) != 0
+    }
+
+    private static func repeated(_ byte: UInt8) -> UInt64 { UInt64(byte) &* 0x0101_0101_0101_0101 }
 
     /// `-?(0|[1-9][0-9]*)` fitting in 64 bits; fractions and exponents are unsupported.
     mutating func int64() throws -> Int64 {
@@ -298,5 +314,95 @@ extension ContentReference {
             }
         }
         self = reference
+    }
+}
+
+extension Reference: GraceJSONFastDecodable {
+    /// Its `CodingKeys`' names, in the order `init(reading:)` numbers them.
+    private static let fields: [StaticString] = ["Class", "ReferenceId", "OwnerId", "OrganizationId", "RepositoryId", "BranchId", "DirectoryId",
+                                                 "Sha256Hash", "Blake3Hash", "ReferenceType", "ReferenceText", "Links", "CreatedBy", "CreatedAt",
+                                                 "UpdatedAt", "DeletedAt", "DeleteReason"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, referenceID: ReferenceID?, ownerID: OwnerID?, organizationID: OrganizationID?, repositoryID: RepositoryID?
+        var branchID: BranchID?, directoryID: DirectoryVersionID?, sha256Hash: String?, blake3Hash: String?, referenceType: ReferenceType?
+        var referenceText: String?, links: [ReferenceLink]?, createdBy: String?, createdAt: Instant?, updatedAt: Instant?, deletedAt: Instant?
+        var deleteReason: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: referenceID = try ReferenceID(reading: &reader)
+            case 2: ownerID = try OwnerID(reading: &reader)
+            case 3: organizationID = try OrganizationID(reading: &reader)
+            case 4: repositoryID = try RepositoryID(reading: &reader)
+            case 5: branchID = try BranchID(reading: &reader)
+            case 6: directoryID = try DirectoryVersionID(reading: &reader)
+            case 7: sha256Hash = try reader.string()
+            case 8: blake3Hash = try reader.string()
+            case 9: referenceType = try ReferenceType(reading: &reader)
+            case 10: referenceText = try reader.string()
+            case 11:
+                var list: [ReferenceLink] = []
+                try reader.array { list.append(try ReferenceLink(reading: &$0)) }
+                links = list
+            case 12: createdBy = try reader.string()
+            case 13: createdAt = try Instant(reading: &reader)
+            case 14: updatedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 15: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 16: deleteReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let referenceID, let ownerID, let organizationID, let repositoryID, let branchID, let directoryID, let sha256Hash,
+              let blake3Hash, let referenceType, let referenceText, let links, let createdBy, let createdAt, let deleteReason
+        else { throw GraceJSONReader.Unsupported() }
+        self.class = `class`
+        self.referenceID = referenceID
+        self.ownerID = ownerID
+        self.organizationID = organizationID
+        self.repositoryID = repositoryID
+        self.branchID = branchID
+        self.directoryID = directoryID
+        self.sha256Hash = sha256Hash
+        self.blake3Hash = blake3Hash
+        self.referenceType = referenceType
+        self.referenceText = referenceText
+        self.links = links
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.deleteReason = deleteReason
+    }
+}
+
+extension ReferenceType {
+    /// As `GraceEnumeration.init(from:)`: any case; a tag it does not know is `JSONDecoder`'s to refuse.
+    init(reading reader: inout GraceJSONReader) throws {
+        let text = try reader.string().lowercased()
+        guard let value = Self.allCases.first(where: { $0.rawValue.lowercased() == text }) else { throw GraceJSONReader.Unsupported() }
+        self = value
+    }
+}
+
+extension ReferenceLink {
+    /// As `init(from:)`: the first of its tags present, in the order that tries them; values only strings.
+    private static let fields: [StaticString] = ["basedOn", "includedInPromotionSet", "promotionSetTerminal"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var basedOn: ReferenceID?, included: String?, terminal: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: basedOn = try ReferenceID(reading: &reader)
+            case 1: included = try reader.string()
+            case 2: terminal = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        if let basedOn { self = .basedOn(basedOn) } else if let included { self = .includedInPromotionSet(included) } else if let terminal {
+            self = .promotionSetTerminal(terminal)
+        } else {
+            throw GraceJSONReader.Unsupported()
+        }
     }
 }
