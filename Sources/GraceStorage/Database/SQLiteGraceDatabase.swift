@@ -103,10 +103,10 @@ public struct SQLiteGraceDatabase: GraceDatabase {
 
     public func changes(after sequence: Int64, limit: Int) async throws -> [ChangeRecord] {
         let rows = try await read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.mapped(db, sql: """
                 SELECT sequence, committed_at_ns, entity_kind, entity_id, repository_id, document
                 FROM change_feed WHERE sequence > ? ORDER BY sequence LIMIT ?
-                """, arguments: [sequence, limit]).map { row -> (Int64, Int64, String, String, String?, String?) in
+                """, arguments: [sequence, limit]) { row -> (Int64, Int64, String, String, String?, String?) in
                 (row[0], row[1], row[2], row[3], row[4], row[5])
             }
         }
@@ -128,10 +128,10 @@ public struct SQLiteGraceDatabase: GraceDatabase {
 
     public func events(after offset: Int64, limit: Int) async throws -> [OutboxEvent] {
         let rows = try await read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.mapped(db, sql: """
                 SELECT event_offset, event_type, repository_id, change_sequence, envelope
                 FROM event_outbox WHERE event_offset > ? ORDER BY event_offset LIMIT ?
-                """, arguments: [offset, limit]).map { row -> (Int64, String, String?, Int64, String) in
+                """, arguments: [offset, limit]) { row -> (Int64, String, String?, Int64, String) in
                 (row[0], row[1], row[2], row[3], row[4])
             }
         }
@@ -193,7 +193,7 @@ struct SQLiteReadView: GraceReadView {
         let sql = "SELECT \(idColumn), document FROM \(table)" + (filtered ? " WHERE repository_id = ?" : "") + " ORDER BY \(idColumn)"
         let arguments: StatementArguments = filtered ? [repositoryID!.description] : []
         return try await query { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { StoredDocument(kind: kind, id: $0[0], json: $0[1]) }
+            try Row.mapped(db, sql: sql, arguments: arguments) { StoredDocument(kind: kind, id: $0[0], json: $0[1]) }
         }
     }
 
@@ -204,8 +204,8 @@ struct SQLiteReadView: GraceReadView {
             try stride(from: 0, to: ids.count, by: 500).flatMap { start in
                 let batch = Array(ids[start..<min(start + 500, ids.count)])
                 let marks = Array(repeating: "?", count: batch.count).joined(separator: ",")
-                return try Row.fetchAll(db, sql: "SELECT \(idColumn), document FROM \(table) WHERE \(idColumn) IN (\(marks))",
-                                        arguments: StatementArguments(batch)).map { StoredDocument(kind: kind, id: $0[0], json: $0[1]) }
+                return try Row.mapped(db, sql: "SELECT \(idColumn), document FROM \(table) WHERE \(idColumn) IN (\(marks))",
+                                      arguments: StatementArguments(batch)) { StoredDocument(kind: kind, id: $0[0], json: $0[1]) }
             }
         }
     }
@@ -213,9 +213,8 @@ struct SQLiteReadView: GraceReadView {
     func referenceDocuments(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [StoredDocument] {
         let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
         return try await query { db in
-            try Row.fetchAll(db, sql: "SELECT reference_id, document FROM refs WHERE repository_id = ? AND reference_type IN (\(marks)) ORDER BY reference_id",
-                             arguments: StatementArguments([repositoryID.description] + types.map(\.rawValue)))
-                .map { StoredDocument(kind: .reference, id: $0[0], json: $0[1]) }
+            try Row.mapped(db, sql: "SELECT reference_id, document FROM refs WHERE repository_id = ? AND reference_type IN (\(marks)) ORDER BY reference_id",
+                           arguments: StatementArguments([repositoryID.description] + types.map(\.rawValue))) { StoredDocument(kind: .reference, id: $0[0], json: $0[1]) }
         }
     }
 
@@ -244,5 +243,16 @@ struct SQLiteReadView: GraceReadView {
         } catch {
             throw StorageFailure(.unavailable, .query, location: location, message: "the query failed", underlying: error)
         }
+    }
+}
+
+extension Row {
+    /// Each row of a query, mapped as it is read: `Row.fetchAll` copies every row, with its column
+    /// names, before a caller sees it, which cost more than decoding the documents of a large read.
+    static func mapped<T>(_ db: Database, sql: String, arguments: StatementArguments, _ transform: (Row) throws -> T) throws -> [T] {
+        var mapped: [T] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() { mapped.append(try transform(row)) }
+        return mapped
     }
 }
