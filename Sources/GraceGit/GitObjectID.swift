@@ -72,27 +72,29 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     public var hex: String {
-        String(unsafeUninitializedCapacity: 40) { text in
-            withBytes { bytes in
-                for (index, byte) in bytes.enumerated() {
-                    text[2 * index] = Self.hexDigits[Int(byte >> 4)]
-                    text[2 * index + 1] = Self.hexDigits[Int(byte & 0x0f)]
-                }
+        String(unsafeUninitializedCapacity: 40) { writeHex(into: $0) }
+    }
+
+    /// Writes the 40 hexadecimal digits at the start of `text`; returns 40.
+    private func writeHex(into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        withBytes { bytes in
+            for (index, byte) in bytes.enumerated() {
+                text[2 * index] = Self.hexDigits[Int(byte >> 4)]
+                text[2 * index + 1] = Self.hexDigits[Int(byte & 0x0f)]
             }
-            return 40
         }
+        return 40
     }
 
     public var description: String { hex }
 
     /// Appends the 40 hexadecimal digits to `bytes`, without making a string.
     public func appendHex(to bytes: inout [UInt8]) {
-        withBytes { id in
-            for byte in id {
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0f)])
-            }
-        }
+        // Written in place, not appended a digit at a time: a state of tens of thousands of ids is
+        // written on every export, and each append checked the array's capacity.
+        let end = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 40))
+        bytes.withUnsafeMutableBufferPointer { _ = writeHex(into: UnsafeMutableBufferPointer(rebasing: $0[end...])) }
     }
 
     public static func < (lhs: GitObjectID, rhs: GitObjectID) -> Bool { (lhs.high, lhs.middle, lhs.low) < (rhs.high, rhs.middle, rhs.low) }

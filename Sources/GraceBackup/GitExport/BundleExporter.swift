@@ -168,7 +168,10 @@ public struct BundleExporter: Sendable {
     /// `ExportBase.objects(forChainFrom:)`). A full bundle `reusing` entries of earlier bundles holds
     /// them copied whole and writes only what they lack; it throws `ReusedEntriesUnreachable`, having
     /// written a part, when one of their commits is no longer reachable (the caller starts again without).
-    public func export(_ request: BundleExportRequest, base: ExportBase?, full: Bool = false, number: Int? = nil, lastFull: Int? = nil,
+    ///
+    /// `base` is taken, not borrowed: the export adds to its maps in place, and a caller that kept
+    /// them would have each copied whole (tens of thousands of entries) by the first addition.
+    public func export(_ request: BundleExportRequest, base: consuming ExportBase?, full: Bool = false, number: Int? = nil, lastFull: Int? = nil,
                        reusing: ReusedEntries? = nil, destination: FileHandle,
                        progress: ProgressSink? = nil) async throws -> (report: BundleExportReport, next: ExportBase) {
         precondition(reusing == nil || full, "only a full bundle reuses entries")
@@ -227,7 +230,8 @@ public struct BundleExporter: Sendable {
         // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
         if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
         // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
-        let prerequisites = full ? [] : Set((base?.refs.values ?? [:].values).compactMap { GitObjectID(hex: $0) }).sorted()
+        let baseRefs = base?.refs ?? [:]
+        let prerequisites = full ? [] : Set(baseRefs.values.compactMap { GitObjectID(hex: $0) }).sorted()
         report.prerequisites = prerequisites.map(\.hex)
         func header(_ ids: [String: GitObjectID]) -> [UInt8] {
             GitBundleHeader(prerequisites: prerequisites.map { .init(id: $0, comment: "") },
@@ -236,8 +240,9 @@ public struct BundleExporter: Sendable {
         let placeholder = header([:])
         try destination.write(contentsOf: placeholder)
         let writer = try GitPackWriter(writingTo: destination, reserving: reusing.map { ($0.bytes, $0.count) } ?? (0, 0))
-        let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { (base ?? ExportBase()).objects(forChainFrom: lastFull) }
-        let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: base ?? ExportBase(),
+        let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { base?.objects(forChainFrom: lastFull) ?? [] }
+        let fromNothing = base == nil
+        let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
                                     known: known, number: number, progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
@@ -273,7 +278,7 @@ public struct BundleExporter: Sendable {
         var next = builder.state
         next.refs = ids.mapValues(\.hex)
         if let reusing, let number { for id in reusing.objects { next.holders[id] = number } }
-        report.refs = full || base == nil ? next.refs : next.refs.filter { base?.refs[$0.key] != $0.value }
+        report.refs = full || fromNothing ? next.refs : next.refs.filter { baseRefs[$0.key] != $0.value }
         report.newCommits = builder.newCommits
         report.objects = writer.count
         report.blobs = builder.newBlobs
@@ -325,7 +330,7 @@ final class ObjectBuilder {
     /// - Parameters:
     ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
-    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: ExportBase, known: Set<GitObjectID>,
+    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase, known: Set<GitObjectID>,
          number: Int?, progress: ProgressSink?) {
         self.view = view
         self.objects = objects

@@ -12,24 +12,58 @@ extension ExportBase {
     func lines() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(100 * (blobs.count + trees.count + holders.count + commits.count) + 64)
+        // Byte by byte rather than through interpolated strings: one string per line cost half of the writing.
         func add(_ text: String) { bytes += text.utf8 }
         func add(_ id: GitObjectID) { id.appendHex(to: &bytes) }
-        add(Self.stateHeader + "\n")
-        for (name, id) in refs.sorted(by: { $0.key < $1.key }) { add("R \(name) \(id)\n") }
-        for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { add("C \(reference) "); add(id); add("\n") }
+        func add(kind: Character) { bytes.append(kind.asciiValue!); bytes.append(UInt8(ascii: " ")) }
+        func space() { bytes.append(UInt8(ascii: " ")) }
+        func newline() { bytes.append(UInt8(ascii: "\n")) }
+        add(Self.stateHeader); newline()
+        for (name, id) in refs.sorted(by: { $0.key < $1.key }) { add(kind: "R"); add(name); space(); add(id); newline() }
+        for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { add(kind: "C"); add(reference); space(); add(id); newline() }
         for (sha256, id) in blobs {
-            add("B "); add(sha256); add(" "); add(id)
-            if let adler = adlers[sha256] { add(" " + String(adler, radix: 16)) }
-            add("\n")
+            add(kind: "B"); add(sha256); space(); add(id)
+            if let adler = adlers[sha256] { space(); Self.appendDigits(of: UInt64(adler), radix: 16, to: &bytes) }
+            newline()
         }
         for (directory, tree) in trees {
-            add("T "); add(directory); add(" ")
-            if let id = tree.id { add(id) } else { add("-") }
-            add(" "); add(tree.name); add("\n")
+            add(kind: "T"); add(directory); space()
+            if let id = tree.id { add(id) } else { bytes.append(UInt8(ascii: "-")) }
+            space(); add(tree.name); newline()
         }
-        for id in otherObjects { add("O "); add(id); add("\n") }
-        for (id, bundle) in holders { add("H "); add(id); add(" \(bundle)\n") }
+        for id in otherObjects { add(kind: "O"); add(id); newline() }
+        for (id, bundle) in holders { add(kind: "H"); add(id); space(); Self.appendDigits(of: UInt64(bundle), radix: 10, to: &bytes); newline() }
         return bytes
+    }
+
+    /// `value` in lowercase digits of `radix` (10 or 16), as `String(value, radix:)` writes it.
+    private static func appendDigits(of value: UInt64, radix: UInt64, to bytes: inout [UInt8]) {
+        var remaining = value
+        let start = bytes.count
+        repeat {
+            let digit = UInt8(remaining % radix)
+            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            remaining /= radix
+        } while remaining > 0
+        bytes[start...].reverse()
+    }
+
+    /// A number written by `appendDigits`: digits of `radix` only (either case), at most `maxDigits`.
+    private static func number(_ field: UnsafeBufferPointer<UInt8>, radix: UInt64, maxDigits: Int) -> UInt64? {
+        guard !field.isEmpty, field.count <= maxDigits else { return nil }
+        var value: UInt64 = 0
+        for byte in field {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt64(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt64(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            guard digit < radix else { return nil }
+            value = value * radix + digit
+        }
+        return value
     }
 
     init?(lines bytes: [UInt8]) {
@@ -80,8 +114,8 @@ extension ExportBase {
                 let key = text(0)
                 blobs[key] = blob
                 if fields.count == 3 {
-                    guard let adler = UInt32(text(2), radix: 16) else { return nil }
-                    adlers[key] = adler
+                    guard let adler = Self.number(fields[2], radix: 16, maxDigits: 8) else { return nil }
+                    adlers[key] = UInt32(adler)
                 }
             case (UInt8(ascii: "T"), 2), (UInt8(ascii: "T"), 3):
                 let tree = id(1)
@@ -91,8 +125,8 @@ extension ExportBase {
                 guard let object = id(0) else { return nil }
                 otherObjects.append(object)
             case (UInt8(ascii: "H"), 2):
-                guard let object = id(0), let bundle = Int(text(1)), bundle > 0 else { return nil }
-                holders[object] = bundle
+                guard let object = id(0), let bundle = Self.number(fields[1], radix: 10, maxDigits: 18), bundle > 0 else { return nil }
+                holders[object] = Int(bundle)
             default: return nil
             }
         }

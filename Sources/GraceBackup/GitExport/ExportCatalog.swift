@@ -120,8 +120,8 @@ public struct ExportCatalog: Sendable {
                            progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
         let started = ContinuousClock.now
         let records = try await records()
-        var base: ExportBase?
-        if let last = records.last { base = try await self.base(after: last) }
+        func newestBase() async throws -> ExportBase? { if let last = records.last { try await self.base(after: last) } else { nil } }
+        var base = try await newestBase()
         let number = (records.last?.number ?? 0) + 1
         let lastFull = records.last(where: \.full)?.number
         // A folder of their own, so looking for what killed exports left reads only theirs.
@@ -131,14 +131,14 @@ public struct ExportCatalog: Sendable {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let file = scratch.appendingPathComponent("export.bundle")
-        func attempt(reusing: ReusedEntries?) async throws -> (BundleExportReport, ExportBase) {
+        func attempt(reusing: ReusedEntries?, base: consuming ExportBase?) async throws -> (BundleExportReport, ExportBase) {
             guard FileManager.default.createFile(atPath: file.path, contents: nil) else {  // empty, even after an attempt
                 throw StorageFailure(.unavailable, .put, key: file.path, location: file.deletingLastPathComponent().path, message: "cannot create the bundle")
             }
             let handle = try FileHandle(forUpdating: file)
             do {
                 let exported = try await BundleExporter(deployment: deployment).export(
-                    request, base: base, full: full, number: number, lastFull: lastFull, reusing: reusing, destination: handle, progress: progress)
+                    request, base: consume base, full: full, number: number, lastFull: lastFull, reusing: reusing, destination: handle, progress: progress)
                 try handle.close()
                 return exported
             } catch {
@@ -151,9 +151,10 @@ public struct ExportCatalog: Sendable {
         let reusable = full && !request.includeCommits ? try await reusableEntries(records, base: base) : nil
         let exported: (BundleExportReport, ExportBase)
         do {
-            exported = try await attempt(reusing: reusable)
+            exported = try await attempt(reusing: reusable, base: base.take())
         } catch is ReusedEntriesUnreachable {
-            exported = try await attempt(reusing: nil)
+            // The first attempt took the base (an export adds to it in place): read it again.
+            exported = try await attempt(reusing: nil, base: try await newestBase())
         }
         let (report, next) = exported
         guard !report.nothingNew else { return (report, nil) }

@@ -150,10 +150,16 @@ struct ExportCatalogTests {
         state.refs = ["refs/heads/main": id(1).hex, "HEAD": id(1).hex]
         state.commits = ["ref-a": id(1), "ref-b": id(2)]
         state.blobs = [String(repeating: "a", count: 64): id(3), String(repeating: "b", count: 64): id(4)]
-        state.adlers = [String(repeating: "a", count: 64): 0xdead_beef]
+        state.adlers = [String(repeating: "a", count: 64): 0xdead_beef, String(repeating: "b", count: 64): 0]
         state.trees = ["dir-1": .init(id: id(5), name: "a name with  spaces "), "dir-2": .init(id: nil, name: "empty"), "root": .init(id: id(6), name: "")]
         state.otherObjects = [id(7)]
-        state.holders = [id(1): 1, id(3): 2, id(5): 12]
+        state.holders = [id(1): 1, id(3): 2, id(5): 1_234_567]
+        let written = String(decoding: state.lines(), as: UTF8.self)
+        // Numbers as `String(_:radix:)` writes them, which earlier versions wrote and read.
+        for line in ["B \(String(repeating: "a", count: 64)) \(id(3)) deadbeef", "B \(String(repeating: "b", count: 64)) \(id(4)) 0",
+                     "H \(id(5)) 1234567", "H \(id(1)) 1"] {
+            #expect(written.split(separator: "\n").contains(Substring(line)), "\(line)")
+        }
         let read = try #require(ExportBase(lines: state.lines()))
         #expect(read.refs == state.refs && read.commits == state.commits && read.blobs == state.blobs && read.adlers == state.adlers)
         #expect(read.trees == state.trees && read.otherObjects == state.otherObjects && read.holders == state.holders)
@@ -162,7 +168,9 @@ struct ExportCatalogTests {
         let old = try #require(ExportBase(lines: Array(version1.utf8)))
         #expect(old.trees["d"]?.name == "n m" && old.adlers.values.first == 0xff && old.holders.isEmpty)
         for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC ref-a nothex\n", "grace-backup-export-state 2\nX a b\n",
-                       "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n"] {
+                       "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n",
+                       "grace-backup-export-state 2\nH \(id(1)) -1\n", "grace-backup-export-state 2\nH \(id(1)) 12x\n",
+                       "grace-backup-export-state 2\nH \(id(1)) \n", "grace-backup-export-state 2\nB sha \(id(1)) 1ffffffff\n"] {
             #expect(ExportBase(lines: Array(broken.utf8)) == nil, "\(broken)")
         }
     }
