@@ -4,7 +4,7 @@ import Foundation
 /// (directory versions, each holding its files): Foundation's `JSONDecoder` took most of an
 /// export's walk through a repository's directories.
 ///
-/// It reads a strict subset of JSON (strings without escapes, integers, `true`, `false`, `null`)
+/// It reads a strict subset of JSON (strings, integers, `true`, `false`, `null`; no fractions)
 /// and throws `Unsupported` on anything else, valid or not; `GraceJSON.decode` then decodes the
 /// document with `JSONDecoder`, which accepts it or says exactly what is wrong. So a value read
 /// here is the value `JSONDecoder` would have produced, and every error comes from `JSONDecoder`.
@@ -44,17 +44,90 @@ struct GraceJSONReader {
         try expect(UInt8(ascii: "]"))
     }
 
+    /// A string value; escapes are decoded (commit messages carry newlines and quotes).
     mutating func string() throws -> String {
-        let text = try stringBytes()
+        try expect(UInt8(ascii: "\""))
+        let start = position
+        var stop = try skipToStop()
+        if stop == UInt8(ascii: "\"") {
+            position += 1
+            return try Self.validated(UnsafeRawBufferPointer(rebasing: bytes[start..<position - 1]))
+        }
+        var decoded = Array(bytes[start..<position])
+        while stop == UInt8(ascii: "\\") {
+            position += 1
+            try unescape(into: &decoded)
+            let run = position
+            stop = try skipToStop()
+            decoded += bytes[run..<position]
+        }
+        position += 1
+        return try decoded.withUnsafeBytes(Self.validated)
+    }
+
+    private static func validated(_ text: UnsafeRawBufferPointer) throws -> String {
         if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
         guard let valid = String(validating: text, as: UTF8.self) else { throw Unsupported() }
         return valid
     }
 
-    /// A string's bytes, between its quotes; escapes and control characters are unsupported.
+    /// Decodes the escape after a backslash, as `JSONDecoder` does; a lone surrogate is unsupported.
+    private mutating func unescape(into decoded: inout [UInt8]) throws {
+        guard position < bytes.count else { throw Unsupported() }
+        let letter = bytes[position]
+        position += 1
+        switch letter {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(letter)
+        case UInt8(ascii: "b"): decoded.append(0x08)
+        case UInt8(ascii: "f"): decoded.append(0x0c)
+        case UInt8(ascii: "n"): decoded.append(0x0a)
+        case UInt8(ascii: "r"): decoded.append(0x0d)
+        case UInt8(ascii: "t"): decoded.append(0x09)
+        case UInt8(ascii: "u"):
+            var value = try hexQuad()
+            if (0xD800...0xDBFF).contains(value) {
+                guard position + 2 <= bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else { throw Unsupported() }
+                position += 2
+                let low = try hexQuad()
+                guard (0xDC00...0xDFFF).contains(low) else { throw Unsupported() }
+                value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+            }
+            guard let scalar = Unicode.Scalar(value) else { throw Unsupported() }
+            decoded += UTF8.encode(scalar)!
+        default: throw Unsupported()
+        }
+    }
+
+    private mutating func hexQuad() throws -> UInt32 {
+        guard position + 4 <= bytes.count else { throw Unsupported() }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[position]
+            let digit: UInt8 = switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: throw Unsupported()
+            }
+            value = value << 4 | UInt32(digit)
+            position += 1
+        }
+        return value
+    }
+
+    /// A string's bytes, between its quotes, for keys and values that never hold escapes (ids,
+    /// instants): an escape, like a control character, is unsupported.
     mutating func stringBytes() throws -> UnsafeRawBufferPointer {
         try expect(UInt8(ascii: "\""))
         let start = position
+        guard try skipToStop() == UInt8(ascii: "\"") else { throw Unsupported() }
+        position += 1
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<position - 1])
+    }
+
+    /// Moves to the next quote or backslash in a string and returns it; a control character, or
+    /// the end of the document, is unsupported.
+    private mutating func skipToStop() throws -> UInt8 {
         // Eight bytes at a time up to the first that ends the string or is unsupported: a directory
         // version's JSON is mostly long strings (paths, hashes), and this loop was most of reading it.
         while position + 8 <= bytes.count {
@@ -65,11 +138,8 @@ struct GraceJSONReader {
         }
         while position < bytes.count {
             let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                position += 1
-                return UnsafeRawBufferPointer(rebasing: bytes[start..<position - 1])
-            }
-            guard byte != UInt8(ascii: "\\"), byte >= 0x20 else { throw Unsupported() }
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return byte }
+            guard byte >= 0x20 else { throw Unsupported() }
             position += 1
         }
         throw Unsupported()
