@@ -76,7 +76,7 @@ public struct ExportCatalog: Sendable {
             }
             throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
         }
-        guard let base = ExportBase(lines: bytes) else { throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not an export state") }
+        guard let base = await ExportBase.reading(lines: bytes) else { throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not an export state") }
         return base
     }
 

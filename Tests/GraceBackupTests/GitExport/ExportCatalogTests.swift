@@ -144,7 +144,7 @@ struct ExportCatalogTests {
             .isSuperset(of: report.refs.keys.filter { $0 != "HEAD" }))
     }
 
-    @Test func theStateReadsBackWhatItWrote() throws {
+    @Test func theStateReadsBackWhatItWrote() async throws {
         func id(_ byte: UInt8) -> GitObjectID { GitObjectID(bytes: Array(repeating: byte, count: 20)) }
         var state = ExportBase()
         state.refs = ["refs/heads/main": id(1).hex, "HEAD": id(1).hex]
@@ -160,18 +160,19 @@ struct ExportCatalogTests {
                      "H \(id(5)) 1234567", "H \(id(1)) 1"] {
             #expect(written.split(separator: "\n").contains(Substring(line)), "\(line)")
         }
-        let read = try #require(ExportBase(lines: state.lines()))
+        let read = try #require(await ExportBase.reading(lines: state.lines()))
         #expect(read.refs == state.refs && read.commits == state.commits && read.blobs == state.blobs && read.adlers == state.adlers)
         #expect(read.trees == state.trees && read.otherObjects == state.otherObjects && read.holders == state.holders)
+        #expect(written.hasPrefix(ExportBase.stateHeader + "\n"))
         // Version 1, without holders, still reads; anything malformed does not.
         let version1 = "grace-backup-export-state 1\nC ref-a \(id(1))\nB \(String(repeating: "c", count: 64)) \(id(2)) ff\nT d \(id(3)) n m\n"
-        let old = try #require(ExportBase(lines: Array(version1.utf8)))
+        let old = try #require(await ExportBase.reading(lines: Array(version1.utf8)))
         #expect(old.trees["d"]?.name == "n m" && old.adlers.values.first == 0xff && old.holders.isEmpty)
         for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC ref-a nothex\n", "grace-backup-export-state 2\nX a b\n",
                        "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n",
                        "grace-backup-export-state 2\nH \(id(1)) -1\n", "grace-backup-export-state 2\nH \(id(1)) 12x\n",
-                       "grace-backup-export-state 2\nH \(id(1)) \n", "grace-backup-export-state 2\nB sha \(id(1)) 1ffffffff\n"] {
-            #expect(ExportBase(lines: Array(broken.utf8)) == nil, "\(broken)")
+                       "grace-backup-export-state 2\nH \(id(1)) \n", "grace-backup-export-state 2\nB sha \(id(1)) 1ffffffff\n", "grace-backup-export-state 2\nB x\n"] {
+            #expect(await ExportBase.reading(lines: Array(broken.utf8)) == nil, "\(broken)")
         }
     }
 
