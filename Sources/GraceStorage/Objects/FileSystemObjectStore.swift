@@ -2,6 +2,7 @@ import CFileSystem
 import Foundation
 import GraceModel
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,8 +14,12 @@ import Glibc
 /// `.eachPut` durability fsyncs the file and the folders first, so a crash never leaves part of an
 /// object under its real key; leftovers in `.incoming` are garbage that `list` never shows, removed
 /// by a later open once their writer is gone (`ScratchFiles`).
-/// With `.onSynchronize`, puts skip those fsyncs and `synchronize` flushes the whole file system
-/// once (syncfs): thousands of small objects then cost one flush instead of thousands.
+/// With `.onSynchronize`, puts skip those fsyncs and `synchronize` makes them durable at once: it
+/// fsyncs the files and folders written since the last one while they are few (an export's bundle,
+/// state and record), and flushes the whole file system (syncfs) once they are many (a snapshot's
+/// thousands of objects then cost one flush instead of thousands). A syncfs also flushes everything
+/// else waiting on that file system: 500 MB of another program's writes added 0.15 to 0.2 s to one
+/// export here.
 public struct FileSystemObjectStore: ObjectStore {
     public enum Durability: Sendable {
         /// Every put is durable when it returns: what Grace's writer needs.
@@ -25,6 +30,8 @@ public struct FileSystemObjectStore: ObjectStore {
 
     public let root: URL
     public let durability: Durability
+    /// Shared by copies of this value: writes through one are flushed by `synchronize` on any.
+    private let unsynchronized = UnsynchronizedPaths()
     public var location: String { "file://\(root.path)" }
     static let incomingFolder = ".incoming"
     static let readChunkBytes = 64 * 1024
@@ -105,7 +112,7 @@ public struct FileSystemObjectStore: ObjectStore {
                 throw failure(.unavailable, .put, key, "cannot link into place: \(errnoText(code))")
             }
         }
-        if durability == .eachPut { try syncFolder(containing: finalPath, key) }
+        if durability == .eachPut { try syncFolder(containing: finalPath, key) } else { unsynchronized.wrote(file: finalPath) }
         return ObjectSummary(key: key, sizeBytes: size, lastModified: modificationInstant(finalPath))
     }
 
@@ -187,7 +194,7 @@ public struct FileSystemObjectStore: ObjectStore {
             try? FileManager.default.removeItem(at: file)
             return summary
         }
-        if durability == .eachPut { try syncFolder(containing: finalPath, key) }
+        if durability == .eachPut { try syncFolder(containing: finalPath, key) } else { unsynchronized.wrote(file: finalPath) }
         var status = stat()
         _ = stat(finalPath, &status)
         return ObjectSummary(key: key, sizeBytes: Int64(status.st_size), lastModified: modificationInstant(finalPath))
@@ -230,6 +237,7 @@ public struct FileSystemObjectStore: ObjectStore {
             throw failure(code == ENOENT || code == ENOTDIR ? .notFound : .unavailable, .delete, key,
                           code == ENOENT ? "no such object" : "unlink failed: \(errnoText(code))")
         }
+        if durability == .onSynchronize { unsynchronized.changed(folder: (path(of: key) as NSString).deletingLastPathComponent) }
         // Empty folders left behind are harmless; removing them races with a concurrent put.
     }
 
@@ -294,13 +302,39 @@ public struct FileSystemObjectStore: ObjectStore {
         } catch {
             throw failure(.unavailable, .put, key, "cannot create the folder \(folder)", error)
         }
-        if durability == .eachPut {
-            for created in missing { try syncFolder(containing: created, key) }
+        for created in missing {
+            if durability == .eachPut { try syncFolder(containing: created, key) } else { unsynchronized.changed(folder: (created as NSString).deletingLastPathComponent) }
         }
     }
 
     public func synchronize() async throws {
         guard durability == .onSynchronize else { return }
+        guard let pending = unsynchronized.take() else { return try synchronizeFileSystem() }
+        var opened: [(path: String, descriptor: Int32)] = []
+        defer { for file in opened { close(file.descriptor) } }
+        do {
+            // Files before the folders that name them; one deleted or replaced since is not there to flush.
+            for path in pending.files + pending.folders {
+                let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+                if descriptor < 0, errno == ENOENT { continue }
+                guard descriptor >= 0 else { throw StorageFailure(.unavailable, .write, location: location, message: "cannot open \(path) to fsync: \(errnoText())") }
+                opened.append((path, descriptor))
+            }
+            // Every file's writeback started before waiting on any, so the disk sees them together, as with syncfs.
+            for file in opened { _ = grace_start_writeback(file.descriptor, 0, 0) }
+            for file in opened where fsync(file.descriptor) != 0 {
+                throw StorageFailure(.unavailable, .write, location: location, message: "fsync of \(file.path) failed: \(errnoText())")
+            }
+        } catch {
+            unsynchronized.forgetWhatIsPending()  // the next synchronize flushes the whole file system
+            throw error
+        }
+    }
+
+    /// What `synchronize` would flush file by file (files, then folders), or nil for the whole file system.
+    func pendingSynchronization() -> (files: Set<String>, folders: Set<String>)? { unsynchronized.peek() }
+
+    private func synchronizeFileSystem() throws {
         let descriptor = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw StorageFailure(.unavailable, .write, location: location, message: "cannot open the folder to sync: \(errnoText())") }
         defer { close(descriptor) }
@@ -359,5 +393,53 @@ final class FileReader: @unchecked Sendable {
             return nil
         }
         return buffer
+    }
+}
+
+/// The files and folders a `.onSynchronize` store wrote since its last `synchronize`, while there are
+/// at most `limit` of them; past that, or after a failed fsync, only a flush of the whole file system
+/// will do, and nothing more is kept.
+final class UnsynchronizedPaths: Sendable {
+    static let limit = 64
+    private struct Pending {
+        var files: Set<String> = []
+        var folders: Set<String> = []
+        var tooMany = false
+    }
+
+    private let pending = Mutex(Pending())
+
+    /// A file written and renamed or linked into its folder: both must be flushed.
+    func wrote(file: String) {
+        record { $0.files.insert(file); $0.folders.insert((file as NSString).deletingLastPathComponent) }
+    }
+
+    /// A folder whose entries changed (a file deleted, a folder created in it).
+    func changed(folder: String) {
+        record { $0.folders.insert(folder) }
+    }
+
+    func forgetWhatIsPending() {
+        pending.withLock { $0 = Pending(tooMany: true) }
+    }
+
+    func peek() -> (files: Set<String>, folders: Set<String>)? {
+        pending.withLock { $0.tooMany ? nil : ($0.files, $0.folders) }
+    }
+
+    /// What to flush, as paths (files first); nil to flush the whole file system. Starts afresh.
+    func take() -> (files: [String], folders: [String])? {
+        pending.withLock { current in
+            defer { current = Pending() }
+            return current.tooMany ? nil : (Array(current.files), Array(current.folders))
+        }
+    }
+
+    private func record(_ change: (inout Pending) -> Void) {
+        pending.withLock { current in
+            guard !current.tooMany else { return }
+            change(&current)
+            if current.files.count + current.folders.count > Self.limit { current = Pending(tooMany: true) }
+        }
     }
 }

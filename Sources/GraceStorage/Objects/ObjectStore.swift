@@ -24,8 +24,9 @@ public protocol ObjectStore: Sendable {
     func head(_ key: ObjectKey) async throws -> ObjectSummary?
     func list(under prefix: ObjectKey.Prefix) -> AsyncThrowingStream<ObjectSummary, any Error>
     func delete(_ key: ObjectKey) async throws
-    /// Makes every `put` and `delete` that has returned durable. Writers call it before they write
-    /// the record that makes earlier writes visible (a manifest, a database transaction).
+    /// Makes every `put` and `delete` that has returned (through this store value or a copy of it)
+    /// durable. Writers call it before they write the record that makes earlier writes visible (a
+    /// manifest, a database transaction).
     func synchronize() async throws
     /// Stores a local file the caller no longer needs, which is gone afterwards: a folder store on the
     /// same file system renames it into place instead of copying it (a bundle of hundreds of MB).
