@@ -2,6 +2,18 @@ import Foundation
 @testable import GraceModel
 import Testing
 
+/// The same outcome as `JSONDecoder`, from text and from data: equal values, or both throw; and
+/// whether `GraceJSONReader` read it or left it to `JSONDecoder`.
+private func expectSameOutcomeAsJSONDecoder<Value: GraceJSONFastDecodable & Equatable>(_ type: Value.Type, _ json: String, readsFast: Bool,
+                                                                                  sourceLocation: SourceLocation) {
+    let foundation = try? JSONDecoder().decode(type, from: Data(json.utf8))
+    #expect((try? GraceJSON.decode(type, from: json)) == foundation, sourceLocation: sourceLocation)
+    #expect((try? GraceJSON.decode(type, from: Data(json.utf8))) == foundation, sourceLocation: sourceLocation)
+    let fast = json.utf8.withContiguousStorageIfAvailable { try? Value(readingWhole: UnsafeRawBufferPointer($0)) } ?? nil
+    #expect((fast != nil) == readsFast, "read by GraceJSONReader: \(fast != nil)", sourceLocation: sourceLocation)
+    if let fast { #expect(fast == foundation, sourceLocation: sourceLocation) }
+}
+
 /// `GraceJSON.decode` reads directory versions with `GraceJSONReader` and falls back to
 /// `JSONDecoder`: whatever the document, the outcome must be `JSONDecoder`'s.
 struct GraceJSONReaderTests {
@@ -15,14 +27,8 @@ struct GraceJSONReaderTests {
             + #""RecursiveSize":-1,"RelativePath":"src","RepositoryId":"0241d54f-48d6-4b80-8e1d-48e6943c6548","Sha256Hash":"3230","Size":9223372036854775807"# + extra + "}"
     }
 
-    /// The same outcome as `JSONDecoder`: equal values, or both throw.
     static func expectSameAsFoundation(_ json: String, readsFast: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
-        let foundation = try? JSONDecoder().decode(DirectoryVersion.self, from: Data(json.utf8))
-        #expect((try? GraceJSON.decode(DirectoryVersion.self, from: json)) == foundation, sourceLocation: sourceLocation)
-        #expect((try? GraceJSON.decode(DirectoryVersion.self, from: Data(json.utf8))) == foundation, sourceLocation: sourceLocation)
-        let fast = json.utf8.withContiguousStorageIfAvailable { try? DirectoryVersion(readingWhole: UnsafeRawBufferPointer($0)) } ?? nil
-        #expect((fast != nil) == readsFast, "read by GraceJSONReader: \(fast != nil)", sourceLocation: sourceLocation)
-        if let fast { #expect(fast == foundation, sourceLocation: sourceLocation) }
+        expectSameOutcomeAsJSONDecoder(DirectoryVersion.self, json, readsFast: readsFast, sourceLocation: sourceLocation)
     }
 
     @Test func readsWhatGraceWritesAsJSONDecoderDoes() throws {
@@ -91,11 +97,7 @@ struct ReferenceJSONReaderTests {
     }
 
     static func expectSameAsFoundation(_ json: String, readsFast: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
-        let foundation = try? JSONDecoder().decode(Reference.self, from: Data(json.utf8))
-        #expect((try? GraceJSON.decode(Reference.self, from: json)) == foundation, sourceLocation: sourceLocation)
-        let fast = json.utf8.withContiguousStorageIfAvailable { try? Reference(readingWhole: UnsafeRawBufferPointer($0)) } ?? nil
-        #expect((fast != nil) == readsFast, "read by GraceJSONReader: \(fast != nil)", sourceLocation: sourceLocation)
-        if let fast { #expect(fast == foundation, sourceLocation: sourceLocation) }
+        expectSameOutcomeAsJSONDecoder(Reference.self, json, readsFast: readsFast, sourceLocation: sourceLocation)
     }
 
     @Test func readsWhatGraceWritesAsJSONDecoderDoes() throws {
