@@ -16,7 +16,7 @@ import Glibc
 /// by a later open once their writer is gone (`ScratchFiles`).
 /// With `.onSynchronize`, puts skip those fsyncs and `synchronize` makes them durable at once: it
 /// fsyncs the files and folders written since the last one while they are few (an export's bundle,
-/// state and record), and flushes the whole file system (syncfs) once they are many (a snapshot's
+/// state and record), and flushes the whole file system (syncfs) once they are many (a restore's
 /// thousands of objects then cost one flush instead of thousands). A syncfs also flushes everything
 /// else waiting on that file system: 500 MB of another program's writes added 0.15 to 0.2 s to one
 /// export here.
@@ -326,7 +326,7 @@ public struct FileSystemObjectStore: ObjectStore {
                 throw StorageFailure(.unavailable, .write, location: location, message: "fsync of \(file.path) failed: \(errnoText())")
             }
         } catch {
-            unsynchronized.forgetWhatIsPending()  // the next synchronize flushes the whole file system
+            unsynchronized.flushWholeFileSystemNext()
             throw error
         }
     }
@@ -419,7 +419,8 @@ final class UnsynchronizedPaths: Sendable {
         record { $0.folders.insert(folder) }
     }
 
-    func forgetWhatIsPending() {
+    /// After a failed fsync: which writes it left unflushed is not known, so the next synchronize flushes them all.
+    func flushWholeFileSystemNext() {
         pending.withLock { $0 = Pending(tooMany: true) }
     }
 
