@@ -148,13 +148,16 @@ public struct ReusedEntriesUnreachable: Error {}
 
 /// Exports a Grace repository as a Git bundle: promotions become commits, directory versions
 /// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
-/// object ids, so each export can build on the last. Memory stays bounded by the repository's
-/// directory versions, not its contents: the pack streams into the destination, and a delta's base
-/// is read again from object storage when needed.
+/// object ids, so each export can build on the last. Memory stays bounded by the directory versions
+/// of a window of promotions, not by the history's length or its contents: the pack streams into the
+/// destination, and a delta's base is read again from object storage when needed. (The ids of what
+/// was exported, kept for the next export, grow with the repository: about a hundred bytes an object.)
 public struct BundleExporter: Sendable {
     public let deployment: Deployment
     /// A delta chain longer than this is cut with a whole object, as `git pack-objects --depth`.
     public static let maxDeltaDepth = 50
+    /// How many references' directory versions an export reads ahead and holds at once.
+    var directoryWindow = 64
 
     public init(deployment: Deployment) { self.deployment = deployment }
 
@@ -247,22 +250,31 @@ public struct BundleExporter: Sendable {
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
-        let chained = request.includeCommits ? branches : selected
-        let childCommits = request.includeCommits
-            ? selected.filter { $0.parentBranchID != nil && ordered(.promotion, on: $0).isEmpty }.flatMap { ordered(.commit, on: $0) } : []
-        try await builder.readDirectories(under: chained.flatMap { ordered(.promotion, on: $0) } + childCommits)
-        for branch in chained.sorted(by: { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }) {
+        let chained = (request.includeCommits ? branches : selected)
+            .sorted { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }
+        let children = request.includeCommits ? selected.filter { $0.parentBranchID != nil && ordered(.promotion, on: $0).isEmpty } : []
+        // Directory versions are read ahead for a window of references at a time (a query per level of
+        // the repository across the window), and forgotten after it: a long history's would not fit.
+        let walk = chained.flatMap { ordered(.promotion, on: $0) } + children.flatMap { ordered(.commit, on: $0) }
+        var walked = 0
+        func commit(for reference: Reference, parent: GitObjectID?) async throws -> GitObjectID {
+            if walked % directoryWindow == 0 {
+                builder.forgetDirectories()
+                try await builder.readDirectories(under: Array(walk[walked..<min(walked + directoryWindow, walk.count)]))
+            }
+            walked += 1
+            return try await builder.commit(for: reference, parent: parent, owner: owner)
+        }
+        for branch in chained {
             var parent: GitObjectID?
             for promotion in ordered(.promotion, on: branch) {
-                parent = try await builder.commit(for: promotion, parent: parent, owner: owner)
+                parent = try await commit(for: promotion, parent: parent)
                 promotionCommits[promotion.referenceID.description] = parent
             }
         }
-        if request.includeCommits {
-            for branch in selected where branch.parentBranchID != nil && ordered(.promotion, on: branch).isEmpty {
-                var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID.description] }
-                for commit in ordered(.commit, on: branch) { parent = try await builder.commit(for: commit, parent: parent, owner: owner) }
-            }
+        for branch in children {
+            var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID.description] }
+            for reference in ordered(.commit, on: branch) { parent = try await commit(for: reference, parent: parent) }
         }
 
         // Every reused object hangs off a reused commit: those commits still reachable, so is everything reused.
@@ -421,6 +433,12 @@ final class ObjectBuilder {
     private func treeIsKnown(_ id: DirectoryVersionID) -> Bool {
         guard let done = state.trees[id.description] else { return false }
         return done.id.map { known.contains($0) } ?? true
+    }
+
+    /// Drops the directory versions read so far: those of trees already built are not needed again
+    /// (`treeIsKnown`), and any other is read again when asked for.
+    func forgetDirectories() {
+        directories.removeAll()
     }
 
     /// Reads every directory version the export will walk below these references, level by level

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import GraceBackup
+@testable import GraceBackup
 import GraceBackupTesting
 import GraceModel
 import GraceStorage
@@ -78,6 +78,28 @@ struct BundleExportTests {
             _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Edit round \(round)")
             _ = try await fixture.writer.promote(branch.branchID, message: "Promote round \(round)")
         }
+    }
+
+    /// An export holds the directory versions of a window of references at a time; one window or
+    /// many, the same objects, and git finds nothing wrong.
+    @Test func aHistoryLongerThanTheDirectoryWindowExportsTheSameObjects() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 30)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 3)
+        var objects: [Int: Set<String>] = [:]
+        for window in [1, 2, BundleExporter(deployment: fixture.deployment).directoryWindow] {
+            var exporter = BundleExporter(deployment: fixture.deployment)
+            exporter.directoryWindow = window
+            let file = fixture.root.appendingPathComponent("window-\(window).bundle")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forUpdating: file)
+            let (report, _) = try await exporter.export(BundleExportRequest(repositoryID: repository, includeCommits: true), base: nil, destination: handle)
+            try handle.close()
+            #expect(report.newCommits >= 4, "more references than the smallest windows")
+            objects[window] = try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("clone-\(window)")).objects
+        }
+        #expect(Set(objects.values).count == 1 && objects[1]!.count > 10)
     }
 
     @Test func gitClonesTheFullBundleAndFetchesTheIncrementalOne() async throws {
