@@ -78,7 +78,6 @@ extension ObjectStore {
         }
     }
 
-    /// Stores that cannot write conditionally check first: two racing writers can both pass.
     /// Whether `key` holds exactly `bytes`: what a create that found its key taken asks (see `create`).
     /// A key deleted since counts as holding other bytes.
     public func holds(_ key: ObjectKey, exactly bytes: [UInt8]) async throws -> Bool {
@@ -89,6 +88,7 @@ extension ObjectStore {
         }
     }
 
+    /// Stores that cannot write conditionally check first: two racing writers can both pass.
     public func create(_ key: ObjectKey, bytes: [UInt8]) async throws -> Bool {
         guard try await head(key) == nil else { return try await holds(key, exactly: bytes) }
         try await put(key, bytes: bytes)
