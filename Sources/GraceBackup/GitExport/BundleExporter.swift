@@ -155,7 +155,10 @@ public struct ReusedEntriesUnreachable: Error {}
 public struct BundleExporter: Sendable {
     public let deployment: Deployment
     /// A delta chain longer than this is cut with a whole object, as `git pack-objects --depth`.
-    public static let maxDeltaDepth = 50
+    var maxDeltaDepth = 50
+    /// Contents are prepared in batches of about this many bytes, a task each: most contents are a few
+    /// KB, and waking a thread for each cost more than a content's own work.
+    var batchBytes: Int64 = 1 << 20
     /// How many references' directory versions an export reads ahead and holds at once.
     var directoryWindow = 64
 
@@ -246,7 +249,7 @@ public struct BundleExporter: Sendable {
         let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { base?.objects(forChainFrom: lastFull) ?? [] }
         let fromNothing = base == nil
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
-                                    known: known, number: number, progress: progress)
+                                    known: known, number: number, maxDeltaDepth: maxDeltaDepth, batchBytes: batchBytes, progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
@@ -259,8 +262,7 @@ public struct BundleExporter: Sendable {
         var walked = 0
         func commit(for reference: Reference, parent: GitObjectID?) async throws -> GitObjectID {
             if walked % directoryWindow == 0 {
-                builder.forgetDirectories()
-                try await builder.readDirectories(under: Array(walk[walked..<min(walked + directoryWindow, walk.count)]))
+                try await builder.prepareWindow(Array(walk[walked..<min(walked + directoryWindow, walk.count)]))
             }
             walked += 1
             return try await builder.commit(for: reference, parent: parent, owner: owner)
@@ -333,17 +335,17 @@ final class ObjectBuilder {
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
-    static let batchBytes: Int64 = 1 << 20
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
     /// Every commit of this export's references, written or known.
     private(set) var reachedCommits = Set<GitObjectID>()
     let number: Int?
+    let maxDeltaDepth: Int, batchBytes: Int64
 
     /// - Parameters:
     ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
     init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase, known: Set<GitObjectID>,
-         number: Int?, progress: ProgressSink?) {
+         number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -353,6 +355,8 @@ final class ObjectBuilder {
         state.otherObjects = []
         self.known = known
         self.number = number
+        self.maxDeltaDepth = maxDeltaDepth
+        self.batchBytes = batchBytes
     }
 
     /// Records that this bundle holds `id`.
@@ -365,7 +369,6 @@ final class ObjectBuilder {
             reachedCommits.insert(done)
             return done
         }
-        try await prepareBlobs(under: reference.directoryID, referencedBy: "reference \(reference.referenceID)")
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !known.contains(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
@@ -414,7 +417,7 @@ final class ObjectBuilder {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
-            if let previous = lastTree[path], previous.depth < BundleExporter.maxDeltaDepth,
+            if let previous = lastTree[path], previous.depth < maxDeltaDepth,
                let delta = previous.content.withUnsafeBytes({ b in content.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: content.count / 2) } }) {
                 offset = try pack.addDelta(baseOffset: previous.offset, delta: delta)
                 depth = previous.depth + 1
@@ -435,26 +438,28 @@ final class ObjectBuilder {
         return done.id.map { known.contains($0) } ?? true
     }
 
-    /// Drops the directory versions read so far: those of trees already built are not needed again
+    /// Reads the directory versions below a window of references, level by level across all of them
+    /// (a query per level of the repository, not per level of each promotion), and prepares and writes
+    /// every content below them the receiver does not have (`prepareBlobs`). The window before's
+    /// directory versions are dropped first: those of trees already built are not needed again
     /// (`treeIsKnown`), and any other is read again when asked for.
-    func forgetDirectories() {
+    func prepareWindow(_ references: [Reference]) async throws {
         directories.removeAll()
-    }
-
-    /// Reads every directory version the export will walk below these references, level by level
-    /// across all of them: a query per level of the repository, not per level of each promotion.
-    func readDirectories(under references: [Reference]) async throws {
-        _ = try await unknownDirectories(below: references
+        let roots = references
             .filter { reference in !(state.commits[reference.referenceID.description].map { known.contains($0) } ?? false) }
-            .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") })
+            .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
+        var visited = Set<DirectoryVersionID>()
+        _ = try await unknownDirectories(below: roots, visited: &visited)
+        try await prepareBlobs(under: roots)
     }
 
     /// The directory versions below `roots` (roots included) whose trees the receiver does not have,
-    /// level by level, each level read in one query (those already read are not read again).
-    private func unknownDirectories(below roots: [(id: DirectoryVersionID, referencedBy: String)]) async throws -> [DirectoryVersion] {
+    /// level by level, each level read in one query (those already read are not read again), leaving
+    /// out those in `visited` and adding those found.
+    private func unknownDirectories(below roots: [(id: DirectoryVersionID, referencedBy: String)],
+                                    visited: inout Set<DirectoryVersionID>) async throws -> [DirectoryVersion] {
         var found: [DirectoryVersion] = []
         var level = roots
-        var visited = Set<DirectoryVersionID>()
         while !level.isEmpty {
             let pending = level.filter { visited.insert($0.id).inserted && !treeIsKnown($0.id) }
             try await loadDirectories(pending)
@@ -482,14 +487,16 @@ final class ObjectBuilder {
         }
     }
 
-    /// A content to prepare: its file version, the entry to delta it against, and what an earlier export recorded of it.
-    typealias BlobWork = (file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?)
+    /// A content to prepare: its file version, the version before it at its path to delta it against,
+    /// and what an earlier export recorded of it.
+    typealias BlobWork = (file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?)
 
     /// What one content becomes in the pack, worked out away from the pack writer.
     struct PreparedBlob: Sendable {
         /// Everything compressed already: the pack writer only appends.
         enum Payload: Sendable {
-            case delta(baseOffset: Int64, depth: Int, size: Int, stream: [UInt8])
+            /// Against the content of `base`, written before it (where in the pack is known only then).
+            case delta(base: FileVersion, size: Int, stream: [UInt8])
             case whole(size: Int, stream: [UInt8])
         }
 
@@ -509,30 +516,42 @@ final class ObjectBuilder {
     }
 
     /// Reads, checks, hashes and (against the previous version at the same path) delta-encodes every
-    /// content below `root` the receiver does not have, several at once, then writes them in the
-    /// order they finish. Memory holds at most `concurrency` batches of about `batchBytes`.
-    private func prepareBlobs(under root: DirectoryVersionID, referencedBy: String) async throws {
-        // In the walk's order, directory by directory, so a batch holds neighbours.
+    /// content below `roots` the receiver does not have, several at once and across promotions, then
+    /// writes them in the order planned: a promotion's after the one before, each directory's files
+    /// together. That order makes the pack the same bytes on every run, and puts a delta's base before
+    /// it; where the base goes is known only then. Memory holds at most `concurrency` batches of about
+    /// `batchBytes`, prepared or waiting their turn.
+    private func prepareBlobs(under roots: [(id: DirectoryVersionID, referencedBy: String)]) async throws {
         var work: [BlobWork] = []
         var seen = Set<String>()
-        for directory in try await unknownDirectories(below: [(root, referencedBy)]) {
-            for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
-            for file in directory.files where seen.insert(file.sha256Hash).inserted {
-                if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
-                work.append((file, lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }, Self.cached(file, in: state)))
+        var visited = Set<DirectoryVersionID>()
+        // The newest version planned at each path this window, and how deep a delta chain it may end.
+        var planned: [String: (file: FileVersion, depth: Int)] = [:]
+        for root in roots {
+            for directory in try await unknownDirectories(below: [root], visited: &visited) {
+                for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
+                for file in directory.files where seen.insert(file.sha256Hash).inserted {
+                    if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
+                    let path = file.relativePath
+                    // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
+                    // only makes the chain shorter.
+                    let before = planned[path] ?? lastBlob[path].map { ($0.file, $0.depth) }
+                    let base = before.flatMap { $0.depth < maxDeltaDepth ? $0 : nil }
+                    planned[path] = (file, base.map { $0.depth + 1 } ?? 0)
+                    work.append((file, base?.file, Self.cached(file, in: state)))
+                }
             }
         }
         let objects = self.objects, repositoryID = self.repositoryID
-        // A task per batch of about a megabyte, not per content: most contents are a few KB, and
-        // waking a thread for each cost more than a content's own work.
         var batches: [[BlobWork]] = [[]]
-        var batchBytes: Int64 = 0
+        var bytes: Int64 = 0
         for item in work {
-            if batchBytes >= Self.batchBytes { batches.append([]); batchBytes = 0 }
+            if bytes >= batchBytes { batches.append([]); bytes = 0 }
             batches[batches.count - 1].append(item)
-            batchBytes += item.file.size
+            bytes += item.file.size
         }
-        try await forEachConcurrently(batches, limit: Self.concurrency, { batch in
+        var withoutBase: [PreparedBlob] = []
+        try await forEachConcurrently(batches, limit: Self.concurrency, order: .given, { batch in
             let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
             var prepared: [PreparedBlob] = []
             for (file, base, cached) in batch {
@@ -540,12 +559,15 @@ final class ObjectBuilder {
             }
             return prepared
         }) { prepared in
-            for blob in prepared { try write(blob) }
+            for blob in prepared {
+                if try !write(blob) { withoutBase.append(blob) }
+            }
         }
+        for blob in withoutBase { try await writeWhole(blob.file) }
     }
 
     /// - Parameter deflater: at Git's level, reused for every content of a batch.
-    private static func prepare(_ file: FileVersion, base: (offset: Int64, file: FileVersion, depth: Int)?, cached: (id: GitObjectID, adler: UInt32)?,
+    private static func prepare(_ file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?,
                                 objects: any ObjectStore, repositoryID: RepositoryID, deflater: Deflater) async throws -> PreparedBlob {
         if base == nil, let cached {
             // Known from an earlier export: the stored bytes with the recorded checksum, neither decompressed
@@ -567,10 +589,10 @@ final class ObjectBuilder {
         let (stored, plain) = try await read(file, objects: objects, repositoryID: repositoryID)
         let id = GitObjectID.of(.blob, content: plain)
         if let base, plain.count >= 64 {
-            let baseBytes = try await read(base.file, objects: objects, repositoryID: repositoryID).plain
+            let baseBytes = try await read(base, objects: objects, repositoryID: repositoryID).plain
             if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
                 let stream = try deflater.compress(delta)
-                return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(baseOffset: base.offset, depth: base.depth + 1, size: delta.count, stream: stream))
+                return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(base: base, size: delta.count, stream: stream))
             }
         }
         // Grace's gzip already holds the deflated bytes: re-wrapped, they cost no compression.
@@ -589,34 +611,46 @@ final class ObjectBuilder {
         return PreparedBlob(file: file, id: id, size: plain.count, payload: .whole(size: plain.count, stream: stream))
     }
 
-    private func write(_ prepared: PreparedBlob) throws {
+    /// Writes a prepared content unless the pack or the receiver has it. False, with nothing written,
+    /// for a delta whose base is not the pack's newest entry at its path (its own content was already
+    /// there, from another path or an earlier bundle): the caller writes it whole.
+    private func write(_ prepared: PreparedBlob) throws -> Bool {
+        let path = prepared.file.relativePath
         state.blobs[prepared.file.sha256Hash] = prepared.id
         if let adler = prepared.adler { state.adlers[prepared.file.sha256Hash] = adler }
-        guard known.insert(prepared.id).inserted else { return }
+        guard !known.contains(prepared.id) else { return true }
         let offset: Int64
         var depth = 0
         switch prepared.payload {
-        case let .delta(baseOffset, baseDepth, size, stream):
-            offset = try pack.addDelta(baseOffset: baseOffset, size: size, zlibStream: stream)
-            depth = baseDepth
+        case let .delta(base, size, stream):
+            guard let entry = lastBlob[path], entry.file.sha256Hash == base.sha256Hash, entry.depth < maxDeltaDepth else { return false }
+            offset = try pack.addDelta(baseOffset: entry.offset, size: size, zlibStream: stream)
+            depth = entry.depth + 1
             deltas += 1
         case let .whole(size, stream):
             offset = try pack.add(.blob, size: size, zlibStream: stream)
         }
-        lastBlob[prepared.file.relativePath] = (offset, prepared.file, depth)
+        known.insert(prepared.id)
+        lastBlob[path] = (offset, prepared.file, depth)
         wrote(prepared.id)
         newBlobs += 1
         progress?.yield(.advanced(items: 1, bytes: Int64(prepared.size)))
+        return true
+    }
+
+    /// Prepares and writes one content whole.
+    private func writeWhole(_ file: FileVersion) async throws {
+        let prepared = try await Self.prepare(file, base: nil, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID,
+                                              deflater: try Deflater(.zlib, level: GitPackWriter.compressionLevel))
+        let written = try write(prepared)
+        precondition(written, "a whole content needs no base")
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
         if let done = state.blobs[file.sha256Hash], known.contains(done) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
-        let base = lastBlob[file.relativePath].flatMap { $0.depth < BundleExporter.maxDeltaDepth ? $0 : nil }
-        let prepared = try await Self.prepare(file, base: base, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID,
-                                                deflater: try Deflater(.zlib, level: GitPackWriter.compressionLevel))
-        try write(prepared)
-        return prepared.id
+        try await writeWhole(file)
+        return state.blobs[file.sha256Hash]!
     }
 
     /// A file version's bytes as Grace stores them; a missing object is named.

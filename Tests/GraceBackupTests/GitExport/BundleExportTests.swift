@@ -102,6 +102,50 @@ struct BundleExportTests {
         #expect(Set(objects.values).count == 1 && objects[1]!.count > 10)
     }
 
+    /// Every delta's depth in a bundle's pack (0 for an object stored whole), as `git verify-pack` reads them.
+    static func deltaDepths(_ bundle: URL, in folder: URL) async throws -> [Int] {
+        try await GitTool.run(["init", "-q", "--bare", folder.path])
+        try await GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
+        let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("objects/pack").path).first { $0.hasSuffix(".idx") })
+        let verbose = try await GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
+        // "id type size size-in-pack offset", then "depth base-id" for a delta.
+        var depths: [Int] = []
+        for line in verbose.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 5, fields[0].count == 40 else { continue }
+            depths.append(fields.count >= 7 ? try #require(Int(fields[5])) : 0)
+        }
+        return depths
+    }
+
+    /// Contents are prepared several at once but written in the order planned: one history exported
+    /// twice is the same bytes, and a delta chain stops at the depth set however the work interleaves.
+    @Test func aHistoryExportsToTheSameBytesEveryTimeAndDeltaChainsStopAtTheirDepth() async throws {
+        let fixture = try await VaultFixture(files: 200, operations: 20)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 6)
+        func export(_ name: String, maxDeltaDepth: Int) async throws -> (bytes: Data, depths: [Int], objects: Set<String>) {
+            var exporter = BundleExporter(deployment: fixture.deployment)
+            exporter.maxDeltaDepth = maxDeltaDepth
+            exporter.batchBytes = 1  // a task per content: the order they finish in varies most
+            let file = fixture.root.appendingPathComponent("\(name).bundle")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forUpdating: file)
+            _ = try await exporter.export(BundleExportRequest(repositoryID: repository), base: nil, destination: handle)
+            try handle.close()
+            return (try Data(contentsOf: file), try await Self.deltaDepths(file, in: fixture.root.appendingPathComponent("\(name)-unbundled")),
+                    try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("\(name)-clone")).objects)
+        }
+        let first = try await export("first", maxDeltaDepth: 50), second = try await export("second", maxDeltaDepth: 50)
+        let sameBytes = first.bytes == second.bytes  // not in #expect: its diff of two large byte strings takes minutes
+        #expect(sameBytes, "\(first.bytes.count) and \(second.bytes.count) bytes")
+        // Six rounds of edits to the same files chain six deep; a depth of 2 cuts those chains with whole objects.
+        #expect(first.depths.max()! >= 6)
+        let shallow = try await export("shallow", maxDeltaDepth: 2)
+        #expect(shallow.depths.max() == 2 && shallow.objects == first.objects)
+    }
+
     @Test func gitClonesTheFullBundleAndFetchesTheIncrementalOne() async throws {
         let fixture = try await VaultFixture(files: 120, operations: 40)
         defer { fixture.remove() }
