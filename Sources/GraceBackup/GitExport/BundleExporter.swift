@@ -331,6 +331,14 @@ final class ObjectBuilder {
     /// Objects the receiver has or this pack holds.
     private var known: Set<GitObjectID>
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
+    /// The newest content planned under each file name, whatever its folder: a delta base for a file
+    /// moved. Each with the number of the reference it was planned under (see `plannedReferences`).
+    private var newestByName: [String: (file: FileVersion, reference: Int)] = [:]
+    /// The last contents planned in each folder under each extension: delta bases for a file renamed or copied.
+    private var recentByFolder: [String: RecentByExtension] = [:]
+    /// How many references' contents have been planned: contents new in the same one are not tried as
+    /// each other's bases.
+    private var plannedReferences = 0
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
@@ -528,18 +536,25 @@ final class ObjectBuilder {
         // The newest version planned at each path this window, and how deep a delta chain it may end.
         var planned: [String: (file: FileVersion, depth: Int)] = [:]
         for root in roots {
+            plannedReferences += 1
             for directory in try await unknownDirectories(below: [root], visited: &visited) {
-                for file in directory.files { _ = try Self.entryName(file.relativePath, in: directory.relativePath) }
-                for file in directory.files where seen.insert(file.sha256Hash).inserted {
+                var names: [String] = []
+                for file in directory.files { names.append(try Self.entryName(file.relativePath, in: directory.relativePath)) }
+                // Taken out while the folder's files are planned: one lookup of its path, not one per file.
+                var recent = recentByFolder.removeValue(forKey: directory.relativePath) ?? [:]
+                for (file, name) in zip(directory.files, names) where seen.insert(file.sha256Hash).inserted {
                     if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
-                    let path = file.relativePath
+                    let suffix = Self.fileExtension(name)
+                    let base = deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
                     // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
                     // only makes the chain shorter.
-                    let before = planned[path] ?? lastBlob[path].map { ($0.file, $0.depth) }
-                    let base = before.flatMap { $0.depth < maxDeltaDepth ? $0 : nil }
-                    planned[path] = (file, base.map { $0.depth + 1 } ?? 0)
+                    planned[file.relativePath] = (file, base.map { $0.depth + 1 } ?? 0)
+                    newestByName[name] = (file, plannedReferences)
+                    recent[suffix, default: []].append((file, plannedReferences))
+                    if recent[suffix]!.count > Self.similarWindow { recent[suffix]!.removeFirst() }
                     work.append((file, base?.file, Self.cached(file, in: state)))
                 }
+                recentByFolder[directory.relativePath] = recent
             }
         }
         let objects = self.objects, repositoryID = self.repositoryID
@@ -566,6 +581,50 @@ final class ObjectBuilder {
         for blob in withoutBase { try await writeWhole(blob.file) }
     }
 
+    /// The content a new one is delta-encoded against, and the depth of its chain: the previous version at
+    /// the same path; for a path new to the pack, the newest content of the same name elsewhere (a file
+    /// moved), else the closest in size, within a quarter, of the last `similarWindow` contents of the
+    /// same extension in the same folder, deleted ones included (a file renamed or copied). Like git's
+    /// window of similar names and sizes, with one attempt instead of ten, and only against contents
+    /// of an earlier reference: a failed attempt costs a base read, and tried between the contents of
+    /// one promotion it made a first export of 20,000 unrelated files 22% slower for nothing.
+    private func deltaBase(for file: FileVersion, named name: String, recent: [(file: FileVersion, reference: Int)],
+                           planned: [String: (file: FileVersion, depth: Int)]) -> (file: FileVersion, depth: Int)? {
+        func newest(at path: String) -> (file: FileVersion, depth: Int)? {
+            planned[path] ?? lastBlob[path].map { ($0.file, $0.depth) }
+        }
+        // The pack's newest entry at its own path (so where it is written is known), with room for one more delta.
+        func entry(holding candidate: FileVersion) -> (file: FileVersion, depth: Int)? {
+            guard candidate.relativePath != file.relativePath, let newest = newest(at: candidate.relativePath),
+                  newest.file.sha256Hash == candidate.sha256Hash, newest.depth < maxDeltaDepth else { return nil }
+            return newest
+        }
+        if let previous = newest(at: file.relativePath) { return previous.depth < maxDeltaDepth ? previous : nil }
+        guard file.size >= Int64(Self.smallestDelta), plannedReferences > 1 else { return nil }
+        if let moved = newestByName[name], moved.reference < plannedReferences, let entry = entry(holding: moved.file) { return entry }
+        var closest: (file: FileVersion, depth: Int)?
+        for (candidate, reference) in recent where reference < plannedReferences && abs(candidate.size - file.size) <= file.size / 4 {
+            guard let entry = entry(holding: candidate) else { continue }
+            if closest.map({ abs(candidate.size - file.size) < abs($0.file.size - file.size) }) ?? true { closest = entry }
+        }
+        return closest
+    }
+
+    /// How many contents of one extension in one folder are delta candidates for a new path.
+    static let similarWindow = 16
+
+    /// The last contents planned in a folder under each extension, each with its reference's number.
+    typealias RecentByExtension = [Substring: [(file: FileVersion, reference: Int)]]
+
+    /// A name's extension from its last dot; a name without one, or a dot file's, is its own.
+    static func fileExtension(_ name: String) -> Substring {
+        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return name[...] }
+        return name[dot...]
+    }
+
+    /// Contents smaller than this are stored whole: a delta would save nothing worth its base.
+    static let smallestDelta = 64
+
     /// - Parameter deflater: at Git's level, reused for every content of a batch.
     private static func prepare(_ file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?,
                                 objects: any ObjectStore, repositoryID: RepositoryID, deflater: Deflater) async throws -> PreparedBlob {
@@ -588,7 +647,7 @@ final class ObjectBuilder {
         }
         let (stored, plain) = try await read(file, objects: objects, repositoryID: repositoryID)
         let id = GitObjectID.of(.blob, content: plain)
-        if let base, plain.count >= 64 {
+        if let base, plain.count >= smallestDelta {
             let baseBytes = try await read(base, objects: objects, repositoryID: repositoryID).plain
             if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
                 let stream = try deflater.compress(delta)
@@ -612,8 +671,8 @@ final class ObjectBuilder {
     }
 
     /// Writes a prepared content unless the pack or the receiver has it. False, with nothing written,
-    /// for a delta whose base is not the pack's newest entry at its path (its own content was already
-    /// there, from another path or an earlier bundle): the caller writes it whole.
+    /// for a delta whose base is not the pack's newest entry at the base's path (the base's content was
+    /// already there, from another path or an earlier bundle): the caller writes it whole.
     private func write(_ prepared: PreparedBlob) throws -> Bool {
         let path = prepared.file.relativePath
         state.blobs[prepared.file.sha256Hash] = prepared.id
@@ -623,7 +682,7 @@ final class ObjectBuilder {
         var depth = 0
         switch prepared.payload {
         case let .delta(base, size, stream):
-            guard let entry = lastBlob[path], entry.file.sha256Hash == base.sha256Hash, entry.depth < maxDeltaDepth else { return false }
+            guard let entry = lastBlob[base.relativePath], entry.file.sha256Hash == base.sha256Hash, entry.depth < maxDeltaDepth else { return false }
             offset = try pack.addDelta(baseOffset: entry.offset, size: size, zlibStream: stream)
             depth = entry.depth + 1
             deltas += 1

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import GraceBackup
 import GraceBackupTesting
+import GraceGit
 import GraceModel
 import GraceStorage
 import Testing
@@ -102,20 +103,21 @@ struct BundleExportTests {
         #expect(Set(objects.values).count == 1 && objects[1]!.count > 10)
     }
 
-    /// Every delta's depth in a bundle's pack (0 for an object stored whole), as `git verify-pack` reads them.
-    static func deltaDepths(_ bundle: URL, in folder: URL) async throws -> [Int] {
+    /// Every object in a bundle's pack, as `git verify-pack -v` reads them: its delta depth (0 for an
+    /// object stored whole) and the object it is a delta against.
+    static func packEntries(_ bundle: URL, in folder: URL) async throws -> [String: (depth: Int, base: String?)] {
         try await GitTool.run(["init", "-q", "--bare", folder.path])
         try await GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
         let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("objects/pack").path).first { $0.hasSuffix(".idx") })
         let verbose = try await GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
         // "id type size size-in-pack offset", then "depth base-id" for a delta.
-        var depths: [Int] = []
+        var entries: [String: (depth: Int, base: String?)] = [:]
         for line in verbose.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 5, fields[0].count == 40 else { continue }
-            depths.append(fields.count >= 7 ? try #require(Int(fields[5])) : 0)
+            entries[String(fields[0])] = fields.count >= 7 ? (try #require(Int(fields[5])), String(fields[6])) : (0, nil)
         }
-        return depths
+        return entries
     }
 
     /// Contents are prepared several at once but written in the order planned: one history exported
@@ -134,7 +136,7 @@ struct BundleExportTests {
             let handle = try FileHandle(forUpdating: file)
             _ = try await exporter.export(BundleExportRequest(repositoryID: repository), base: nil, destination: handle)
             try handle.close()
-            return (try Data(contentsOf: file), try await Self.deltaDepths(file, in: fixture.root.appendingPathComponent("\(name)-unbundled")),
+            return (try Data(contentsOf: file), try await Self.packEntries(file, in: fixture.root.appendingPathComponent("\(name)-unbundled")).values.map(\.depth),
                     try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("\(name)-clone")).objects)
         }
         let first = try await export("first", maxDeltaDepth: 50), second = try await export("second", maxDeltaDepth: 50)
@@ -144,6 +146,46 @@ struct BundleExportTests {
         #expect(first.depths.max()! >= 6)
         let shallow = try await export("shallow", maxDeltaDepth: 2)
         #expect(shallow.depths.max() == 2 && shallow.objects == first.objects)
+    }
+
+    /// A file moved to another folder and one renamed in its own, each with a line added, are stored as
+    /// deltas against their old contents, as git's search of similar names and sizes would store them.
+    @Test func aMovedOrRenamedFileIsADeltaAgainstItsOldContent() async throws {
+        let fixture = try await VaultFixture(files: 60, operations: 5)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let promotion = try await Self.latestPromotion(fixture, repository: repository)
+        var contents = try await Self.graceTree(fixture, root: promotion.directoryID)
+        // Two text files in folders, large enough that a delta against them is worth it.
+        let chosen = contents.keys.sorted().filter { $0.contains("/") && contents[$0]!.count >= 2_000 && !contents[$0]!.contains(0) }.prefix(2)
+        try #require(chosen.count == 2)
+        let (movedFrom, renamedFrom) = (chosen.first!, chosen.last!)
+        let name = String(movedFrom.split(separator: "/").last!)
+        let movedTo = "moved-here/" + name
+        let renamedTo = String(renamedFrom.dropLast(renamedFrom.split(separator: "/").last!.count)) + "Renamed-" + String(renamedFrom.split(separator: "/").last!)
+        var tree = WorkingTree()
+        for (path, bytes) in contents { tree.files[path] = .content(bytes) }
+        tree.files[movedFrom] = nil
+        tree.files[renamedFrom] = nil
+        tree.files[movedTo] = .content(contents[movedFrom]! + Array("moved\n".utf8))
+        tree.files[renamedTo] = .content(contents[renamedFrom]! + Array("renamed\n".utf8))
+        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
+        let branch = try await fixture.writer.createBranch(name: "moves", parent: main.branchID)
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Move and rename")
+        _ = try await fixture.writer.promote(branch.branchID, message: "Promote the move")
+        contents[movedTo] = tree.files[movedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
+        contents[renamedTo] = tree.files[renamedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
+
+        let file = fixture.root.appendingPathComponent("moves.bundle")
+        _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: file)
+        let entries = try await Self.packEntries(file, in: fixture.root.appendingPathComponent("moves-unbundled"))
+        for (from, to) in [(movedFrom, movedTo), (renamedFrom, renamedTo)] {
+            let old = contents[from]!.withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+            let new = try #require(contents[to]).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+            #expect(entries[new]?.base == old, "\(to) against \(from)")
+        }
+        _ = try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("moves-clone"))
     }
 
     @Test func gitClonesTheFullBundleAndFetchesTheIncrementalOne() async throws {
