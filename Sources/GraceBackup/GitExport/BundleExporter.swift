@@ -150,7 +150,8 @@ public struct ReusedEntriesUnreachable: Error {}
 /// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
 /// object ids, so each export can build on the last. Memory stays bounded by the directory versions
 /// of a window of promotions, not by the history's length or its contents: the pack streams into the
-/// destination, and a delta's base is read again from object storage when needed. (The ids of what
+/// destination, and a delta's base is kept from its own preparation only within a budget
+/// (`DeltaBaseContents`), else read again from object storage. (The ids of what
 /// was exported, kept for the next export, grow with the repository: about a hundred bytes an object.)
 public struct BundleExporter: Sendable {
     public let deployment: Deployment
@@ -565,12 +566,16 @@ final class ObjectBuilder {
             batches[batches.count - 1].append(item)
             bytes += item.file.size
         }
+        var wanted: [String: Int] = [:]
+        for item in work { if let base = item.base { wanted[base.sha256Hash, default: 0] += 1 } }
+        let bases = DeltaBaseContents(wanted: wanted)
         var withoutBase: [PreparedBlob] = []
         try await forEachConcurrently(batches, limit: Self.concurrency, order: .given, { batch in
             let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
             var prepared: [PreparedBlob] = []
             for (file, base, cached) in batch {
-                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID, deflater: deflater))
+                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID,
+                                                       deflater: deflater, bases: bases))
             }
             return prepared
         }) { prepared in
@@ -599,8 +604,9 @@ final class ObjectBuilder {
                   newest.file.sha256Hash == candidate.sha256Hash, newest.depth < maxDeltaDepth else { return nil }
             return newest
         }
+        guard file.size >= Int64(Self.smallestDelta) else { return nil }
         if let previous = newest(at: file.relativePath) { return previous.depth < maxDeltaDepth ? previous : nil }
-        guard file.size >= Int64(Self.smallestDelta), plannedReferences > 1 else { return nil }
+        guard plannedReferences > 1 else { return nil }
         if let moved = newestByName[name], moved.reference < plannedReferences, let entry = entry(holding: moved.file) { return entry }
         var closest: (file: FileVersion, depth: Int)?
         for (candidate, reference) in recent where reference < plannedReferences && abs(candidate.size - file.size) <= file.size / 4 {
@@ -625,9 +631,12 @@ final class ObjectBuilder {
     /// Contents smaller than this are stored whole: a delta would save nothing worth its base.
     static let smallestDelta = 64
 
-    /// - Parameter deflater: at Git's level, reused for every content of a batch.
+    /// - Parameters:
+    ///   - deflater: at Git's level, reused for every content of a batch.
+    ///   - bases: where contents deltas are planned against are left for them, and taken from.
     private static func prepare(_ file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?,
-                                objects: any ObjectStore, repositoryID: RepositoryID, deflater: Deflater) async throws -> PreparedBlob {
+                                objects: any ObjectStore, repositoryID: RepositoryID, deflater: Deflater,
+                                bases: DeltaBaseContents? = nil) async throws -> PreparedBlob {
         if base == nil, let cached {
             // Known from an earlier export: the stored bytes with the recorded checksum, neither decompressed
             // nor hashed: Grace's deflate data for text, stored blocks for a binary that does not compress.
@@ -646,9 +655,11 @@ final class ObjectBuilder {
             }
         }
         let (stored, plain) = try await read(file, objects: objects, repositoryID: repositoryID)
+        bases?.keep(plain, sha256: file.sha256Hash)
         let id = GitObjectID.of(.blob, content: plain)
         if let base, plain.count >= smallestDelta {
-            let baseBytes = try await read(base, objects: objects, repositoryID: repositoryID).plain
+            let kept = bases?.take(sha256: base.sha256Hash)
+            let baseBytes = if let kept { kept } else { try await read(base, objects: objects, repositoryID: repositoryID).plain }
             if let delta = baseBytes.withUnsafeBytes({ b in plain.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: plain.count / 2) } }) {
                 let stream = try deflater.compress(delta)
                 return PreparedBlob(file: file, id: id, size: plain.count, payload: .delta(base: base, size: delta.count, stream: stream))

@@ -188,6 +188,36 @@ struct BundleExportTests {
         _ = try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("moves-clone"))
     }
 
+    /// A delta's base is read from object storage once, for its own blob, and kept for the delta.
+    @Test func aDeltasBaseIsReadOnce() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 3)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        try await Self.promoteEdits(fixture, repository: repository, rounds: 4)
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        var contents = Set<String>()
+        let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
+        for promotion in try await view.references(in: repository).filter({ $0.referenceType == .promotion && $0.branchID == main.branchID }) {
+            var pending = [promotion.directoryID]
+            while let id = pending.popLast() {
+                let directory = try #require(try await view.directoryVersion(id))
+                pending += directory.directories
+                for file in directory.files { contents.insert(file.sha256Hash) }
+            }
+        }
+        let metered = MeteredObjectStore(fixture.deployment.objects)
+        var exporter = BundleExporter(deployment: Deployment(database: fixture.deployment.database, objects: metered, location: fixture.deployment.location))
+        exporter.batchBytes = .max  // one batch: each base is read before the delta after it asks
+        let file = fixture.root.appendingPathComponent("once.bundle")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forUpdating: file)
+        let (report, _) = try await exporter.export(BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, destination: handle)
+        try handle.close()
+        #expect(report.deltas >= 12, "four rounds of three edited files")
+        #expect(metered.requests.gets == contents.count)
+        _ = try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("once-clone"))
+    }
+
     @Test func gitClonesTheFullBundleAndFetchesTheIncrementalOne() async throws {
         let fixture = try await VaultFixture(files: 120, operations: 40)
         defer { fixture.remove() }
