@@ -496,8 +496,8 @@ final class ObjectBuilder {
         }
     }
 
-    /// A content to prepare: its file version, the version before it at its path to delta it against,
-    /// and what an earlier export recorded of it.
+    /// A content to prepare: its file version, the content to delta it against (`deltaBase`), and what
+    /// an earlier export recorded of it.
     typealias BlobWork = (file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?)
 
     /// What one content becomes in the pack, worked out away from the pack writer.
@@ -524,7 +524,7 @@ final class ObjectBuilder {
         return (id, adler)
     }
 
-    /// Reads, checks, hashes and (against the previous version at the same path) delta-encodes every
+    /// Reads, checks, hashes and (against an earlier content, `deltaBase`) delta-encodes every
     /// content below `roots` the receiver does not have, several at once and across promotions, then
     /// writes them in the order planned: a promotion's after the one before, each directory's files
     /// together. That order makes the pack the same bytes on every run, and puts a delta's base before
@@ -606,7 +606,7 @@ final class ObjectBuilder {
         }
         guard file.size >= Int64(Self.smallestDelta) else { return nil }
         if let previous = newest(at: file.relativePath) { return previous.depth < maxDeltaDepth ? previous : nil }
-        guard plannedReferences > 1 else { return nil }
+        guard plannedReferences > 1 else { return nil }  // nothing of an earlier reference to try
         if let moved = newestByName[name], moved.reference < plannedReferences, let entry = entry(holding: moved.file) { return entry }
         var closest: (file: FileVersion, depth: Int)?
         for (candidate, reference) in recent where reference < plannedReferences && abs(candidate.size - file.size) <= file.size / 4 {
