@@ -332,15 +332,21 @@ final class ObjectBuilder {
     /// Objects the receiver has or this pack holds.
     private var known: Set<GitObjectID>
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
-    /// The newest content planned under each file name, whatever its folder: a delta base for a file
-    /// moved. Each with the number of the reference it was planned under (see `plannedReferences`).
-    private var newestByName: [String: (file: FileVersion, reference: Int)] = [:]
+    /// Where a content was last planned under each file name, whatever its folder: a delta base for a
+    /// file moved. Each with the number of the reference it was planned under (see `plannedReferences`).
+    /// Paths, not file versions: the base is the newest content at that path, and a path costs a pointer.
+    private var newestByName: [String: (path: String, reference: Int)] = [:]
     /// The last contents planned in each folder under each extension: delta bases for a file renamed or copied.
     private var recentByFolder: [String: RecentByExtension] = [:]
     /// How many references' contents have been planned: contents new in the same one are not tried as
     /// each other's bases.
     private var plannedReferences = 0
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
+    /// The folder whose tree was written last under each folder name, and the number of the reference
+    /// it was written for (see `builtReferences`): a delta base for a folder moved or renamed.
+    private var lastTreeByName: [String: (path: String, reference: Int)] = [:]
+    /// How many references' trees have been built.
+    private var builtReferences = 0
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
@@ -378,6 +384,7 @@ final class ObjectBuilder {
             reachedCommits.insert(done)
             return done
         }
+        builtReferences += 1
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !known.contains(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
@@ -426,7 +433,10 @@ final class ObjectBuilder {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
-            if let previous = lastTree[path], previous.depth < maxDeltaDepth,
+            // The previous version at the same path; for a folder new to the pack, the newest tree of a
+            // folder of the same name written for an earlier reference (a folder moved or renamed).
+            let previous = lastTree[path] ?? lastTreeByName[name].flatMap { $0.reference < builtReferences ? lastTree[$0.path] : nil }
+            if let previous, previous.depth < maxDeltaDepth,
                let delta = previous.content.withUnsafeBytes({ b in content.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: content.count / 2) } }) {
                 offset = try pack.addDelta(baseOffset: previous.offset, delta: delta)
                 depth = previous.depth + 1
@@ -434,6 +444,7 @@ final class ObjectBuilder {
             }
             let written = try offset ?? content.withUnsafeBytes { try pack.add(.tree, content: $0) }
             lastTree[path] = (written, content, depth)
+            lastTreeByName[name] = (path, builtReferences)
             wrote(id)
             newTrees += 1
         }
@@ -550,9 +561,8 @@ final class ObjectBuilder {
                     // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
                     // only makes the chain shorter.
                     planned[file.relativePath] = (file, base.map { $0.depth + 1 } ?? 0)
-                    newestByName[name] = (file, plannedReferences)
-                    recent[suffix, default: []].append((file, plannedReferences))
-                    if recent[suffix]!.count > Self.similarWindow { recent[suffix]!.removeFirst() }
+                    newestByName[name] = (file.relativePath, plannedReferences)
+                    Self.remember(file.relativePath, reference: plannedReferences, in: &recent[suffix, default: []])
                     work.append((file, base?.file, Self.cached(file, in: state)))
                 }
                 recentByFolder[directory.relativePath] = recent
@@ -593,34 +603,37 @@ final class ObjectBuilder {
     /// window of similar names and sizes, with one attempt instead of ten, and only against contents
     /// of an earlier reference: a failed attempt costs a base read, and tried between the contents of
     /// one promotion it made a first export of 20,000 unrelated files 22% slower for nothing.
-    private func deltaBase(for file: FileVersion, named name: String, recent: [(file: FileVersion, reference: Int)],
+    private func deltaBase(for file: FileVersion, named name: String, recent: [(path: String, reference: Int)],
                            planned: [String: (file: FileVersion, depth: Int)]) -> (file: FileVersion, depth: Int)? {
+        // The pack's newest content at a path (where it is written is known by then), with room for one more delta.
         func newest(at path: String) -> (file: FileVersion, depth: Int)? {
-            planned[path] ?? lastBlob[path].map { ($0.file, $0.depth) }
-        }
-        // The pack's newest entry at its own path (so where it is written is known), with room for one more delta.
-        func entry(holding candidate: FileVersion) -> (file: FileVersion, depth: Int)? {
-            guard candidate.relativePath != file.relativePath, let newest = newest(at: candidate.relativePath),
-                  newest.file.sha256Hash == candidate.sha256Hash, newest.depth < maxDeltaDepth else { return nil }
+            guard let newest = planned[path] ?? lastBlob[path].map({ ($0.file, $0.depth) }), newest.depth < maxDeltaDepth else { return nil }
             return newest
         }
         guard file.size >= Int64(Self.smallestDelta) else { return nil }
-        if let previous = newest(at: file.relativePath) { return previous.depth < maxDeltaDepth ? previous : nil }
+        if planned[file.relativePath] != nil || lastBlob[file.relativePath] != nil { return newest(at: file.relativePath) }
         guard plannedReferences > 1 else { return nil }  // nothing of an earlier reference to try
-        if let moved = newestByName[name], moved.reference < plannedReferences, let entry = entry(holding: moved.file) { return entry }
+        if let moved = newestByName[name], moved.reference < plannedReferences, let entry = newest(at: moved.path) { return entry }
         var closest: (file: FileVersion, depth: Int)?
-        for (candidate, reference) in recent where reference < plannedReferences && abs(candidate.size - file.size) <= file.size / 4 {
-            guard let entry = entry(holding: candidate) else { continue }
-            if closest.map({ abs(candidate.size - file.size) < abs($0.file.size - file.size) }) ?? true { closest = entry }
+        for (path, reference) in recent where reference < plannedReferences {
+            guard let entry = newest(at: path), abs(entry.file.size - file.size) <= file.size / 4 else { continue }
+            if closest.map({ abs(entry.file.size - file.size) < abs($0.file.size - file.size) }) ?? true { closest = entry }
         }
         return closest
+    }
+
+    /// Adds a path to a folder's recent ones of an extension (once; the oldest goes past `similarWindow`).
+    private static func remember(_ path: String, reference: Int, in recent: inout [(path: String, reference: Int)]) {
+        if let index = recent.firstIndex(where: { $0.path == path }) { recent.remove(at: index) }
+        recent.append((path, reference))
+        if recent.count > similarWindow { recent.removeFirst() }
     }
 
     /// How many contents of one extension in one folder are delta candidates for a new path.
     static let similarWindow = 16
 
     /// The last contents planned in a folder under each extension, each with its reference's number.
-    typealias RecentByExtension = [Substring: [(file: FileVersion, reference: Int)]]
+    typealias RecentByExtension = [Substring: [(path: String, reference: Int)]]
 
     /// A name's extension from its last dot; a name without one, or a dot file's, is its own.
     static func fileExtension(_ name: String) -> Substring {

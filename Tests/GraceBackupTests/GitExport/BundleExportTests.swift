@@ -149,7 +149,8 @@ struct BundleExportTests {
     }
 
     /// A file moved to another folder and one renamed in its own, each with a line added, are stored as
-    /// deltas against their old contents, as git's search of similar names and sizes would store them.
+    /// deltas against their old contents, as git's search of similar names and sizes would store them;
+    /// so is the tree of a folder moved with a file added.
     @Test func aMovedOrRenamedFileIsADeltaAgainstItsOldContent() async throws {
         let fixture = try await VaultFixture(files: 60, operations: 5)
         defer { fixture.remove() }
@@ -169,6 +170,18 @@ struct BundleExportTests {
         tree.files[renamedFrom] = nil
         tree.files[movedTo] = .content(contents[movedFrom]! + Array("moved\n".utf8))
         tree.files[renamedTo] = .content(contents[renamedFrom]! + Array("renamed\n".utf8))
+        // A folder of files only, away from the two files above, moved whole with one file added.
+        let folders = Set(contents.keys.map { String($0.split(separator: "/").dropLast().joined(separator: "/")) }).filter { !$0.isEmpty }
+        let leaf = try #require(folders.sorted().first { folder in
+            !folders.contains { $0.hasPrefix(folder + "/") } && contents.keys.filter { $0.hasPrefix(folder + "/") }.count >= 3
+                && !movedFrom.hasPrefix(folder + "/") && !renamedFrom.hasPrefix(folder + "/")
+        })
+        let folderMovedTo = "moved-here/" + leaf.split(separator: "/").last!
+        for path in contents.keys where path.hasPrefix(leaf + "/") {
+            tree.files[path] = nil
+            tree.files[folderMovedTo + path.dropFirst(leaf.count)] = .content(contents[path]!)
+        }
+        tree.files[folderMovedTo + "/added.txt"] = .content(Array("added with the move\n".utf8))
         let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
         let branch = try await fixture.writer.createBranch(name: "moves", parent: main.branchID)
         fixture.clock.advance(seconds: 60)
@@ -185,7 +198,10 @@ struct BundleExportTests {
             let new = try #require(contents[to]).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
             #expect(entries[new]?.base == old, "\(to) against \(from)")
         }
-        _ = try await ExportCatalogTests.cloneObjects(file, into: fixture.root.appendingPathComponent("moves-clone"))
+        let clone = fixture.root.appendingPathComponent("moves-clone")
+        _ = try await ExportCatalogTests.cloneObjects(file, into: clone)
+        let movedTree = try await GitTool.run(["rev-parse", "main:" + folderMovedTo], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(entries[movedTree]?.base != nil, "the tree of \(leaf) moved to \(folderMovedTo)")
     }
 
     /// A delta's base is read from object storage once, for its own blob, and kept for the delta.
