@@ -695,8 +695,10 @@ final class ObjectBuilder {
     }
 
     /// Writes a prepared content unless the pack or the receiver has it. False, with nothing written,
-    /// for a delta whose base is not the pack's newest entry at the base's path (the base's content was
-    /// already there, from another path or an earlier bundle): the caller writes it whole.
+    /// for a delta whose base is not the pack's newest entry at the base's path: the caller writes it
+    /// whole. Planning rules that out while Grace's SHA-256 of each file version names its bytes; two
+    /// file versions with the same bytes under different hashes (metadata written wrong) would give
+    /// the base's blob id twice, and the second is not written again.
     private func write(_ prepared: PreparedBlob) throws -> Bool {
         let path = prepared.file.relativePath
         state.blobs[prepared.file.sha256Hash] = prepared.id
