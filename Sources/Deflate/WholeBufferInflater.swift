@@ -51,12 +51,24 @@ struct LibDeflate: @unchecked Sendable {  // immutable function pointers into a 
                                                 UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int>?) -> Int32
 
     typealias Adler32 = @convention(c) (UInt32, UnsafeRawPointer?, Int) -> UInt32
+    typealias AllocateCompressor = @convention(c) (Int32) -> OpaquePointer?
+    typealias Compress = @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int) -> Int
+    typealias CompressBound = @convention(c) (OpaquePointer?, Int) -> Int
+
+    /// The compressor's functions: the zlib format, a whole buffer at a time.
+    struct Compression {
+        let allocate: AllocateCompressor
+        let free: Free
+        let zlibCompress: Compress
+        let zlibBound: CompressBound
+    }
 
     let allocate: Allocate
     let free: Free
     let gzipDecompress: GzipDecompress
     /// Vectorised: several times zlib's speed.
     let adler32: Adler32?
+    let compression: Compression?
 
     static let shared: LibDeflate? = {
         guard let handle = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL),
@@ -66,6 +78,15 @@ struct LibDeflate: @unchecked Sendable {  // immutable function pointers into a 
         else { return nil }
         return LibDeflate(allocate: unsafeBitCast(allocate, to: Allocate.self), free: unsafeBitCast(free, to: Free.self),
                           gzipDecompress: unsafeBitCast(decompress, to: GzipDecompress.self),
-                          adler32: dlsym(handle, "libdeflate_adler32").map { unsafeBitCast($0, to: Adler32.self) })
+                          adler32: dlsym(handle, "libdeflate_adler32").map { unsafeBitCast($0, to: Adler32.self) },
+                          compression: compression(in: handle))
     }()
+
+    private static func compression(in handle: UnsafeMutableRawPointer) -> Compression? {
+        guard let allocate = dlsym(handle, "libdeflate_alloc_compressor"), let free = dlsym(handle, "libdeflate_free_compressor"),
+              let compress = dlsym(handle, "libdeflate_zlib_compress"), let bound = dlsym(handle, "libdeflate_zlib_compress_bound")
+        else { return nil }
+        return Compression(allocate: unsafeBitCast(allocate, to: AllocateCompressor.self), free: unsafeBitCast(free, to: Free.self),
+                           zlibCompress: unsafeBitCast(compress, to: Compress.self), zlibBound: unsafeBitCast(bound, to: CompressBound.self))
+    }
 }

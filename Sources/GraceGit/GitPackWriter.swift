@@ -50,9 +50,7 @@ public final class GitPackWriter {
         var header: [UInt8] = []
         Self.appendEntryHeader(type: type.rawValue, size: content.count, to: &header)
         try append(header)
-        try deflater.reset()
-        try deflater.feed(content) { try append($0) }
-        try deflater.finish { try append($0) }
+        try append(try deflater.compress(content))
         count += 1
         return offset
     }

@@ -36,6 +36,17 @@ struct DeflateTests {
         #expect(throws: DeflateError.self) { try Inflater.decompress([1, 2, 3, 4, 5], format: .gzip) }
     }
 
+    /// A whole buffer compressed to a zlib stream (by libdeflate where it is installed) is read back
+    /// by zlib, one deflater reused for many, the empty buffer included.
+    @Test func wholeBuffersCompressToZlibStreamsZlibReads() throws {
+        let deflater = try Deflater(.zlib, level: 6)
+        for input in [text, [], Array("x".utf8), Array(text.prefix(777)), text] {
+            let stream = try deflater.compress(input)
+            #expect(try Inflater.decompress(stream, format: .zlib) == input)
+        }
+        #expect(try deflater.compress(text).count < text.count / 10)
+    }
+
     @Test func saysWhereAStreamEndsInsideConcatenatedInput() throws {
         let first = try Deflater.compress(Array("first".utf8), format: .zlib)
         let second = try Deflater.compress(Array("second".utf8), format: .zlib)
