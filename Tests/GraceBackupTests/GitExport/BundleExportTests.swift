@@ -170,11 +170,16 @@ struct BundleExportTests {
         tree.files[renamedFrom] = nil
         tree.files[movedTo] = .content(contents[movedFrom]! + Array("moved\n".utf8))
         tree.files[renamedTo] = .content(contents[renamedFrom]! + Array("renamed\n".utf8))
-        // A folder of files only, away from the two files above, moved whole with one file added.
-        let folders = Set(contents.keys.map { String($0.split(separator: "/").dropLast().joined(separator: "/")) }).filter { !$0.isEmpty }
+        // A folder of files only, the one of its name, away from the two files above, moved whole with one file added.
+        let folders = Set(contents.keys.flatMap { path in
+            let parts = path.split(separator: "/").dropLast()
+            return parts.indices.map { parts[...$0].joined(separator: "/") }
+        })
+        func lastName(_ folder: String) -> Substring { folder.split(separator: "/").last! }
         let leaf = try #require(folders.sorted().first { folder in
             !folders.contains { $0.hasPrefix(folder + "/") } && contents.keys.filter { $0.hasPrefix(folder + "/") }.count >= 3
                 && !movedFrom.hasPrefix(folder + "/") && !renamedFrom.hasPrefix(folder + "/")
+                && folders.filter { lastName($0) == lastName(folder) }.count == 1
         })
         let folderMovedTo = "moved-here/" + leaf.split(separator: "/").last!
         for path in contents.keys where path.hasPrefix(leaf + "/") {
