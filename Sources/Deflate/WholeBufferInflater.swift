@@ -32,6 +32,19 @@ public final class WholeBufferInflater {
         case needsStreamingRead
     }
 
+    /// The bytes of `input` (one gzip member, nothing after it), or nil when they are not exactly
+    /// `size` bytes or do not decompress (read it again with `Inflater` to learn which). The result
+    /// is not zeroed before it is filled: that cost a pass over every content.
+    public func decompressGzip(_ input: UnsafeRawBufferPointer, size: Int) -> [UInt8]? {
+        var outcome = Outcome.needsStreamingRead
+        let plain = [UInt8](unsafeUninitializedCapacity: size) { output, count in
+            outcome = decompressGzip(input, into: UnsafeMutableRawBufferPointer(output))
+            count = if case .decompressed = outcome { size } else { 0 }
+        }
+        guard case .decompressed = outcome else { return nil }
+        return plain
+    }
+
     /// Decompresses `input` (one gzip member, nothing after it) into `output`, which must hold
     /// exactly the expected uncompressed size.
     public func decompressGzip(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Outcome {

@@ -75,7 +75,9 @@ struct DeflateTests {
                 Issue.record("a wrong size, a truncation or trailing bytes must be left to the streaming reader")
                 continue
             }
+            #expect(input.withUnsafeBytes { inflater.decompressGzip($0, size: expected) } == nil)
         }
+        #expect(compressed.withUnsafeBytes { inflater.decompressGzip($0, size: text.count) } == text)
     }
 
     @Test func storedBlocksAreAZlibStreamOfTheSameBytes() throws {

@@ -62,11 +62,9 @@ public enum GraceBlob {
         }
         // Without libdeflate (not installed), the streaming reader does the same job more slowly.
         guard let inflater = try? WholeBufferInflater() else { return try await read(key, isBinary: isBinary, from: store) }
-        var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
-        let outcome = compressed.withUnsafeBytes { input in
-            plain.withUnsafeMutableBytes { output in inflater.decompressGzip(input, into: output) }
+        guard let plain = compressed.withUnsafeBytes({ inflater.decompressGzip($0, size: Int(expectedSizeBytes)) }) else {
+            return try await read(key, isBinary: isBinary, from: store)
         }
-        guard case .decompressed = outcome else { return try await read(key, isBinary: isBinary, from: store) }
         var hasher = FileHasher()
         hasher.update(plain)
         return Contents(hashes: hasher.finalize(), sizeBytes: hasher.byteCount, storedBytes: Int64(compressed.count),
@@ -77,10 +75,9 @@ public enum GraceBlob {
     /// zlib streaming otherwise. Does not hash them: the caller checks what it needs.
     public static func plainBytes(storedBytes: [UInt8], isBinary: Bool, expectedSizeBytes: Int64) throws -> [UInt8] {
         if isBinary { return storedBytes }
-        if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater() {
-            var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
-            let outcome = storedBytes.withUnsafeBytes { input in plain.withUnsafeMutableBytes { inflater.decompressGzip(input, into: $0) } }
-            if case .decompressed = outcome { return plain }
+        if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater(),
+           let plain = storedBytes.withUnsafeBytes({ inflater.decompressGzip($0, size: Int(expectedSizeBytes)) }) {
+            return plain
         }
         var plain: [UInt8] = []
         let inflater = try Inflater(.gzip)
@@ -103,11 +100,7 @@ public enum GraceBlob {
         if isBinary {
             hasher.update(storedBytes)
         } else if expectedSizeBytes <= wholeBufferLimitBytes, let inflater = try? WholeBufferInflater(),
-                  case let (plain, .decompressed) = { () -> ([UInt8], WholeBufferInflater.Outcome) in
-                      var plain = [UInt8](repeating: 0, count: Int(expectedSizeBytes))
-                      let outcome = plain.withUnsafeMutableBytes { inflater.decompressGzip(storedBytes, into: $0) }
-                      return (plain, outcome)
-                  }() {
+                  let plain = inflater.decompressGzip(storedBytes, size: Int(expectedSizeBytes)) {
             hasher.update(plain)
         } else {
             let inflater = try Inflater(.gzip)
