@@ -5,8 +5,8 @@ import Synchronization
 /// storage a second time (decompressed and checked again), and in a history of edits most blobs
 /// after the first version of a file are deltas.
 ///
-/// A base prepared after its delta (they run at once) or past the memory budget is not kept, and the
-/// delta reads it as before; so is one whose delta asked first. Nothing stays once its deltas are done.
+/// A base its delta asks for before it is read (the two run at once), or one past the memory budget,
+/// is not kept: the delta reads it from storage as before. Nothing stays once its deltas are done.
 final class DeltaBaseContents: Sendable {
     /// What the window's contents may hold at once, in bytes of content.
     static let budget = 64 << 20
