@@ -209,6 +209,55 @@ struct BundleExportTests {
         #expect(entries[movedTree]?.base != nil, "the tree of \(leaf) moved to \(folderMovedTo)")
     }
 
+    /// Grace's metadata naming the same bytes under two SHA-256 values (written wrong somewhere) gives
+    /// one blob for both, written once: a delta planned against the second is written whole instead,
+    /// and git finds the bundle sound.
+    @Test func aDeltaWhoseBaseTheMetadataNamedTwiceIsWrittenWhole() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 3)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        var tree = WorkingTree()
+        var pending = [try await Self.latestPromotion(fixture, repository: repository).directoryID]
+        while let id = pending.popLast() {
+            let directory = try #require(try await view.directoryVersion(id))
+            pending += directory.directories
+            for file in directory.files { tree.files[file.relativePath] = .stored(file) }
+        }
+        let original = try #require(tree.files.values.compactMap { entry -> FileVersion? in
+            guard case let .stored(file) = entry, !file.isBinary, file.size >= 2_000 else { return nil }
+            return file
+        }.sorted { $0.relativePath < $1.relativePath }.first)
+        let stored = try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(original, in: repository))
+        let plain = try GraceBlob.plainBytes(storedBytes: stored, isBinary: false, expectedSizeBytes: original.size)
+        // The same bytes at a new path, under a SHA-256 that is not theirs (the BLAKE3 is).
+        let copyPath = "copies/" + original.relativePath.split(separator: "/").last!
+        var copy = FileVersion(relativePath: copyPath, hashes: FileHashes(sha256: String(repeating: "ab", count: 32), blake3: original.blake3Hash),
+                               isBinary: false, size: original.size, createdAt: fixture.clock.now(), blobUri: "")
+        let copyKey = try ObjectKey.fileVersion(copy, in: repository)
+        copy.blobUri = copyKey.rawValue
+        try await fixture.deployment.objects.put(copyKey, bytes: stored)
+        let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
+        let edited = plain + Array("edited after the copy\n".utf8)
+        for (round, entry) in [TreeFile.stored(copy), .content(edited)].enumerated() {
+            tree.files[copyPath] = entry
+            let branch = try await fixture.writer.createBranch(name: "copy-\(round)", parent: main.branchID)
+            fixture.clock.advance(seconds: 60)
+            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Copy round \(round)")
+            _ = try await fixture.writer.promote(branch.branchID, message: "Promote copy round \(round)")
+        }
+
+        let file = fixture.root.appendingPathComponent("twice.bundle")
+        let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, to: file)
+        #expect(report.deltas > 0)
+        let entries = try await Self.packEntries(file, in: fixture.root.appendingPathComponent("twice-unbundled"))
+        let editedID = edited.withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+        #expect(entries[editedID].map { $0.base == nil } == true, "written whole, its planned base being in the pack under another path")
+        let clone = fixture.root.appendingPathComponent("twice-clone")
+        _ = try await ExportCatalogTests.cloneObjects(file, into: clone)
+        #expect(try await GitTool.run(["rev-parse", "main:" + copyPath], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == editedID)
+    }
+
     /// A delta's base is read from object storage once, for its own blob, and kept for the delta.
     @Test func aDeltasBaseIsReadOnce() async throws {
         let fixture = try await VaultFixture(files: 30, operations: 3)
