@@ -40,11 +40,9 @@ public enum GitDelta {
                     start -= 1
                     source -= 1
                 }
-                var end = position + blockSize, sourceEnd = candidate + blockSize
-                while end < target.count, sourceEnd < base.count, base[sourceEnd] == target[end] {
-                    end += 1
-                    sourceEnd += 1
-                }
+                let matched = matchLength(base, candidate + blockSize, target, position + blockSize,
+                                          limit: min(base.count - candidate, target.count - position) - blockSize)
+                let end = position + blockSize + matched
                 appendInsert(target, from: pendingStart, to: start, to: &delta)
                 var offset = source, remaining = end - start
                 while remaining > 0 {
@@ -126,6 +124,22 @@ public enum GitDelta {
     @inline(__always)
     private static func roll(_ value: UInt32, out: UInt8, in incoming: UInt8) -> UInt32 {
         value &* multiplier &+ UInt32(incoming) &- UInt32(out) &* outgoingFactor
+    }
+
+    /// How many bytes from `a[aStart...]` and `b[bStart...]` are the same, at most `limit`: a word at a
+    /// time, since an edited file's copy runs on for most of its length.
+    @inline(__always)
+    private static func matchLength(_ a: UnsafeRawBufferPointer, _ aStart: Int, _ b: UnsafeRawBufferPointer, _ bStart: Int, limit: Int) -> Int {
+        var length = 0
+        while length + 8 <= limit {
+            let difference = a.loadUnaligned(fromByteOffset: aStart + length, as: UInt64.self)
+                ^ b.loadUnaligned(fromByteOffset: bStart + length, as: UInt64.self)
+            // The first differing byte in memory is the lowest one once the word is little-endian.
+            if difference != 0 { return length + difference.littleEndian.trailingZeroBitCount / 8 }
+            length += 8
+        }
+        while length < limit, a[aStart + length] == b[bStart + length] { length += 1 }
+        return length
     }
 
     @inline(__always)

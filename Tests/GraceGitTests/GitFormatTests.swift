@@ -80,6 +80,13 @@ struct GitObjectTests {
             }
         }
         #expect(throws: GitFormatError.self) { try GitDelta.apply(delta, to: Array(base.dropLast())) }
+        // One byte changed at every offset within the words a match is compared in: a copy up to it exactly.
+        for at in 1000..<1024 {
+            var changed = base
+            changed[at] ^= 0x20
+            let delta = try #require(base.withUnsafeBytes { b in changed.withUnsafeBytes { t in GitDelta.encode(base: b, target: t, limit: 100) } })
+            #expect(try GitDelta.apply(delta, to: base) == changed, "byte \(at)")
+        }
     }
 }
 
