@@ -249,10 +249,7 @@ struct SQLiteReadView: GraceReadView {
 extension Row {
     /// Each row of a query, mapped as it is read: `Row.fetchAll` copies every row, with its column
     /// names, before a caller sees it, which cost more than decoding the documents of a large read.
-    static func mapped<T>(_ db: Database, sql: String, arguments: StatementArguments, _ transform: (Row) throws -> T) throws -> [T] {
-        var mapped: [T] = []
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-        while let row = try rows.next() { mapped.append(try transform(row)) }
-        return mapped
+    static func mapped<T>(_ db: Database, sql: String, arguments: StatementArguments, _ transform: @escaping (Row) throws -> T) throws -> [T] {
+        try Array(Row.fetchCursor(db, sql: sql, arguments: arguments).map(transform))
     }
 }
