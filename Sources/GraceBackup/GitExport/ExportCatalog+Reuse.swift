@@ -12,8 +12,10 @@ extension ExportCatalog {
     /// Such a chain holds every object its bundles need (`ExportBase.objects(forChainFrom:)`), each once;
     /// the export checks that every reused commit is still reachable. The bundles are read once more
     /// when copied, and each must still have the SHA-256 its record names.
-    func reusableEntries(_ records: [BundleExportRecord], base: ExportBase?) async throws -> ReusedEntries? {
-        guard let base, let lastFull = records.last(where: \.full)?.number, base.holders.values.contains(lastFull) else { return nil }
+    ///
+    /// - Parameter chain: the records from the newest full bundle on.
+    func reusableEntries(_ chain: [BundleExportRecord], base: ExportBase?) async throws -> ReusedEntries? {
+        guard let base, let lastFull = chain.first?.number, chain.first?.full == true, base.holders.values.contains(lastFull) else { return nil }
         var heldBy: [Int: Int] = [:]
         var objects = Set<GitObjectID>()
         for (id, bundle) in base.holders where bundle >= lastFull {
@@ -21,18 +23,18 @@ extension ExportCatalog {
             objects.insert(id)
         }
         var segments: [EntrySegment] = []
-        for record in records where record.number >= lastFull {
+        for record in chain {
             let key = try ObjectKey(record.bundle)
             guard let (packOffset, count) = try await packLayout(of: key), count == heldBy[record.number] else { return nil }
             segments.append(EntrySegment(record: record, key: key, start: Int64(packOffset) + GitPackWriter.headerSize, count: count))
         }
         // Every object the state names is in exactly one of the bundles.
         guard segments.reduce(0, { $0 + $1.count }) == objects.count else { return nil }
-        let store = self.store, chain = segments
+        let store = self.store, copied = segments
         return ReusedEntries(objects: objects, commits: Set(base.commits.values.filter(objects.contains)), count: objects.count,
                              bytes: segments.reduce(0) { $0 + $1.end - $1.start }) { descriptor, offset in
             var position = offset
-            for segment in chain {
+            for segment in copied {
                 try await segment.copy(from: store, to: descriptor, at: position)
                 position += UInt64(segment.end - segment.start)
             }

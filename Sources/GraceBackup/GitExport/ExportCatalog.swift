@@ -30,6 +30,17 @@ public struct BundleExportRecord: Codable, Sendable, Hashable {
     public var allRefs: [String: String]
     public var newCommits: Int
     public var objects: Int
+    /// The chain's newest full bundle as of this export (its own number when full); absent in records
+    /// written before it was kept (the records are then read to find it).
+    public var lastFull: Int?
+}
+
+/// The catalog's newest export and what a receiver of its chain has, as an export left them: a caller
+/// that exports again and again (`--follow`) hands it to the next export, which then reads neither again
+/// unless another exporter wrote since.
+public struct CatalogTip: Sendable {
+    public let record: BundleExportRecord
+    let base: ExportBase
 }
 
 /// The bundles exported of one repository into an `ObjectStore` location, in order, with what
@@ -45,19 +56,52 @@ public struct ExportCatalog: Sendable {
 
     var root: String { repositoryID.description }
 
+    /// Every export record, in number order. An export reads only the newest (`newestRecord`): a
+    /// follower's catalog gains one record a promotion, and reading them all each time grew without end.
     public func records() async throws -> [BundleExportRecord] {
         var records: [BundleExportRecord] = []
         for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/exports")) where summary.key.rawValue.hasSuffix(".json") {
-            let bytes = try await store.getBytes(summary.key)
-            guard let record = try? GraceJSON.decode(BundleExportRecord.self, from: Data(bytes)), record.format == BundleExportRecord.formatName else {
-                throw VaultFailure.recordDamaged(key: summary.key.rawValue, detail: "not a bundle export record")
-            }
-            guard record.version <= BundleExportRecord.currentVersion else {
-                throw VaultFailure.unsupportedFormat(location: "\(store.location) (\(summary.key))", found: String(record.version))
-            }
-            records.append(record)
+            records.append(try decodeRecord(try await store.getBytes(summary.key), key: summary.key))
         }
         return records.sorted { $0.number < $1.number }
+    }
+
+    /// The newest export record, the others unread: `latest.json`'s, or a record after it, looked for
+    /// by number (an export that stopped between its record and `latest.json` leaves one).
+    public func newestRecord() async throws -> BundleExportRecord? {
+        let latestKey = try ObjectKey("\(root)/latest.json")
+        var newest: BundleExportRecord?
+        do {
+            newest = try decodeRecord(try await store.getBytes(latestKey), key: latestKey)
+        } catch let failure as StorageFailure where failure.reason == .notFound {}
+        while let next = try await record(number: (newest?.number ?? 0) + 1) { newest = next }
+        return newest
+    }
+
+    /// Export record `number`; nil when there is none.
+    public func record(number: Int) async throws -> BundleExportRecord? {
+        let key = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
+        do {
+            return try decodeRecord(try await store.getBytes(key), key: key)
+        } catch let failure as StorageFailure where failure.reason == .notFound {
+            return nil
+        }
+    }
+
+    private func decodeRecord(_ bytes: [UInt8], key: ObjectKey) throws -> BundleExportRecord {
+        guard let record = try? GraceJSON.decode(BundleExportRecord.self, from: Data(bytes)), record.format == BundleExportRecord.formatName else {
+            throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not a bundle export record")
+        }
+        guard record.version <= BundleExportRecord.currentVersion else {
+            throw VaultFailure.unsupportedFormat(location: "\(store.location) (\(key))", found: String(record.version))
+        }
+        return record
+    }
+
+    /// The number of the chain's newest full bundle as of `record`.
+    func lastFull(asOf record: BundleExportRecord) async throws -> Int {
+        if let lastFull = record.lastFull { return lastFull }
+        return try await records().last { $0.full && $0.number <= record.number }?.number ?? 1
     }
 
     /// What the receiver of every bundle so far has.
@@ -71,7 +115,7 @@ public struct ExportCatalog: Sendable {
         } catch let failure as StorageFailure where failure.reason == .notFound {
             // Only the newest two states are kept: an older one was deleted by exports that came after
             // this one was listed, and one of them has the number this export would take.
-            if let newest = try await records().last, newest.number > record.number + 1 {
+            if let newest = try await newestRecord(), newest.number > record.number + 1 {
                 throw VaultFailure.locked(by: "export \(newest.number) of repository \(root), written while this export began", location: store.location)
             }
             throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
@@ -85,7 +129,7 @@ public struct ExportCatalog: Sendable {
     /// record is created only if no export of that number exists: of two exports racing for one
     /// number (a worker that lost its lease and the one that took it over), one record wins, it
     /// names its own bundle, and the other throws `.locked` having overwritten nothing.
-    func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, now: Instant) async throws -> BundleExportRecord {
+    func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, lastFull: Int, now: Instant) async throws -> BundleExportRecord {
         let bundleSHA256 = report.bundleSHA256  // hashed while the bundle was written
         precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
@@ -97,7 +141,8 @@ public struct ExportCatalog: Sendable {
         let record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
             bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, state: stateKey.rawValue, full: report.full,
-            prerequisites: report.prerequisites, refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects)
+            prerequisites: report.prerequisites, refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects,
+            lastFull: lastFull)
         // The bundle and state are durable before the record that makes them count.
         try await store.synchronize()
         let recordKey = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
@@ -118,12 +163,26 @@ public struct ExportCatalog: Sendable {
     /// of the chain (`full`: a bundle without prerequisites); nothing is written when nothing is new.
     public func exportNext(from deployment: Deployment, _ request: BundleExportRequest, full: Bool = false, now: Instant,
                            progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
+        var tip: CatalogTip?
+        return try await exportNext(from: deployment, request, full: full, now: now, continuing: &tip, progress: progress)
+    }
+
+    /// The same, continuing from `tip` as an earlier export left it (nil: read from the catalog). It is
+    /// used when no record after its own exists (one look); it is then what this export leaves, or nil
+    /// after a failure.
+    public func exportNext(from deployment: Deployment, _ request: BundleExportRequest, full: Bool = false, now: Instant,
+                           continuing tip: inout CatalogTip?, progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
         let started = ContinuousClock.now
-        let records = try await records()
-        func newestBase() async throws -> ExportBase? { if let last = records.last { try await self.base(after: last) } else { nil } }
-        var base = try await newestBase()
-        let number = (records.last?.number ?? 0) + 1
-        let lastFull = records.last(where: \.full)?.number
+        let newest: BundleExportRecord?
+        var base: ExportBase?
+        if let kept = tip.take(), try await record(number: kept.record.number + 1) == nil {
+            (newest, base) = (kept.record, kept.base)
+        } else {
+            newest = try await newestRecord()
+            base = if let newest { try await self.base(after: newest) } else { nil }
+        }
+        let number = (newest?.number ?? 0) + 1
+        let lastFull: Int? = if let newest { try await self.lastFull(asOf: newest) } else { nil }
         // A folder of their own, so looking for what killed exports left reads only theirs.
         let scratchFolders = FileManager.default.temporaryDirectory.appendingPathComponent("grace-backup-exports")
         ScratchFiles.removeAbandoned(in: scratchFolders, prefix: "export")
@@ -148,20 +207,31 @@ public struct ExportCatalog: Sendable {
         }
         // A full export copies the entries of the chain's last full bundle and the incrementals after
         // it when it can, as `git repack` reuses packed objects, and writes only what they lack.
-        let reusable = full && !request.includeCommits ? try await reusableEntries(records, base: base) : nil
+        let reusable: ReusedEntries? = if full, !request.includeCommits, let newest, let lastFull {
+            try await reusableEntries(try await chain(from: lastFull, through: newest), base: base)
+        } else {
+            nil
+        }
         let exported: (BundleExportReport, ExportBase)
         do {
             exported = try await attempt(reusing: reusable, base: base.take())
         } catch is ReusedEntriesUnreachable {
             // The first attempt took the base (an export adds to it in place): read it again.
-            exported = try await attempt(reusing: nil, base: try await newestBase())
+            let again: ExportBase? = if let newest { try await self.base(after: newest) } else { nil }
+            exported = try await attempt(reusing: nil, base: again)
         }
         let (report, next) = exported
-        guard !report.nothingNew else { return (report, nil) }
-        let record = try await append(bundle: file, report: report, next: next, number: number, now: now)
+        guard !report.nothingNew, let lastFull = report.full ? number : lastFull else {
+            tip = newest.map { CatalogTip(record: $0, base: next) }
+            return (report, nil)
+        }
+        let record = try await append(bundle: file, report: report, next: next, number: number, lastFull: lastFull, now: now)
+        tip = CatalogTip(record: record, base: next)
         do {
-            try await deleteStaleStates(before: number, records: records)
-            if full || number % Self.unrecordedSweepInterval == 0 { try await deleteUnrecorded(upTo: number, records: records + [record]) }
+            try await deleteStaleStates(before: number)
+            if full || number % Self.unrecordedSweepInterval == 0 {
+                try await deleteUnrecorded(upTo: number, from: full ? 1 : number - 2 * Self.unrecordedSweepInterval + 1)
+            }
         } catch {
             // The export is recorded; a file left behind costs space, and a later export tries again.
             progress?.yield(.note("older export files were not deleted: \(error)"))
@@ -172,31 +242,54 @@ public struct ExportCatalog: Sendable {
         return (whole, record)
     }
 
+    /// Records `first` to `last.number`, `last` included.
+    func chain(from first: Int, through last: BundleExportRecord) async throws -> [BundleExportRecord] {
+        var chain: [BundleExportRecord] = []
+        for number in first..<last.number {
+            guard let record = try await record(number: number) else {
+                throw VaultFailure.recordDamaged(key: "\(root)/exports/\(Self.numbered(number)).json", detail: "it is missing, and export \(last.number) is recorded")
+            }
+            chain.append(record)
+        }
+        return chain + [last]
+    }
+
     /// How often (in exports) `deleteUnrecorded` lists the catalog; full exports always do.
     static let unrecordedSweepInterval = 16
 
-    /// Deletes bundles and states numbered at most `number` that no record names: an export killed
+    /// Deletes bundles and states numbered `lowest` to `number` that no record names: an export killed
     /// before its record, or one that lost the race for its number, leaves them, and a bundle can be
-    /// large. Numbers above are left alone: an export writing them may be under way.
-    func deleteUnrecorded(upTo number: Int, records: [BundleExportRecord]) async throws {
-        let named = Set(records.flatMap { [$0.bundle, statePath(of: $0)] })
+    /// large. Numbers above are left alone: an export writing them may be under way. A sweep every
+    /// `unrecordedSweepInterval` exports over twice as many numbers looks at every number at least once.
+    func deleteUnrecorded(upTo number: Int, from lowest: Int) async throws {
+        var named: [Int: Set<String>] = [:]
         var unrecorded: [ObjectKey] = []
         for folder in ["bundles", "state"] {
-            for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/\(folder)")) where !named.contains(summary.key.rawValue) {
-                let name = summary.key.rawValue.split(separator: "/").last ?? ""
-                if let written = Int(name.prefix { $0.isNumber }), written <= number { unrecorded.append(summary.key) }
+            for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/\(folder)")) {
+                guard let written = Self.number(of: summary.key), (lowest...number).contains(written) else { continue }
+                if named[written] == nil {
+                    named[written] = try await record(number: written).map { [$0.bundle, statePath(of: $0)] } ?? []
+                }
+                if !named[written]!.contains(summary.key.rawValue) { unrecorded.append(summary.key) }
             }
         }
         try await store.deleteIfPresent(unrecorded)
     }
 
-    /// Deletes the states of records older than the one before `number`: only the newest is read (by
-    /// the next export), and the one before it stays for an export that listed the records just before
-    /// this one landed. States are several MB for a large repository, one per export. The last ten
-    /// such records are looked at, so a few exports that stopped before this step leave nothing behind.
-    func deleteStaleStates(before number: Int, records: [BundleExportRecord]) async throws {
-        let stale = records.filter { $0.number <= number - 2 && $0.number > number - 12 }
-        try await store.deleteIfPresent(try stale.map { try ObjectKey(statePath(of: $0)) })
+    /// Deletes the states numbered `number - 2` and lower: only the newest is read (by the next export),
+    /// and the one before it stays for an export that read the newest record just before this one landed.
+    /// States are several MB for a large repository, one per export; the folder holds a few.
+    func deleteStaleStates(before number: Int) async throws {
+        var stale: [ObjectKey] = []
+        for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/state")) {
+            if let written = Self.number(of: summary.key), written <= number - 2 { stale.append(summary.key) }
+        }
+        try await store.deleteIfPresent(stale)
+    }
+
+    /// The export number a bundle's or state's name starts with.
+    static func number(of key: ObjectKey) -> Int? {
+        Int(key.rawValue.split(separator: "/").last?.prefix { $0.isNumber } ?? "")
     }
 
     /// Where a record's state is: records of catalogs before state version 2 do not say, and theirs is gzipped.

@@ -58,13 +58,16 @@ struct ExportBundleCommand: AsyncParsableCommand {
         let store = try await stores.open(try StorageLocation(parsing: output), create: true, durability: .onSynchronize)
         let catalog = ExportCatalog(store: store, repositoryID: repositoryID)
         guard follow else {
-            let (report, record) = try await exportToCatalog(opened, catalog)
+            var tip: CatalogTip?
+            let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
             try global.emit(report) { Self.describe(report, to: record?.bundle ?? output) }
             return
         }
         let stop = StopSignal()
         let started = ContinuousClock.now
-        var seen = try await catalog.records().last?.position ?? 0
+        var seen = try await catalog.newestRecord()?.position ?? 0
+        // The newest export and the state after it, as the last export left them: the next reads neither again.
+        var tip: CatalogTip?
         writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
         var backoff = Backoff(first: .seconds(poll), limit: .seconds(60))
         while true {
@@ -74,7 +77,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
                 if changes.contains(where: { $0.repositoryID == repositoryID && $0.isNewPromotion }) || stopping && !changes.isEmpty {
                     // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
                     if !stopping { try await Task.sleep(for: .milliseconds(200)) }
-                    let (report, record) = try await exportToCatalog(opened, catalog)
+                    let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
                     if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
                     seen = report.position
                 } else if let last = changes.last {
@@ -120,9 +123,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
         return report
     }
 
-    private func exportToCatalog(_ opened: Deployment, _ catalog: ExportCatalog) async throws -> (BundleExportReport, BundleExportRecord?) {
+    private func exportToCatalog(_ opened: Deployment, _ catalog: ExportCatalog, continuing tip: inout CatalogTip?) async throws -> (BundleExportReport, BundleExportRecord?) {
         try await withProgress(rendering: global.renderer) { sink in
-            try await catalog.exportNext(from: opened, request, full: full, now: wallClock(), progress: sink)
+            try await catalog.exportNext(from: opened, request, full: full, now: wallClock(), continuing: &tip, progress: sink)
         }
     }
 

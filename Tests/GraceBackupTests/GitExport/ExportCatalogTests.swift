@@ -144,6 +144,97 @@ struct ExportCatalogTests {
             .isSuperset(of: report.refs.keys.filter { $0 != "HEAD" }))
     }
 
+    /// A follower's catalog gains a record a promotion: an export reads the newest record and its state,
+    /// never the chain before them, and a follower handing on its tip reads only the look for a newer record.
+    @Test func anExportReadsTheNewestRecordNotTheChainAndAFollowerOnlyLooksForANewerOne() async throws {
+        let (fixture, repository, plain) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let metered = MeteredObjectStore(plain.store)
+        let catalog = ExportCatalog(store: metered, repositoryID: repository)
+        let request = BundleExportRequest(repositoryID: repository)
+        func gets(_ export: () async throws -> BundleExportRecord?) async throws -> (Int, BundleExportRecord) {
+            let before = metered.requests
+            let record = try #require(try await export())
+            return (metered.requests.since(before).gets, record)
+        }
+        var records: [BundleExportRecord] = []
+        var counted: [Int] = []
+        for round in 0..<5 {
+            if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
+            let (count, record) = try await gets { try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1 }
+            counted.append(count)
+            records.append(record)
+        }
+        // The first export: latest.json and record 1, both absent. Each later one: latest.json, the record after it (absent), the state.
+        #expect(counted == [2, 3, 3, 3, 3])
+
+        var tip: CatalogTip?
+        for round in 0..<3 {
+            try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+            let (count, record) = try await gets {
+                try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1
+            }
+            #expect(count == (round == 0 ? 3 : 1), "round \(round): with a tip, only the look for a record after it")
+            #expect(tip?.record == record)
+            records.append(record)
+        }
+        // Another exporter writes the next record: the tip is stale, and the follower reads the catalog again.
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        records.append(try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1))
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let (count, after) = try await gets { try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1 }
+        #expect(count == 4 && after.number == records.last!.number + 1)
+        #expect(after.prerequisites == Array(Set(records.last!.allRefs.values)).sorted())
+        records.append(after)
+
+        // The whole chain, fetched in order, is the latest promotion.
+        let clone = fixture.root.appendingPathComponent("clone")
+        try await GitTool.run(["clone", "-q", "-b", "main", Self.bundleFile(fixture, records[0]).path, clone.path])
+        for record in records.dropFirst() {
+            try await GitTool.run(["fetch", "-q", Self.bundleFile(fixture, record).path, "main:refs/remotes/origin/main"], in: clone)
+        }
+        try await GitTool.run(["merge", "-q", "--ff-only", "origin/main"], in: clone)
+        let promotion = try await BundleExportTests.latestPromotion(fixture, repository: repository)
+        #expect(try BundleExportTests.checkout(clone) == (try await BundleExportTests.graceTree(fixture, root: promotion.directoryID)))
+        #expect(records.map(\.number) == Array(1...records.count) && records.allSatisfy { $0.lastFull == 1 })
+    }
+
+    /// `latest.json` is written after the record it copies: an export that stopped between the two
+    /// leaves it behind (or absent), and the record after it is still found.
+    @Test func aRecordNewerThanLatestJSONIsFound() async throws {
+        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let request = BundleExportRequest(repositoryID: repository)
+        var records: [BundleExportRecord] = []
+        for round in 0..<3 {
+            if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
+            records.append(try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1))
+        }
+        let latest = try ObjectKey("\(repository)/latest.json")
+        try await catalog.store.put(latest, bytes: Array(try GraceJSON.encode(records[0])))
+        #expect(try await catalog.newestRecord() == records[2])
+        try await catalog.store.delete(latest)
+        #expect(try await catalog.newestRecord() == records[2])
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let next = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        #expect(next.number == 4 && next.prerequisites == Array(Set(records[2].allRefs.values)).sorted())
+    }
+
+    /// Records written before `lastFull` was kept: the chain's newest full bundle is found by reading the records.
+    @Test func theNewestFullBundleOfARecordWithoutItIsFoundInTheRecords() async throws {
+        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        let request = BundleExportRequest(repositoryID: repository)
+        _ = try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now())
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        _ = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        var third = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        #expect(third.lastFull == 2)
+        third.lastFull = nil
+        #expect(try await catalog.lastFull(asOf: third) == 2)
+    }
+
     @Test func theStateReadsBackWhatItWrote() async throws {
         func id(_ byte: UInt8) -> GitObjectID { GitObjectID(bytes: Array(repeating: byte, count: 20)) }
         var state = ExportBase()
@@ -188,7 +279,10 @@ struct ExportCatalogTests {
         try await catalog.store.put(gzipped, bytes: try Deflater.compress(state, format: .gzip, level: 6))
         try await catalog.store.delete(try ObjectKey(try #require(record.state)))
         record.state = nil
-        try await catalog.store.put(try ObjectKey("\(repository)/exports/00000001.json"), bytes: Array(try GraceJSON.encode(record)))
+        record.lastFull = nil
+        for copy in ["exports/00000001.json", "latest.json"] {
+            try await catalog.store.put(try ObjectKey("\(repository)/\(copy)"), bytes: Array(try GraceJSON.encode(record)))
+        }
         let base = try await catalog.base(after: record)
         #expect(base.holders.count > 0 && base.commits.count > 0)
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
@@ -261,7 +355,7 @@ struct ExportCatalogTests {
         report.bundleBytes = third.bundleBytes
         let next = try await catalog.base(after: third)
         await #expect {
-            _ = try await catalog.append(bundle: copy, report: report, next: next, number: 3, now: fixture.clock.now())
+            _ = try await catalog.append(bundle: copy, report: report, next: next, number: 3, lastFull: 3, now: fixture.clock.now())
         } throws: { error in
             if case VaultFailure.locked = error { return true }
             return false
