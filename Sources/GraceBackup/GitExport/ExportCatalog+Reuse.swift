@@ -83,8 +83,8 @@ struct EntrySegment: Sendable {
         }
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         guard position == record.bundleBytes, digest == record.bundleSHA256 else {
-            throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is \(position) bytes with SHA-256 \(digest); its record says "
-                                                 + "\(record.bundleBytes) bytes, \(record.bundleSHA256) (truncated or modified)")
+            throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "it is \(position) bytes with SHA-256 \(digest); its record says "
+                                                    + "\(record.bundleBytes) bytes, \(record.bundleSHA256) (truncated or modified)", location: store.location)
         }
     }
 }

@@ -90,10 +90,10 @@ public struct ExportCatalog: Sendable {
 
     private func decodeRecord(_ bytes: [UInt8], key: ObjectKey) throws -> BundleExportRecord {
         guard let record = try? GraceJSON.decode(BundleExportRecord.self, from: Data(bytes)), record.format == BundleExportRecord.formatName else {
-            throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not a bundle export record")
+            throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "not a bundle export record", location: store.location)
         }
         guard record.version <= BundleExportRecord.currentVersion else {
-            throw VaultFailure.unsupportedFormat(location: "\(store.location) (\(key))", found: String(record.version))
+            throw ExportCatalogFailure.unsupportedFormat(key: key.rawValue, version: record.version, location: store.location)
         }
         return record
     }
@@ -116,11 +116,11 @@ public struct ExportCatalog: Sendable {
             // Only the newest two states are kept: an older one was deleted by exports that came after
             // this one was listed, and one of them has the number this export would take.
             if let newest = try await newestRecord(), newest.number > record.number + 1 {
-                throw VaultFailure.locked(by: "export \(newest.number) of repository \(root), written while this export began", location: store.location)
+                throw ExportCatalogFailure.overtaken(what: "export \(newest.number) of repository \(root) was recorded while this export read export \(record.number)", location: store.location)
             }
-            throw VaultFailure.recordDamaged(key: key.rawValue, detail: "it is missing")
+            throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "it is missing", location: store.location)
         }
-        guard let base = await ExportBase.reading(lines: bytes) else { throw VaultFailure.recordDamaged(key: key.rawValue, detail: "not an export state") }
+        guard let base = await ExportBase.reading(lines: bytes) else { throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "not an export state", location: store.location) }
         return base
     }
 
@@ -128,7 +128,7 @@ public struct ExportCatalog: Sendable {
     /// then its state, then its record. The bundle and state are named by their content, and the
     /// record is created only if no export of that number exists: of two exports racing for one
     /// number (a worker that lost its lease and the one that took it over), one record wins, it
-    /// names its own bundle, and the other throws `.locked` having overwritten nothing.
+    /// names its own bundle, and the other throws `ExportCatalogFailure.overtaken` having overwritten nothing.
     func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, lastFull: Int, now: Instant) async throws -> BundleExportRecord {
         let bundleSHA256 = report.bundleSHA256  // hashed while the bundle was written
         precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
@@ -152,7 +152,7 @@ public struct ExportCatalog: Sendable {
             if let winner = try? GraceJSON.decode(BundleExportRecord.self, from: Data(try await store.getBytes(recordKey))) {
                 try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && $0.rawValue != statePath(of: winner) })
             }
-            throw VaultFailure.locked(by: "another export, which wrote export \(number) of repository \(root) first", location: store.location)
+            throw ExportCatalogFailure.overtaken(what: "another export recorded export \(number) of repository \(root) first", location: store.location)
         }
         try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
         try await store.synchronize()
@@ -247,7 +247,8 @@ public struct ExportCatalog: Sendable {
         var chain: [BundleExportRecord] = []
         for number in first..<last.number {
             guard let record = try await record(number: number) else {
-                throw VaultFailure.recordDamaged(key: "\(root)/exports/\(Self.numbered(number)).json", detail: "it is missing, and export \(last.number) is recorded")
+                throw ExportCatalogFailure.damaged(key: "\(root)/exports/\(Self.numbered(number)).json", detail: "it is missing, and export \(last.number) is recorded",
+                                                   location: store.location)
             }
             chain.append(record)
         }

@@ -309,7 +309,7 @@ struct ExportCatalogTests {
         await #expect {
             _ = try await catalog.base(after: records[1])
         } throws: { error in
-            if case VaultFailure.locked = error { return true }
+            if case ExportCatalogFailure.overtaken = error { return true }
             return false
         }
         // The newest state missing, with nothing after it, is damage.
@@ -357,7 +357,7 @@ struct ExportCatalogTests {
         await #expect {
             _ = try await catalog.append(bundle: copy, report: report, next: next, number: 3, lastFull: 3, now: fixture.clock.now())
         } throws: { error in
-            if case VaultFailure.locked = error { return true }
+            if case ExportCatalogFailure.overtaken = error { return true }
             return false
         }
         #expect(try await stored() == recorded.union([underWay]), "the winner's bundle and state are still there")
