@@ -82,9 +82,12 @@ public enum DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public enum OpenMode: Sendable { case create, openExisting }
+    /// `.readOnly` is for readers (an export): the embedded database is opened read-only, so a reader
+    /// neither checkpoints other processes' commits into it nor waits on its fsyncs (four a run); a
+    /// database on a server opens as `.openExisting`.
+    public enum OpenMode: Sendable { case create, openExisting, readOnly }
 
-    /// Opens the deployment; `.openExisting` throws `.notFound` when it is not there.
+    /// Opens the deployment; `.openExisting` and `.readOnly` throw `.notFound` when it is not there.
     /// - Parameters:
     ///   - objects: with `.create`, where the objects go (for a folder, when not in `objects/`).
     ///     Recorded with the deployment (`deployment.json`, or the server database's
@@ -121,7 +124,7 @@ public enum DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
     private func openEmbedded(_ folder: URL, _ mode: OpenMode, objects: StorageLocation?,
                               now: @escaping @Sendable () -> Instant) throws -> (any GraceDatabase, StorageLocation) {
         let databasePath = Self.databasePath(in: folder)
-        if mode == .openExisting {
+        if mode != .create {
             guard FileManager.default.fileExists(atPath: databasePath) else {
                 throw StorageFailure(.notFound, .open, location: description,
                                      message: "no Grace deployment here (\(Self.databaseFileName) is missing); `grace-backup simulate --deployment \(folder.path)` creates one")
@@ -143,7 +146,12 @@ public enum DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
             try settings.write(to: folder.appendingPathComponent(Self.settingsFileName), options: .atomic)
             objectsAt = objects
         }
-        let database = try SQLiteGraceDatabase(path: databasePath, mode: mode == .create ? .create : .openExisting, now: now)
+        let databaseMode: SQLiteGraceDatabase.OpenMode = switch mode {
+        case .create: .create
+        case .openExisting: .openExisting
+        case .readOnly: .readOnly
+        }
+        let database = try SQLiteGraceDatabase(path: databasePath, mode: databaseMode, now: now)
         return (database, objectsAt)
     }
 }

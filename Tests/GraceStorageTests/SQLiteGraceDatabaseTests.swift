@@ -21,6 +21,32 @@ struct SQLiteGraceDatabaseTests {
         #expect(try database.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2, "2 is FULL")
     }
 
+    /// A reader's open (an export's) writes nothing: the database refuses a write through it. An older
+    /// schema is upgraded first all the same, as by any open.
+    @Test func aReadOnlyOpenRefusesWritesAndStillUpgradesAnOlderSchema() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-readonly-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("grace.sqlite").path
+        let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 0) }
+        let indexes = "SELECT count(*) FROM sqlite_master WHERE name = 'refs_by_repository_and_type'"
+        _ = try SQLiteGraceDatabase(path: path, mode: .create, now: clock)
+        let reader = try SQLiteGraceDatabase(path: path, mode: .readOnly, now: clock)
+        #expect(try reader.pool.read { try Int.fetchOne($0, sql: indexes) } == 1)
+        #expect(throws: (any Error).self) {
+            try reader.pool.write { try $0.execute(sql: "INSERT INTO deployment_info (key, value) VALUES ('probe', 'x')") }
+        }
+
+        let current = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DROP INDEX refs_by_repository_and_type")
+            try db.execute(sql: "PRAGMA user_version = \(current! - 1)")
+        }
+        _ = try SQLiteGraceDatabase(path: path, mode: .readOnly, now: clock)
+        let upgraded = try DatabaseQueue(path: path).read { (try Int.fetchOne($0, sql: indexes), try Int.fetchOne($0, sql: "PRAGMA user_version")) }
+        #expect(upgraded.0 == 1 && upgraded.1 == current)
+    }
+
     /// An open upgrades a database made before the last schema statement, writes nothing to a
     /// current one (so it does not wait for a writer holding the lock), and refuses a newer or a
     /// foreign database whatever its `user_version` says.

@@ -49,7 +49,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try await deployment.open(.openExisting)
+        let opened = try await deployment.open(.readOnly)
         if toFile {
             let report = try await exportToFile(opened)
             try global.emit(report) { Self.describe(report, to: output) }

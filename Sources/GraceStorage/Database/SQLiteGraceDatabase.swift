@@ -10,25 +10,34 @@ public struct SQLiteGraceDatabase: GraceDatabase {
     public let location: String
     public var schemaVersion: Int { SQLiteSchema.version }
 
-    /// Opens (and with `.create`, creates) the database file at `path`.
-    /// - Throws: `.notFound` when the file is missing and `mode` is `.openExisting`.
+    /// Opens (and with `.create`, creates) the database file at `path`; with `.readOnly`, for reading
+    /// only (opened read-write all the same when its schema needs migrating first).
+    /// - Throws: `.notFound` when the file is missing and `mode` is not `.create`.
     public init(path: String, mode: OpenMode, now: @escaping @Sendable () -> Instant) throws {
         location = "sqlite://\(path)"
-        if mode == .openExisting, !FileManager.default.fileExists(atPath: path) {
+        if mode != .create, !FileManager.default.fileExists(atPath: path) {
             throw StorageFailure(.notFound, .open, location: location, message: "the database file does not exist")
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
+        configuration.readonly = mode == .readOnly
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // FULL makes every commit durable: an acknowledged operation survives a power cut. Set on
-            // the writer after the pool opened: GRDB sets NORMAL when it turns WAL on, after
-            // `prepareDatabase` has run, and NORMAL lets the last commits go with the power.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            let location = self.location
-            let createIfMissing = mode == .create
-            if try !pool.read(SQLiteSchema.isCurrent) {
-                try pool.write { db in try SQLiteSchema.migrate(db, location: location, createIfMissing: createIfMissing) }
+            var opened = try DatabasePool(path: path, configuration: configuration)
+            if configuration.readonly, try !opened.read(SQLiteSchema.isCurrent) {
+                configuration.readonly = false  // migrated first, as by any open
+                opened = try DatabasePool(path: path, configuration: configuration)
+            }
+            pool = opened
+            if !configuration.readonly {
+                // FULL makes every commit durable: an acknowledged operation survives a power cut. Set on
+                // the writer after the pool opened: GRDB sets NORMAL when it turns WAL on, after
+                // `prepareDatabase` has run, and NORMAL lets the last commits go with the power.
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+                let location = self.location
+                let createIfMissing = mode == .create
+                if try !pool.read(SQLiteSchema.isCurrent) {
+                    try pool.write { db in try SQLiteSchema.migrate(db, location: location, createIfMissing: createIfMissing) }
+                }
             }
         } catch let failure as StorageFailure {
             throw failure
@@ -38,7 +47,7 @@ public struct SQLiteGraceDatabase: GraceDatabase {
         self.now = now
     }
 
-    public enum OpenMode: Sendable { case create, openExisting }
+    public enum OpenMode: Sendable { case create, openExisting, readOnly }
 
     public func apply(_ transaction: GraceTransaction) async throws -> CommitReceipt {
         let clock = now
