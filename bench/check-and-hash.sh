@@ -17,8 +17,8 @@ for tool in hyperfine b3sum; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
 
-echo "bench: building grace-backup (release)"
-swift build -c release --scratch-path .build-release >/dev/null
+echo "bench: building grace-backup (release, Swift runtime linked in)"
+swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 
 mkdir -p "$work"

@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/recovery-point
-echo "bench: building grace-backup (release)"
-swift build -c release --scratch-path .build-release >/dev/null
+echo "bench: building grace-backup (release, Swift runtime linked in)"
+swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 rm -rf "$work"-*
 mkdir -p "$(dirname "$work")"
