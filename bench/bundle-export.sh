@@ -20,7 +20,7 @@ for tool in hyperfine git; do
 done
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 project="$PWD"
 mkdir -p "$work"

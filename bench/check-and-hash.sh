@@ -18,7 +18,7 @@ for tool in hyperfine b3sum; do
 done
 
 echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 
 mkdir -p "$work"

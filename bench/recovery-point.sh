@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/recovery-point
 echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 rm -rf "$work"-*
 mkdir -p "$(dirname "$work")"

@@ -18,7 +18,7 @@ done
 python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install -q 'moto[server]'
 python3 -c 'import awscli' 2>/dev/null || python3 -m pip install -q awscli
 echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

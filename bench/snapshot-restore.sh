@@ -20,7 +20,7 @@ done
 export RESTIC_PASSWORD=bench
 
 echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
 tool="$PWD/.build-release/release/grace-backup"
 [ -f "$work/deployment/grace.sqlite" ] || FILES=${FILES:-20000} bash bench/check-and-hash.sh "$work" >/dev/null
 
