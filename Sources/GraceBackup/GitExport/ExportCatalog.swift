@@ -67,13 +67,18 @@ public struct ExportCatalog: Sendable {
     }
 
     /// The newest export record, the others unread: `latest.json`'s, or a record after it, looked for
-    /// by number (an export that stopped between its record and `latest.json` leaves one).
+    /// by number (an export that stopped between its record and `latest.json` leaves one). A
+    /// `latest.json` that does not decode is only a damaged copy: the records are read instead.
     public func newestRecord() async throws -> BundleExportRecord? {
         let latestKey = try ObjectKey("\(root)/latest.json")
         var newest: BundleExportRecord?
         do {
             newest = try decodeRecord(try await store.getBytes(latestKey), key: latestKey)
-        } catch let failure as StorageFailure where failure.reason == .notFound {}
+        } catch let failure as StorageFailure where failure.reason == .notFound {
+            newest = nil  // no export yet, or the first stopped before it: the look below finds any record
+        } catch ExportCatalogFailure.damaged {
+            newest = try await records().last
+        }
         while let next = try await record(number: (newest?.number ?? 0) + 1) { newest = next }
         return newest
     }
@@ -221,11 +226,13 @@ public struct ExportCatalog: Sendable {
             exported = try await attempt(reusing: nil, base: again)
         }
         let (report, next) = exported
-        guard !report.nothingNew, let lastFull = report.full ? number : lastFull else {
+        guard !report.nothingNew else {
             tip = newest.map { CatalogTip(record: $0, base: next) }
             return (report, nil)
         }
-        let record = try await append(bundle: file, report: report, next: next, number: number, lastFull: lastFull, now: now)
+        // An incremental bundle follows a recorded export, so `lastFull` is known for it.
+        let newestFull = report.full ? number : lastFull ?? number
+        let record = try await append(bundle: file, report: report, next: next, number: number, lastFull: newestFull, now: now)
         tip = CatalogTip(record: record, base: next)
         do {
             try await deleteStaleStates(before: number)

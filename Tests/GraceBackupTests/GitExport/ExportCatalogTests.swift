@@ -200,7 +200,7 @@ struct ExportCatalogTests {
     }
 
     /// `latest.json` is written after the record it copies: an export that stopped between the two
-    /// leaves it behind (or absent), and the record after it is still found.
+    /// leaves it behind (or absent), and the record after it is still found; a damaged one is passed over.
     @Test func aRecordNewerThanLatestJSONIsFound() async throws {
         let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
         defer { fixture.remove() }
@@ -215,6 +215,8 @@ struct ExportCatalogTests {
         #expect(try await catalog.newestRecord() == records[2])
         try await catalog.store.delete(latest)
         #expect(try await catalog.newestRecord() == records[2])
+        try await catalog.store.put(latest, bytes: Array("{\"format\": \"something else\"}".utf8))
+        #expect(try await catalog.newestRecord() == records[2], "a damaged copy: the records are read")
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
         let next = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
         #expect(next.number == 4 && next.prerequisites == Array(Set(records[2].allRefs.values)).sorted())
