@@ -75,8 +75,9 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
         String(unsafeUninitializedCapacity: 40) { writeHex(into: $0) }
     }
 
-    /// Writes the 40 hexadecimal digits at the start of `text`; returns 40.
-    private func writeHex(into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    /// Writes the 40 hexadecimal digits at the start of `text` (at least 40 bytes); returns 40.
+    public func writeHex(into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(text.count >= 40, "an object id is 40 hexadecimal digits")
         withBytes { bytes in
             for (index, byte) in bytes.enumerated() {
                 text[2 * index] = Self.hexDigits[Int(byte >> 4)]
@@ -87,15 +88,6 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     public var description: String { hex }
-
-    /// Appends the 40 hexadecimal digits to `bytes`, without making a string.
-    public func appendHex(to bytes: inout [UInt8]) {
-        // Written in place, not appended a digit at a time: a state of tens of thousands of ids is
-        // written on every export, and each append checked the array's capacity.
-        let end = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: 40))
-        bytes.withUnsafeMutableBufferPointer { _ = writeHex(into: UnsafeMutableBufferPointer(rebasing: $0[end...])) }
-    }
 
     public static func < (lhs: GitObjectID, rhs: GitObjectID) -> Bool { (lhs.high, lhs.middle, lhs.low) < (rhs.high, rhs.middle, rhs.low) }
 

@@ -10,46 +10,83 @@ extension ExportBase {
     static let stateHeader = "grace-backup-export-state 2"
 
     func lines() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(100 * (blobs.count + trees.count + holders.count + commits.count) + 64)
-        // Byte by byte rather than through interpolated strings: one string per line cost half of the writing.
-        // (Writing the `B` lines on a second core, as they are read, measured no faster.)
-        func add(_ text: String) { bytes += text.utf8 }
-        func add(_ id: GitObjectID) { id.appendHex(to: &bytes) }
-        func add(kind: Character) { bytes.append(kind.asciiValue!); bytes.append(UInt8(ascii: " ")) }
-        func space() { bytes.append(UInt8(ascii: " ")) }
-        func newline() { bytes.append(UInt8(ascii: "\n")) }
-        add(Self.stateHeader); newline()
-        for (name, id) in refs.sorted(by: { $0.key < $1.key }) { add(kind: "R"); add(name); space(); add(id); newline() }
-        for (reference, id) in commits.sorted(by: { $0.key < $1.key }) { add(kind: "C"); add(reference); space(); add(id); newline() }
-        for (sha256, id) in blobs {
-            add(kind: "B"); add(sha256); space(); add(id)
-            if let adler = adlers[sha256] { space(); Self.appendDigits(of: UInt64(adler), radix: 16, to: &bytes) }
-            newline()
+        // Each line's length is known before it is written: the whole text goes into one buffer of its
+        // size, through a pointer. Appended piece by piece to an array (the helpers capturing it), the
+        // state of a 20,000-file repository took 12 to 19 ms, a third of a follower's bundle.
+        let sortedRefs = refs.sorted { $0.key < $1.key }, sortedCommits = commits.sorted { $0.key < $1.key }
+        let idLine = 2 + 40 + 1, largestNumber = 1 + 20  // a space and UInt64's digits
+        var size = Self.stateHeader.utf8.count + 1
+        for (name, id) in sortedRefs { size += 2 + name.utf8.count + 1 + id.utf8.count + 1 }
+        for (reference, _) in sortedCommits { size += reference.utf8.count + 1 + idLine }
+        for sha256 in blobs.keys { size += sha256.utf8.count + 1 + idLine + largestNumber }
+        for (directory, tree) in trees { size += directory.utf8.count + 1 + idLine + 1 + tree.name.utf8.count }
+        size += otherObjects.count * idLine + holders.count * (idLine + largestNumber)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var text = StateText(buffer)
+            text.add(Self.stateHeader); text.newline()
+            for (name, id) in sortedRefs { text.add(kind: "R"); text.add(name); text.space(); text.add(id); text.newline() }
+            for (reference, id) in sortedCommits { text.add(kind: "C"); text.add(reference); text.space(); text.add(id); text.newline() }
+            for (sha256, id) in blobs {
+                text.add(kind: "B"); text.add(sha256); text.space(); text.add(id)
+                if let adler = adlers[sha256] { text.space(); text.add(UInt64(adler), radix: 16) }
+                text.newline()
+            }
+            for (directory, tree) in trees {
+                text.add(kind: "T"); text.add(directory); text.space()
+                if let id = tree.id { text.add(id) } else { text.add(byte: UInt8(ascii: "-")) }
+                text.space(); text.add(tree.name); text.newline()
+            }
+            for id in otherObjects { text.add(kind: "O"); text.add(id); text.newline() }
+            for (id, bundle) in holders { text.add(kind: "H"); text.add(id); text.space(); text.add(UInt64(bundle), radix: 10); text.newline() }
+            count = text.written
         }
-        for (directory, tree) in trees {
-            add(kind: "T"); add(directory); space()
-            if let id = tree.id { add(id) } else { bytes.append(UInt8(ascii: "-")) }
-            space(); add(tree.name); newline()
-        }
-        for id in otherObjects { add(kind: "O"); add(id); newline() }
-        for (id, bundle) in holders { add(kind: "H"); add(id); space(); Self.appendDigits(of: UInt64(bundle), radix: 10, to: &bytes); newline() }
-        return bytes
     }
 
-    /// `value` in lowercase digits of `radix` (10 or 16), as `String(value, radix:)` writes it.
-    private static func appendDigits(of value: UInt64, radix: UInt64, to bytes: inout [UInt8]) {
-        var remaining = value
-        let start = bytes.count
-        repeat {
-            let digit = UInt8(remaining % radix)
-            bytes.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
-            remaining /= radix
-        } while remaining > 0
-        bytes[start...].reverse()
+    /// The state's text as it is written, into a buffer sized for all of it.
+    private struct StateText {
+        let buffer: UnsafeMutableBufferPointer<UInt8>
+        private(set) var written = 0
+
+        init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+        mutating func add(byte: UInt8) {
+            buffer[written] = byte
+            written += 1
+        }
+
+        mutating func space() { add(byte: UInt8(ascii: " ")) }
+        mutating func newline() { add(byte: UInt8(ascii: "\n")) }
+        mutating func add(kind: Character) { add(byte: kind.asciiValue!); space() }
+
+        mutating func add(_ text: String) {
+            var text = text
+            text.withUTF8 { utf8 in
+                guard let source = utf8.baseAddress else { return }
+                precondition(written + utf8.count <= buffer.count, "the state's size was counted short")
+                (buffer.baseAddress! + written).update(from: source, count: utf8.count)
+                written += utf8.count
+            }
+        }
+
+        mutating func add(_ id: GitObjectID) {
+            written += id.writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[written...]))
+        }
+
+        /// `value` in lowercase digits of `radix` (10 or 16), as `String(value, radix:)` writes it.
+        mutating func add(_ value: UInt64, radix: UInt64) {
+            var digits = 1, rest = value / radix
+            while rest > 0 { digits += 1; rest /= radix }
+            var remaining = value
+            for position in stride(from: written + digits - 1, through: written, by: -1) {
+                let digit = UInt8(remaining % radix)
+                buffer[position] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                remaining /= radix
+            }
+            written += digits
+        }
     }
 
-    /// A number written by `appendDigits`: digits of `radix` only (either case), at most `maxDigits`.
+    /// A number written by `StateText.add(_:radix:)`: digits of `radix` only (either case), at most `maxDigits`.
     private static func number(_ field: UnsafeBufferPointer<UInt8>, radix: UInt64, maxDigits: Int) -> UInt64? {
         guard !field.isEmpty, field.count <= maxDigits else { return nil }
         var value: UInt64 = 0
