@@ -49,7 +49,10 @@ extension ExportBase {
 
         init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
 
+        // Every write checks its room, not only in debug builds: a size counted short must stop the
+        // export, never write past the buffer.
         mutating func add(byte: UInt8) {
+            precondition(written < buffer.count, "the state's size was counted short")
             buffer[written] = byte
             written += 1
         }
@@ -76,6 +79,7 @@ extension ExportBase {
         mutating func add(_ value: UInt64, radix: UInt64) {
             var digits = 1, rest = value / radix
             while rest > 0 { digits += 1; rest /= radix }
+            precondition(written + digits <= buffer.count, "the state's size was counted short")
             var remaining = value
             for position in stride(from: written + digits - 1, through: written, by: -1) {
                 let digit = UInt8(remaining % radix)
