@@ -93,7 +93,12 @@ let package = Package(
                 "GraceModel", "GraceStorage", "GraceBackup", "GraceS3", "GracePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictSettings),
+            swiftSettings: strictSettings,
+            // Linked with the Swift runtime in (`--static-swift-stdlib`), the executable would export every
+            // symbol (the runtime's link arguments say `-export-dynamic`): about 49,000, which the dynamic
+            // loader hashes and `dladdr` walks on every start, a third of `--help`'s time. Nothing loads
+            // the executable as a library, so nothing needs them.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"])]),
         .testTarget(name: "GraceModelTests", dependencies: ["GraceModel"], swiftSettings: strictSettings),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
         .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackup", "GraceModel", "GraceBackupTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strictSettings),
