@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GraceModel
 
 /// AWS Signature Version 4 for S3 (docs: "Authenticating Requests (AWS Signature Version 4)"),
 /// written here because no AWS SDK for Swift is available. Pure: a request description in, the
@@ -50,7 +51,7 @@ public struct SigV4Signer: Sendable {
     public static let emptyPayloadSHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     /// The `x-amz-content-sha256` of a body held in memory.
-    public static func payloadSHA256(of body: some DataProtocol) -> String { hex(SHA256.hash(data: body)) }
+    public static func payloadSHA256(of body: some DataProtocol) -> String { Hex.encode(SHA256.hash(data: body)) }
 
     public func sign(_ request: Request, at date: Date) -> Signed {
         let stamp = Self.timestamp(date)
@@ -62,12 +63,12 @@ public struct SigV4Signer: Sendable {
         let canonical = [request.method, Self.canonicalURI(request.path), Self.canonicalQuery(request.query), canonicalHeaders, signedHeaders,
                          request.payloadSHA256].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8)))].joined(separator: "\n")
+        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Hex.encode(SHA256.hash(data: Data(canonical.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         var added: [(name: String, value: String)] = [("x-amz-date", stamp)]
         if let token = credentials.sessionToken { added.append(("x-amz-security-token", token)) }
@@ -127,6 +128,4 @@ public struct SigV4Signer: Sendable {
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
     }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }

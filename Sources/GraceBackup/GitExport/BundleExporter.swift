@@ -312,7 +312,7 @@ public struct BundleExporter: Sendable {
         try destination.write(contentsOf: final)
         if let reusing { try await reusing.write(destination.fileDescriptor, writer.reservedOffset) }
         let sha256 = try writer.finish(alsoHashingFromStart: true).sha256FromStart ?? []
-        report.bundleSHA256 = sha256.map { String(format: "%02x", $0) }.joined()
+        report.bundleSHA256 = Hex.encode(sha256)
         report.bundleBytes = Int64(try destination.offset())
         progress?.yield(.phaseFinished(.exportingBundle, elapsedSeconds: (ContinuousClock.now - started).seconds))
         report.elapsedSeconds = (ContinuousClock.now - started).seconds

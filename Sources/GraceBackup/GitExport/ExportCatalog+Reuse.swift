@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GraceGit
+import GraceModel
 import GraceStorage
 
 extension ExportCatalog {
@@ -81,7 +82,7 @@ struct EntrySegment: Sendable {
             }
             position += Int64(piece.readableBytes)
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(hasher.finalize())
         guard position == record.bundleBytes, digest == record.bundleSHA256 else {
             throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "it is \(position) bytes with SHA-256 \(digest); its record says "
                                                     + "\(record.bundleBytes) bytes, \(record.bundleSHA256) (truncated or modified)", location: store.location)

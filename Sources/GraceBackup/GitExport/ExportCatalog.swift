@@ -305,7 +305,11 @@ public struct ExportCatalog: Sendable {
         record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz"
     }
 
-    static func numbered(_ number: Int) -> String { String(format: "%08d", number) }
+    /// Eight digits, zero-padded, so names sort in number order.
+    static func numbered(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
 }
 
 extension ExportBase {

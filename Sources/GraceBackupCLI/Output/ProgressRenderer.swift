@@ -127,5 +127,6 @@ func formatBytes(_ bytes: Int64) -> String {
         value /= 1000
         unit += 1
     }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    // The unit joined outside the format: `%@` would bridge it to an NSString.
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
 }

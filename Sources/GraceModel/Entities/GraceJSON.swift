@@ -23,9 +23,14 @@ public enum GraceJSON {
         return try JSONDecoder().decode(type, from: Data(json.utf8))
     }
 
+    /// The types `GraceJSONReader` reads. Looked up by identity, not by casting `type` to the protocol:
+    /// a type's first cast to a protocol walks every conformance in the executable (11,000 of them,
+    /// about 440,000 instructions, 0.1 ms), once for each type decoded, found or not.
+    private static let fastDecodable: [any GraceJSONFastDecodable.Type] = [DirectoryVersion.self, Reference.self]
+
     /// The value `GraceJSONReader` reads, or nil for a type it does not read or a document outside its subset.
     private static func readFast<Value: Decodable>(_ type: Value.Type, _ bytes: UnsafeRawBufferPointer) -> Value? {
-        guard let fast = type as? any GraceJSONFastDecodable.Type else { return nil }
+        guard let fast = fastDecodable.first(where: { ObjectIdentifier($0) == ObjectIdentifier(type) }) else { return nil }
         return (try? fast.init(readingWhole: bytes)) as? Value
     }
 }

@@ -244,7 +244,8 @@ extension UnsafeRawBufferPointer {
     }
 }
 
-/// Types `GraceJSON.decode` reads with `GraceJSONReader`, falling back to `JSONDecoder`.
+/// Types `GraceJSON.decode` reads with `GraceJSONReader`, falling back to `JSONDecoder`; each is
+/// listed in `GraceJSON.fastDecodable`.
 protocol GraceJSONFastDecodable: Decodable {
     init(reading reader: inout GraceJSONReader) throws
 }

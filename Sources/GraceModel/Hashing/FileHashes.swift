@@ -23,10 +23,12 @@ public enum HashAlgorithm: String, CaseIterable, Sendable, Codable {
     case sha256, blake3
 }
 
-enum Hex {
+/// Lowercase hexadecimal, as Grace, Git and S3 write digests. By hand: `String(format: "%02x")` goes
+/// through Foundation's formatter and a dynamic cast per byte.
+public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(64)
         for byte in bytes {
