@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recovery point of continuous capture (issue 11): a real-time writer at 50 operations per
 # second across several repositories and `grace-backup stream` run as separate processes; both are
-# SIGKILLed at a random moment 2-4 s in, the vault is restored to its latest point and checked, and
+# SIGKILLed at a random moment 2-4 s after the writer's first acknowledgement, the vault is restored to its latest point and checked, and
 # the writer's acknowledgements say what was lost. 20 runs by default (RUNS=...), release build.
 # Reports the recovery point p50/p99/max, acknowledged promotions missing (must be 0), check problems
 # (must be 0), and storage requests per minute while idle (must be 0) and while writing.

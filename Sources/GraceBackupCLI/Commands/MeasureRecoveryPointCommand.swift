@@ -14,8 +14,9 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
         discussion: """
             Runs in --work (a new temporary folder by default): simulates a deployment, snapshots it, measures an idle \\
             stream's storage requests, then --runs times: starts `stream` and a writer at --rate operations per second \\
-            (promotions acknowledged once the vault holds them), SIGKILLs both at a random moment (--kill-between, 2-4 s by default), restores \\
-            --to-latest into an empty folder with `check`, and compares with the writer's acknowledgements. The \\
+            (promotions acknowledged once the vault holds them), SIGKILLs both at a random moment (--kill-between \\
+            seconds after the writer's first acknowledgement, 2-4 s by default), restores --to-latest into an empty \\
+            folder with `check`, and compares with the writer's acknowledgements. The \\
             recovery point of a run is the time between the last acknowledged write and the last acknowledged write \\
             present after the restore. Exits 4 when an acknowledged promotion is missing or check finds a problem, 8 \\
             when the p99 recovery point exceeds --max-recovery-point.
@@ -29,7 +30,7 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
     @Option(help: "Fail (exit 8) when the p99 recovery point exceeds this many seconds.") var maxRecoveryPoint: Double?
     @Option(help: "Work folder (kept); a new temporary one, removed after, by default.") var work: String?
     @Option(help: "Seed of the workload and of the kill times.") var seed: UInt64 = 1
-    @Option(help: "Kill at a random moment this many seconds after the writer starts: FROM-TO.", transform: { text in
+    @Option(help: "Kill at a random moment this many seconds after the writer's first acknowledged write: FROM-TO.", transform: { text in
         let parts = text.split(separator: "-").compactMap { Double($0) }
         guard parts.count == 2, parts[0] > 0, parts[0] <= parts[1] else { throw ValidationError("\"\(text)\" is not a range of seconds such as 2-4") }
         return parts[0]...parts[1]
@@ -98,6 +99,9 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
             let writer = try tool.start(["simulate", "--deployment", deployment, "--repositories", "3", "--files", "60", "--rate", "\(rate)",
                                          "--duration", "60", "--ack-log", acks, "--acknowledge-promotions-from", vault, "--seed", "\(seed &* 1000 &+ UInt64(index))"],
                                         in: runFolder, name: "writer")
+            // Counted from the first acknowledgement, not the start: a slow machine spends the first second
+            // setting up, and a writer killed before it writes proves nothing about losing writes.
+            try await tool.waitFor("acknowledgedAt", in: URL(fileURLWithPath: acks), process: writer)
             try await Task.sleep(for: .seconds(Double.random(in: killBetween, using: &random)))
             kill(writer.processIdentifier, SIGKILL)
             kill(stream.processIdentifier, SIGKILL)
