@@ -23,8 +23,8 @@ public enum HashAlgorithm: String, CaseIterable, Sendable, Codable {
     case sha256, blake3
 }
 
-/// Lowercase hexadecimal, as Grace, Git and S3 write digests. By hand: `String(format: "%02x")` goes
-/// through Foundation's formatter and a dynamic cast per byte.
+/// Lowercase hexadecimal, as Grace, Git and S3 write digests. By hand: `String(format: "%02x")` runs
+/// Foundation's formatter for each byte, and its first use walks the runtime's conformance records.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
