@@ -19,9 +19,7 @@ for tool in hyperfine git; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
-tool="$PWD/.build-release/release/grace-backup"
+. scripts/lib/release.sh && build_release
 project="$PWD"
 mkdir -p "$work"
 git_() { git -c user.name=Bench -c user.email=bench@example.com "$@"; }

@@ -17,9 +17,7 @@ for tool in hyperfine b3sum; do
     command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
 done
 
-echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
-tool="$PWD/.build-release/release/grace-backup"
+. scripts/lib/release.sh && build_release
 
 mkdir -p "$work"
 deployment="$work/deployment"

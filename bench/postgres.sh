@@ -12,9 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
-tool="$PWD/.build-release/release/grace-backup"
+. scripts/lib/release.sh && build_release
 [ -f "$work/deployment/grace.sqlite" ] || FILES=${FILES:-20000} bash bench/check-and-hash.sh "$work" >/dev/null
 work=$(cd "$work" && pwd)
 

@@ -17,9 +17,7 @@ for tool in hyperfine rclone; do
 done
 python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install -q 'moto[server]'
 python3 -c 'import awscli' 2>/dev/null || python3 -m pip install -q awscli
-echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
-tool="$PWD/.build-release/release/grace-backup"
+. scripts/lib/release.sh && build_release
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &

@@ -19,9 +19,7 @@ done
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 export RESTIC_PASSWORD=bench
 
-echo "bench: building grace-backup (release, Swift runtime linked in)"
-swift build -c release --static-swift-stdlib --scratch-path .build-release --product grace-backup >/dev/null
-tool="$PWD/.build-release/release/grace-backup"
+. scripts/lib/release.sh && build_release
 [ -f "$work/deployment/grace.sqlite" ] || FILES=${FILES:-20000} bash bench/check-and-hash.sh "$work" >/dev/null
 
 run="$work/snapshot-restore"
