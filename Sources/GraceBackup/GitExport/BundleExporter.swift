@@ -45,8 +45,45 @@ public struct ExportBase: Sendable {
     /// Object → the number of the newest catalog bundle whose pack holds it. Empty in a base read
     /// from a bundle file, and in states written before it was kept.
     public var holders: [GitObjectID: Int] = [:]
+    /// The keys changed since the catalog's state was last written whole, while they are counted: the
+    /// next state is then written as those changes (`ExportCatalog.append`). Nil when the next state
+    /// must be written whole: a base not read from a catalog, or one a full export starts from.
+    var changed: ChangedKeys?
+
+    /// Keys of the maps above, each changed at least once since a state written whole.
+    struct ChangedKeys: Sendable {
+        var commits = Set<String>(), blobs = Set<String>(), trees = Set<String>(), holders = Set<GitObjectID>()
+
+        var count: Int { commits.count + blobs.count + trees.count + holders.count }
+    }
 
     public init() {}
+
+    /// How many entries the state has, `R` lines aside: what its changes are weighed against.
+    var entryCount: Int { commits.count + blobs.count + trees.count + holders.count + otherObjects.count }
+
+    // The maps change through these during an export, so that the changes are counted.
+
+    mutating func record(commit id: GitObjectID, of reference: String) {
+        commits[reference] = id
+        changed?.commits.insert(reference)
+    }
+
+    mutating func record(blob id: GitObjectID, adler: UInt32?, of sha256: String) {
+        blobs[sha256] = id
+        if let adler { adlers[sha256] = adler }
+        changed?.blobs.insert(sha256)
+    }
+
+    mutating func record(tree: Tree, of directory: String) {
+        trees[directory] = tree
+        changed?.trees.insert(directory)
+    }
+
+    mutating func record(holder bundle: Int, of id: GitObjectID) {
+        holders[id] = bundle
+        changed?.holders.insert(id)
+    }
 
     /// Every object the receiver has.
     var objects: Set<GitObjectID> {
@@ -249,8 +286,10 @@ public struct BundleExporter: Sendable {
         let writer = try GitPackWriter(writingTo: destination, reserving: reusing.map { ($0.bytes, $0.count) } ?? (0, 0))
         let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { base?.objects(forChainFrom: lastFull) ?? [] }
         let fromNothing = base == nil
+        // A full bundle's state is written whole: counting its changes would be work for nothing.
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
-                                    known: known, number: number, maxDeltaDepth: maxDeltaDepth, batchBytes: batchBytes, progress: progress)
+                                    countingChanges: !full, known: known, number: number, maxDeltaDepth: maxDeltaDepth, batchBytes: batchBytes,
+                                    progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
         var promotionCommits: [String: GitObjectID] = [:]
@@ -292,7 +331,7 @@ public struct BundleExporter: Sendable {
         }
         var next = builder.state
         next.refs = ids.mapValues(\.hex)
-        if let reusing, let number { for id in reusing.objects { next.holders[id] = number } }
+        if let reusing, let number { for id in reusing.objects { next.record(holder: number, of: id) } }
         report.refs = full || fromNothing ? next.refs : next.refs.filter { baseRefs[$0.key] != $0.value }
         report.newCommits = builder.newCommits
         report.objects = writer.count
@@ -359,14 +398,17 @@ final class ObjectBuilder {
     /// - Parameters:
     ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
-    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase, known: Set<GitObjectID>,
-         number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
+    ///   - countingChanges: false when the state will be written whole, whatever `base` counted.
+    init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase,
+         countingChanges: Bool, known: Set<GitObjectID>, number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
         self.pack = pack
         self.progress = progress
         state = base
+        // Objects known from a bundle read with `--since` go, which a state's changes cannot say.
+        if !countingChanges || !state.otherObjects.isEmpty { state.changed = nil }
         state.otherObjects = []
         self.known = known
         self.number = number
@@ -376,7 +418,7 @@ final class ObjectBuilder {
 
     /// Records that this bundle holds `id`.
     private func wrote(_ id: GitObjectID) {
-        if let number { state.holders[id] = number }
+        if let number { state.record(holder: number, of: id) }
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
@@ -404,7 +446,7 @@ final class ObjectBuilder {
             wrote(id)
             newCommits += 1
         }
-        state.commits[reference.referenceID.description] = id
+        state.record(commit: id, of: reference.referenceID.description)
         reachedCommits.insert(id)
         return id
     }
@@ -424,7 +466,7 @@ final class ObjectBuilder {
         }
         let name = directory.relativePath == DirectoryVersion.rootPath ? "" : try Self.entryName(directory.relativePath, in: "its parent")
         guard !entries.isEmpty else {
-            state.trees[directoryID.description] = .init(id: nil, name: name)
+            state.record(tree: .init(id: nil, name: name), of: directoryID.description)
             return (nil, name)
         }
         let content = GitTree.encode(entries)
@@ -448,7 +490,7 @@ final class ObjectBuilder {
             wrote(id)
             newTrees += 1
         }
-        state.trees[directoryID.description] = .init(id: id, name: name)
+        state.record(tree: .init(id: id, name: name), of: directoryID.description)
         return (id, name)
     }
 
@@ -701,8 +743,7 @@ final class ObjectBuilder {
     /// the base's blob id twice, and the second is not written again.
     private func write(_ prepared: PreparedBlob) throws -> Bool {
         let path = prepared.file.relativePath
-        state.blobs[prepared.file.sha256Hash] = prepared.id
-        if let adler = prepared.adler { state.adlers[prepared.file.sha256Hash] = adler }
+        state.record(blob: prepared.id, adler: prepared.adler, of: prepared.file.sha256Hash)
         guard !known.contains(prepared.id) else { return true }
         let offset: Int64
         var depth = 0

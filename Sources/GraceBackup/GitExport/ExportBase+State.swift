@@ -3,29 +3,53 @@ import GraceGit
 
 /// The export state as text lines (docs/formats/bundle-catalog.md), one entry each:
 /// `R <ref> <id>`, `C <reference id> <commit>`, `B <SHA-256> <blob> [<Adler-32, hex>]`,
-/// `T <directory version id> <tree or -> <name>`, `O <id>`, `H <id> <bundle number>`. Read and
-/// written on every export of a chain, so plain lines rather than JSON (ten times slower), built
-/// and scanned as bytes rather than through strings (twice as fast again).
+/// `T <directory version id> <tree or -> <name>`, `O <id>`, `H <id> <bundle number>`; whole, or as
+/// the lines changed since a state written whole (`changeLines`). Read and written on every export
+/// of a chain, so plain lines rather than JSON (ten times slower), built and scanned as bytes rather
+/// than through strings (twice as fast again).
 extension ExportBase {
     static let stateHeader = "grace-backup-export-state 2"
+    /// A state's changes name the state they apply to after this, on their first line.
+    static let changesHeader = "grace-backup-export-state-changes 1"
 
+    /// The state whole.
     func lines() -> [UInt8] {
+        text(header: Self.stateHeader, commits: commits.sorted { $0.key < $1.key }, blobs: blobs, trees: trees,
+             otherObjects: otherObjects, holders: holders)
+    }
+
+    /// The changes since the state `baseKey`, which this base was read from or grew out of: the lines
+    /// of every key changed since (`changed`), and every ref. Applied to that state (`applying`), they
+    /// give this base.
+    func changeLines(since baseKey: String) -> [UInt8] {
+        guard let changed else { preconditionFailure("changes are written only while they are counted") }
+        return text(header: Self.changesHeader + " " + baseKey,
+                    commits: changed.commits.lazy.map { (key: $0, value: commits[$0]!) },
+                    blobs: changed.blobs.lazy.map { (key: $0, value: blobs[$0]!) },
+                    trees: changed.trees.lazy.map { (key: $0, value: trees[$0]!) }, otherObjects: [],
+                    holders: changed.holders.lazy.map { (key: $0, value: holders[$0]!) })
+    }
+
+    private func text(header: String, commits: some Sequence<(key: String, value: GitObjectID)>, blobs: some Sequence<(key: String, value: GitObjectID)>,
+                      trees: some Sequence<(key: String, value: Tree)>, otherObjects: [GitObjectID],
+                      holders: some Sequence<(key: GitObjectID, value: Int)>) -> [UInt8] {
         // Each line's length is known before it is written: the whole text goes into one buffer of its
         // size, through a pointer. Appended piece by piece to an array (the helpers capturing it), the
         // state of a 20,000-file repository took 12 to 19 ms, a third of a follower's bundle.
-        let sortedRefs = refs.sorted { $0.key < $1.key }, sortedCommits = commits.sorted { $0.key < $1.key }
+        let sortedRefs = refs.sorted { $0.key < $1.key }
         let idLine = 2 + 40 + 1, largestNumber = 1 + 20  // a space and UInt64's digits
-        var size = Self.stateHeader.utf8.count + 1
+        var size = header.utf8.count + 1
         for (name, id) in sortedRefs { size += 2 + name.utf8.count + 1 + id.utf8.count + 1 }
-        for (reference, _) in sortedCommits { size += reference.utf8.count + 1 + idLine }
-        for sha256 in blobs.keys { size += sha256.utf8.count + 1 + idLine + largestNumber }
+        for (reference, _) in commits { size += reference.utf8.count + 1 + idLine }
+        for (sha256, _) in blobs { size += sha256.utf8.count + 1 + idLine + largestNumber }
         for (directory, tree) in trees { size += directory.utf8.count + 1 + idLine + 1 + tree.name.utf8.count }
-        size += otherObjects.count * idLine + holders.count * (idLine + largestNumber)
+        for _ in holders { size += idLine + largestNumber }
+        size += otherObjects.count * idLine
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             var text = StateText(buffer)
-            text.add(Self.stateHeader); text.newline()
+            text.add(header); text.newline()
             for (name, id) in sortedRefs { text.add(kind: "R"); text.add(name); text.space(); text.add(id); text.newline() }
-            for (reference, id) in sortedCommits { text.add(kind: "C"); text.add(reference); text.space(); text.add(id); text.newline() }
+            for (reference, id) in commits { text.add(kind: "C"); text.add(reference); text.space(); text.add(id); text.newline() }
             for (sha256, id) in blobs {
                 text.add(kind: "B"); text.add(sha256); text.space(); text.add(id)
                 if let adler = adlers[sha256] { text.space(); text.add(UInt64(adler), radix: 16) }
@@ -119,14 +143,41 @@ extension ExportBase {
         return base
     }
 
-    /// The lines one of the two halves of the reading reads.
-    private enum LineKinds {
-        case blobs, allButBlobs
-
-        func includes(_ kind: UInt8) -> Bool { (kind == UInt8(ascii: "B")) == (self == .blobs) }
+    /// A state's changes (`changeLines`) read back. Nil when the text is not changes of the state
+    /// `baseKey`: changes name the state they apply to, and are never applied to another.
+    static func reading(changes bytes: [UInt8], of baseKey: String) -> ExportBase? {
+        bytes.withUnsafeBufferPointer { Self(scanning: $0, kinds: .all, changesOf: baseKey) }
     }
 
-    private init?(scanning bytes: UnsafeBufferPointer<UInt8>, kinds: LineKinds) {
+    /// This base with `changes` applied, their keys counted as changed: their refs replace its refs,
+    /// and each of their other entries is added or replaces the entry of the same key.
+    mutating func apply(_ changes: ExportBase) {
+        var counted = changed ?? ChangedKeys()
+        refs = changes.refs
+        for (reference, id) in changes.commits { commits[reference] = id; counted.commits.insert(reference) }
+        for (sha256, id) in changes.blobs { blobs[sha256] = id; counted.blobs.insert(sha256) }
+        for (sha256, adler) in changes.adlers { adlers[sha256] = adler }
+        for (directory, tree) in changes.trees { trees[directory] = tree; counted.trees.insert(directory) }
+        for (id, bundle) in changes.holders { holders[id] = bundle; counted.holders.insert(id) }
+        changed = counted
+    }
+
+    /// The lines one reading reads: a state's on two cores, the `B` lines on one and the others on
+    /// the other; its changes, a few, on one.
+    private enum LineKinds {
+        case blobs, allButBlobs, all
+
+        func includes(_ kind: UInt8) -> Bool {
+            switch self {
+            case .all: true
+            case .blobs: kind == UInt8(ascii: "B")
+            case .allButBlobs: kind != UInt8(ascii: "B")
+            }
+        }
+    }
+
+    /// - Parameter changesOf: the key of the state changes read apply to; nil reading a state.
+    private init?(scanning bytes: UnsafeBufferPointer<UInt8>, kinds: LineKinds, changesOf baseKey: String? = nil) {
         self.init()
         // About one entry in a hundred bytes: the maps grow once, not by doubling.
         let estimate = bytes.count / 100
@@ -145,7 +196,11 @@ extension ExportBase {
             if first {
                 first = false
                 let header = String(decoding: line, as: UTF8.self)
-                guard header == Self.stateHeader || header == "grace-backup-export-state 1" else { return nil }
+                if let baseKey {
+                    guard header == Self.changesHeader + " " + baseKey else { return nil }
+                } else {
+                    guard header == Self.stateHeader || header == "grace-backup-export-state 1" else { return nil }
+                }
                 continue
             }
             if line.isEmpty || !kinds.includes(line[0]) { continue }
@@ -179,7 +234,8 @@ extension ExportBase {
                 guard tree != nil || fields[1].elementsEqual([UInt8(ascii: "-")]) else { return nil }
                 trees[text(0)] = Tree(id: tree, name: fields.count == 3 ? text(2) : "")
             case (UInt8(ascii: "O"), 1):
-                guard let object = id(0) else { return nil }
+                // Changes cannot hold these: an export drops them (`ObjectBuilder`) and writes its state whole.
+                guard baseKey == nil, let object = id(0) else { return nil }
                 otherObjects.append(object)
             case (UInt8(ascii: "H"), 2):
                 guard let object = id(0), let bundle = Self.number(fields[1], radix: 10, maxDigits: 18), bundle > 0 else { return nil }

@@ -8,7 +8,9 @@ import GraceStorage
 /// state: an export exists once its record does. Format: docs/formats/bundle-catalog.md.
 public struct BundleExportRecord: Codable, Sendable, Hashable {
     public static let formatName = "grace-backup-bundle-export"
-    public static let currentVersion = 1
+    /// Version 2 names state changes (`stateChanges`); a record without them is written as version 1,
+    /// which readers before them read too.
+    public static let currentVersion = 2
 
     public var format = BundleExportRecord.formatName
     public var version = BundleExportRecord.currentVersion
@@ -21,8 +23,10 @@ public struct BundleExportRecord: Codable, Sendable, Hashable {
     public var bundleBytes: Int64
     public var bundleSHA256: String
     /// The state's key; absent in records written before states were named by content
-    /// (then it is `state/<n>.gz`).
+    /// (then it is `state/<n>.gz`). With `stateChanges`, the state of an earlier export.
     public var state: String?
+    /// The key of the changes since `state` that give this export's state; nil when `state` is its own.
+    public var stateChanges: String?
     public var full: Bool
     public var prerequisites: [String]
     /// Refs this bundle sets (new or moved); `allRefs` is every ref after it.
@@ -109,45 +113,79 @@ public struct ExportCatalog: Sendable {
         return try await records().last { $0.full && $0.number <= record.number }?.number ?? 1
     }
 
-    /// What the receiver of every bundle so far has.
+    /// What the receiver of every bundle so far has: the record's state, and the changes since it
+    /// when the record names them. Its changes are counted from that state on.
     public func base(after record: BundleExportRecord) async throws -> ExportBase {
-        let key = try ObjectKey(statePath(of: record))
-        let bytes: [UInt8]
+        let stateKey = statePath(of: record)
+        // Both files at once: against a remote store, the second costs no round trip of its own.
+        async let changes = record.stateChanges.asyncMap { try await stateFile($0, of: record) }
+        let key = try ObjectKey(stateKey)
+        guard var base = await ExportBase.reading(lines: try await stateFile(stateKey, of: record)) else {
+            throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "not an export state", location: store.location)
+        }
+        base.changed = ExportBase.ChangedKeys()
+        if let changesKey = record.stateChanges, let bytes = try await changes {
+            guard let read = ExportBase.reading(changes: bytes, of: stateKey) else {
+                throw ExportCatalogFailure.damaged(key: changesKey, detail: "not the changes of export state \(stateKey)", location: store.location)
+            }
+            base.apply(read)
+        }
+        return base
+    }
+
+    /// A state file a record names, its text.
+    private func stateFile(_ name: String, of record: BundleExportRecord) async throws -> [UInt8] {
+        let key = try ObjectKey(name)
         do {
             let stored = try await store.getBytes(key)
             // States were gzipped before version 2 (`.gz`); since, they are plain text (`.txt`).
-            bytes = stored.starts(with: [0x1f, 0x8b]) ? try Inflater.decompress(stored, format: .gzip) : stored
+            return stored.starts(with: [0x1f, 0x8b]) ? try Inflater.decompress(stored, format: .gzip) : stored
         } catch let failure as StorageFailure where failure.reason == .notFound {
-            // Only the newest two states are kept: an older one was deleted by exports that came after
-            // this one was listed, and one of them has the number this export would take.
+            // Only the files of the newest two records are kept: an older one was deleted by exports that
+            // came after this one was listed, and one of them has the number this export would take.
             if let newest = try await newestRecord(), newest.number > record.number + 1 {
                 throw ExportCatalogFailure.overtaken(what: "export \(newest.number) of repository \(root) was recorded while this export read export \(record.number)", location: store.location)
             }
             throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "it is missing", location: store.location)
         }
-        guard let base = await ExportBase.reading(lines: bytes) else { throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "not an export state", location: store.location) }
-        return base
     }
+
+    /// A state's changes are written instead of the state while they have at most one entry in this
+    /// many: a follower's promotion changes a few dozen entries of a state that holds every object of
+    /// the repository. Each export's changes hold the earlier ones since the state (a reader reads two
+    /// files, whatever the chain's length), so a larger share makes each write longer, and a smaller
+    /// one writes the whole state more often.
+    var changesShare = 8
 
     /// Stores a bundle written to `file` (moved, not copied, when the store can) as the next export,
     /// then its state, then its record. The bundle and state are named by their content, and the
     /// record is created only if no export of that number exists: of two exports racing for one
     /// number (a worker that lost its lease and the one that took it over), one record wins, it
     /// names its own bundle, and the other throws `ExportCatalogFailure.overtaken` having overwritten nothing.
-    func append(bundle file: URL, report: BundleExportReport, next: ExportBase, number: Int, lastFull: Int, now: Instant) async throws -> BundleExportRecord {
+    ///
+    /// The state goes as its changes since the state of `previous` (the record `next` was read from, or
+    /// left by) while they are few (`changesShare`), else whole; `next` then counts its changes from it.
+    func append(bundle file: URL, report: BundleExportReport, next: inout ExportBase, after previous: BundleExportRecord?, number: Int, lastFull: Int,
+                now: Instant) async throws -> BundleExportRecord {
         let bundleSHA256 = report.bundleSHA256  // hashed while the bundle was written
         precondition(bundleSHA256.count == 64, "a report of a written bundle carries its SHA-256")
         let bundleKey = try ObjectKey("\(root)/bundles/\(Self.numbered(number))-\(bundleSHA256.prefix(16)).bundle")
         _ = try await store.put(bundleKey, movingFile: file)
+        let changesOf: String? = if let previous, let changed = next.changed, changed.count * changesShare <= next.entryCount {
+            statePath(of: previous)
+        } else {
+            nil
+        }
         // Not compressed: hexadecimal ids shrink by half at best, and gzip took a quarter of an incremental export.
-        let state = next.lines()
+        let state = if let changesOf { next.changeLines(since: changesOf) } else { next.lines() }
         let stateKey = try ObjectKey("\(root)/state/\(Self.numbered(number))-\(Vault.sha256Hex(state).prefix(16)).txt")
         try await store.put(stateKey, bytes: state)
-        let record = BundleExportRecord(
+        var record = BundleExportRecord(
             number: number, repositoryID: root, createdAt: now, position: report.position, bundle: bundleKey.rawValue,
-            bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, state: stateKey.rawValue, full: report.full,
-            prerequisites: report.prerequisites, refs: report.refs, allRefs: next.refs, newCommits: report.newCommits, objects: report.objects,
-            lastFull: lastFull)
+            bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, state: changesOf ?? stateKey.rawValue,
+            stateChanges: changesOf.map { _ in stateKey.rawValue }, full: report.full, prerequisites: report.prerequisites, refs: report.refs,
+            allRefs: next.refs, newCommits: report.newCommits, objects: report.objects, lastFull: lastFull)
+        if changesOf == nil { record.version = 1 }
         // The bundle and state are durable before the record that makes them count.
         try await store.synchronize()
         let recordKey = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
@@ -155,12 +193,13 @@ public struct ExportCatalog: Sendable {
             // This export's files, unless the winner's record names them: two exports of one position
             // write the same bytes under the same names.
             if let winner = try? GraceJSON.decode(BundleExportRecord.self, from: Data(try await store.getBytes(recordKey))) {
-                try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && $0.rawValue != statePath(of: winner) })
+                try? await store.deleteIfPresent([bundleKey, stateKey].filter { $0.rawValue != winner.bundle && !statePaths(of: winner).contains($0.rawValue) })
             }
             throw ExportCatalogFailure.overtaken(what: "another export recorded export \(number) of repository \(root) first", location: store.location)
         }
         try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
         try await store.synchronize()
+        if changesOf == nil { next.changed = ExportBase.ChangedKeys() }
         return record
     }
 
@@ -225,17 +264,17 @@ public struct ExportCatalog: Sendable {
             let again: ExportBase? = if let newest { try await self.base(after: newest) } else { nil }
             exported = try await attempt(reusing: nil, base: again)
         }
-        let (report, next) = exported
+        var (report, next) = exported
         guard !report.nothingNew else {
             tip = newest.map { CatalogTip(record: $0, base: next) }
             return (report, nil)
         }
         // An incremental bundle follows a recorded export, so `lastFull` is known for it.
         let newestFull = report.full ? number : lastFull ?? number
-        let record = try await append(bundle: file, report: report, next: next, number: number, lastFull: newestFull, now: now)
+        let record = try await append(bundle: file, report: report, next: &next, after: newest, number: number, lastFull: newestFull, now: now)
         tip = CatalogTip(record: record, base: next)
         do {
-            try await deleteStaleStates(before: number)
+            try await deleteStaleStates(before: number, keeping: statePaths(of: record) + (newest.map(statePaths) ?? []))
             if full || number % Self.unrecordedSweepInterval == 0 {
                 try await deleteUnrecorded(upTo: number, from: full ? 1 : number - 2 * Self.unrecordedSweepInterval + 1)
             }
@@ -276,7 +315,7 @@ public struct ExportCatalog: Sendable {
             for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/\(folder)")) {
                 guard let written = Self.number(of: summary.key), (lowest...number).contains(written) else { continue }
                 if named[written] == nil {
-                    named[written] = try await record(number: written).map { [$0.bundle, statePath(of: $0)] } ?? []
+                    named[written] = try await record(number: written).map { Set([$0.bundle] + statePaths(of: $0)) } ?? []
                 }
                 if !named[written]!.contains(summary.key.rawValue) { unrecorded.append(summary.key) }
             }
@@ -284,13 +323,13 @@ public struct ExportCatalog: Sendable {
         try await store.deleteIfPresent(unrecorded)
     }
 
-    /// Deletes the states numbered `number - 2` and lower: only the newest is read (by the next export),
-    /// and the one before it stays for an export that read the newest record just before this one landed.
-    /// States are several MB for a large repository, one per export; the folder holds a few.
-    func deleteStaleStates(before number: Int) async throws {
+    /// Deletes the state files numbered `number - 2` and lower but those `kept`: the files of the newest
+    /// record, which the next export reads, and of the record before it, for an export that read that
+    /// one just before the newest landed. States are several MB for a large repository; the folder holds a few.
+    func deleteStaleStates(before number: Int, keeping kept: [String]) async throws {
         var stale: [ObjectKey] = []
         for try await summary in store.list(under: try ObjectKey.Prefix("\(root)/state")) {
-            if let written = Self.number(of: summary.key), written <= number - 2 { stale.append(summary.key) }
+            if let written = Self.number(of: summary.key), written <= number - 2, !kept.contains(summary.key.rawValue) { stale.append(summary.key) }
         }
         try await store.deleteIfPresent(stale)
     }
@@ -305,10 +344,22 @@ public struct ExportCatalog: Sendable {
         record.state ?? "\(root)/state/\(Self.numbered(record.number)).gz"
     }
 
+    /// Every state file a record's state is read from: its state, and its changes since.
+    func statePaths(of record: BundleExportRecord) -> [String] {
+        [statePath(of: record)] + (record.stateChanges.map { [$0] } ?? [])
+    }
+
     /// Eight digits, zero-padded, so names sort in number order.
     static func numbered(_ number: Int) -> String {
         let digits = String(number)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }
 

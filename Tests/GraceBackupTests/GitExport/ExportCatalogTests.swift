@@ -165,8 +165,11 @@ struct ExportCatalogTests {
             counted.append(count)
             records.append(record)
         }
+        /// The state, and its changes when the record names them.
+        func stateReads(_ record: BundleExportRecord) -> Int { record.stateChanges == nil ? 1 : 2 }
         // The first export: latest.json and record 1, both absent. Each later one: latest.json, the record after it (absent), the state.
-        #expect(counted == [2, 3, 3, 3, 3])
+        #expect(counted == [2] + records.dropLast().map { 2 + stateReads($0) })
+        #expect(records.dropFirst().contains { $0.stateChanges != nil }, "a promotion's changes are a few of the state's entries")
 
         var tip: CatalogTip?
         for round in 0..<3 {
@@ -174,7 +177,7 @@ struct ExportCatalogTests {
             let (count, record) = try await gets {
                 try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1
             }
-            #expect(count == (round == 0 ? 3 : 1), "round \(round): with a tip, only the look for a record after it")
+            #expect(count == (round == 0 ? 2 + stateReads(records.last!) : 1), "round \(round): with a tip, only the look for a record after it")
             #expect(tip?.record == record)
             records.append(record)
         }
@@ -183,7 +186,7 @@ struct ExportCatalogTests {
         records.append(try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1))
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
         let (count, after) = try await gets { try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1 }
-        #expect(count == 4 && after.number == records.last!.number + 1)
+        #expect(count == 3 + stateReads(records.last!) && after.number == records.last!.number + 1)
         #expect(after.prerequisites == Array(Set(records.last!.allRefs.values)).sorted())
         records.append(after)
 
@@ -295,18 +298,63 @@ struct ExportCatalogTests {
         #expect(try await catalog.store.head(gzipped) != nil, "the state of the record before the newest stays")
     }
 
-    @Test func onlyTheNewestTwoStatesAreKept() async throws {
-        let (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+    /// A follower's export writes what changed since the last state written whole, not the state: the
+    /// changes read back over that state give what the follower holds, until they pass their share.
+    @Test func aStateIsWrittenAsItsChangesWhileTheyAreFewAndReadsBackTheSame() async throws {
+        var (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
         defer { fixture.remove() }
+        catalog.changesShare = 4  // changes while they are at most a quarter of the state's entries
+        let request = BundleExportRequest(repositoryID: repository)
+        var tip: CatalogTip?
+        var records: [BundleExportRecord] = []
+        for round in 0..<8 {
+            if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
+            let record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1)
+            records.append(record)
+            let held = try #require(tip?.base)
+            let read = try await catalog.base(after: record)
+            #expect(read.refs == held.refs && read.commits == held.commits && read.blobs == held.blobs && read.adlers == held.adlers, "round \(round)")
+            #expect(read.trees == held.trees && read.holders == held.holders, "round \(round)")
+            #expect(record.version == (record.stateChanges == nil ? 1 : 2))
+            if let changes = record.stateChanges {
+                let text = try await catalog.store.getBytes(try ObjectKey(changes))
+                #expect(text.starts(with: Array("\(ExportBase.changesHeader) \(try #require(record.state))\n".utf8)))
+                #expect(text.count < (try await catalog.store.getBytes(try ObjectKey(record.state!))).count, "changes are shorter than the state")
+            }
+        }
+        // Changes accumulate from the last whole state until they pass their share; then the state is written whole again.
+        let kinds = records.map { $0.stateChanges == nil ? "whole" : "changes" }
+        #expect(kinds.first == "whole" && kinds.contains("changes") && kinds.dropFirst().drop { $0 == "whole" }.contains("whole"), "\(kinds)")
+        for (earlier, later) in zip(records, records.dropFirst()) where later.stateChanges != nil {
+            #expect(later.state == earlier.state, "changes build on the last state written whole")
+        }
+        // Changes are never applied to another state than the one they name.
+        let changed = try #require(records.last { $0.stateChanges != nil })
+        var elsewhere = changed
+        elsewhere.state = "\(repository)/state/00000099-copy.txt"
+        try await catalog.store.put(try ObjectKey(elsewhere.state!), bytes: try await catalog.store.getBytes(try ObjectKey(try #require(changed.state))))
+        _ = try await catalog.base(after: changed)
+        await #expect {
+            _ = try await catalog.base(after: elsewhere)
+        } throws: { error in
+            "\(error)".contains("not the changes of export state")
+        }
+    }
+
+    @Test func onlyTheStateFilesOfTheNewestTwoRecordsAreKept() async throws {
+        var (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
+        defer { fixture.remove() }
+        catalog.changesShare = 1  // every export after the first writes its changes since the first's state
         let request = BundleExportRequest(repositoryID: repository)
         var records: [BundleExportRecord] = []
         for round in 0..<4 {
             if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
             records.append(try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1))
         }
+        #expect(records.dropFirst().allSatisfy { $0.state == records[0].state && $0.stateChanges != nil })
         var states: [String] = []
         for try await summary in catalog.store.list(under: try ObjectKey.Prefix("\(repository)/state")) { states.append(summary.key.rawValue) }
-        #expect(Set(states) == Set(records.suffix(2).compactMap(\.state)))
+        #expect(Set(states) == Set(records.suffix(2).flatMap(catalog.statePaths)), "the first's state, and the newest two's changes")
         // An export that read the records before two others landed finds its state gone: it lost the race.
         await #expect {
             _ = try await catalog.base(after: records[1])
@@ -314,8 +362,8 @@ struct ExportCatalogTests {
             if case ExportCatalogFailure.overtaken = error { return true }
             return false
         }
-        // The newest state missing, with nothing after it, is damage.
-        try await catalog.store.delete(try ObjectKey(try #require(records[3].state)))
+        // The newest state's changes missing, with nothing after them, are damage.
+        try await catalog.store.delete(try ObjectKey(try #require(records[3].stateChanges)))
         await #expect {
             _ = try await catalog.base(after: records[3])
         } throws: { error in
@@ -346,7 +394,7 @@ struct ExportCatalogTests {
         #expect(try await stored().isSuperset(of: crashed), "an incremental export between sweeps lists nothing")
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
         let third = try #require(try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now()).1)
-        let recorded = Set([first.bundle, second.bundle, third.bundle] + [second.state, third.state].compactMap { $0 })
+        let recorded = Set([first.bundle, second.bundle, third.bundle] + [second, third].flatMap(catalog.statePaths))
         #expect(try await stored() == recorded.union([underWay]), "a full export sweeps what no record names, up to its number")
 
         // An export that lost the race for number 3 with the same bytes (same position) must not delete the winner's files.
@@ -355,9 +403,9 @@ struct ExportCatalogTests {
         var report = BundleExportReport(repositoryID: repository.description)
         report.bundleSHA256 = third.bundleSHA256
         report.bundleBytes = third.bundleBytes
-        let next = try await catalog.base(after: third)
+        var next = try await catalog.base(after: third)
         await #expect {
-            _ = try await catalog.append(bundle: copy, report: report, next: next, number: 3, lastFull: 3, now: fixture.clock.now())
+            _ = try await catalog.append(bundle: copy, report: report, next: &next, after: second, number: 3, lastFull: 3, now: fixture.clock.now())
         } throws: { error in
             if case ExportCatalogFailure.overtaken = error { return true }
             return false
