@@ -98,9 +98,9 @@ public struct ExportBase: Sendable {
     /// bundle (`lastFull`) or a bundle after it, so that a full bundle and the incrementals after it
     /// hold every object they need, and can be restored, or copied into one bundle, without the
     /// bundles before. Every object when that full bundle's holdings are not recorded.
-    func objects(forChainFrom lastFull: Int?) -> Set<GitObjectID> {
-        guard let lastFull, holders.values.contains(lastFull) else { return objects }
-        return Set(holders.lazy.filter { $0.value >= lastFull }.map(\.key))
+    func known(forChainFrom lastFull: Int?) -> KnownObjects {
+        guard let lastFull, holders.values.contains(lastFull) else { return KnownObjects(objects) }
+        return KnownObjects(heldFrom: lastFull)
     }
 }
 
@@ -209,7 +209,7 @@ public struct BundleExporter: Sendable {
     ///
     /// In a catalog, `number` is the bundle's number in its chain (recorded as the holder of each
     /// object the bundle holds) and `lastFull` the chain's newest full bundle (see
-    /// `ExportBase.objects(forChainFrom:)`). A full bundle `reusing` entries of earlier bundles holds
+    /// `ExportBase.known(forChainFrom:)`). A full bundle `reusing` entries of earlier bundles holds
     /// them copied whole and writes only what they lack; it throws `ReusedEntriesUnreachable`, having
     /// written a part, when one of their commits is no longer reachable (the caller starts again without).
     ///
@@ -284,7 +284,7 @@ public struct BundleExporter: Sendable {
         let placeholder = header([:])
         try destination.write(contentsOf: placeholder)
         let writer = try GitPackWriter(writingTo: destination, reserving: reusing.map { ($0.bytes, $0.count) } ?? (0, 0))
-        let known: Set<GitObjectID> = if let reusing { reusing.objects } else if full { [] } else { base?.objects(forChainFrom: lastFull) ?? [] }
+        let known = if let reusing { KnownObjects(reusing.objects) } else if full { KnownObjects([]) } else { base?.known(forChainFrom: lastFull) ?? KnownObjects([]) }
         let fromNothing = base == nil
         // A full bundle's state is written whole: counting its changes would be work for nothing.
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
@@ -359,6 +359,35 @@ public struct BundleExporter: Sendable {
     }
 }
 
+/// Objects the receiver has or the pack holds: those of a set, and with `heldFrom`, those the state's
+/// holders give a bundle of that number or later, which is every object the export writes into a
+/// catalog too. A follower's export of one promotion built a set of every object the chain holds (a
+/// fifth of its time on 20,000 files) to look up a few hundred.
+struct KnownObjects {
+    private(set) var objects: Set<GitObjectID>
+    let heldFrom: Int?
+
+    init(_ objects: Set<GitObjectID>) {
+        self.objects = objects
+        heldFrom = nil
+    }
+
+    init(heldFrom: Int) {
+        objects = []
+        self.heldFrom = heldFrom
+    }
+
+    func contains(_ id: GitObjectID, holders: [GitObjectID: Int]) -> Bool {
+        if let heldFrom, let holder = holders[id], holder >= heldFrom { return true }
+        return objects.contains(id)
+    }
+
+    /// Adds `id`; false when it was known.
+    mutating func insert(_ id: GitObjectID, holders: [GitObjectID: Int]) -> Bool {
+        !contains(id, holders: holders) && objects.insert(id).inserted
+    }
+}
+
 /// Builds Git objects from Grace's, writing each new one to the pack once: blobs with a delta
 /// against the previous version of the same path when that saves at least half, trees likewise.
 final class ObjectBuilder {
@@ -369,7 +398,7 @@ final class ObjectBuilder {
     let progress: ProgressSink?
     private(set) var state: ExportBase
     /// Objects the receiver has or this pack holds.
-    private var known: Set<GitObjectID>
+    private var known: KnownObjects
     private var lastBlob: [String: (offset: Int64, file: FileVersion, depth: Int)] = [:]
     /// Where a content was last planned under each file name, whatever its folder: a delta base for a
     /// file moved. Each with the number of the reference it was planned under (see `plannedReferences`).
@@ -400,7 +429,7 @@ final class ObjectBuilder {
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
     ///   - countingChanges: false when the state will be written whole, whatever `base` counted.
     init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase,
-         countingChanges: Bool, known: Set<GitObjectID>, number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
+         countingChanges: Bool, known: KnownObjects, number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -416,21 +445,23 @@ final class ObjectBuilder {
         self.batchBytes = batchBytes
     }
 
+    private func isKnown(_ id: GitObjectID) -> Bool { known.contains(id, holders: state.holders) }
+
     /// Records that this bundle holds `id`.
     private func wrote(_ id: GitObjectID) {
         if let number { state.record(holder: number, of: id) }
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description], known.contains(done) {
+        if let done = state.commits[reference.referenceID.description], isKnown(done) {
             reachedCommits.insert(done)
             return done
         }
         builtReferences += 1
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
-        if tree == .emptyTree && !known.contains(.emptyTree) {
+        if tree == .emptyTree && !isKnown(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
-            known.insert(.emptyTree)
+            _ = known.insert(.emptyTree, holders: state.holders)
             wrote(.emptyTree)
         }
         let name = owner?.ownerName ?? "grace"
@@ -441,7 +472,7 @@ final class ObjectBuilder {
         let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
         let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
         let id = GitObjectID.of(.commit, content: content)
-        if known.insert(id).inserted {
+        if known.insert(id, holders: state.holders) {
             _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
             wrote(id)
             newCommits += 1
@@ -471,7 +502,7 @@ final class ObjectBuilder {
         }
         let content = GitTree.encode(entries)
         let id = GitObjectID.of(.tree, content: content)
-        if known.insert(id).inserted {
+        if known.insert(id, holders: state.holders) {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
@@ -497,7 +528,7 @@ final class ObjectBuilder {
     /// Whether the tree of a directory version is known to the receiver (or is no tree at all).
     private func treeIsKnown(_ id: DirectoryVersionID) -> Bool {
         guard let done = state.trees[id.description] else { return false }
-        return done.id.map { known.contains($0) } ?? true
+        return done.id.map(isKnown) ?? true
     }
 
     /// Reads the directory versions below a window of references, level by level across all of them
@@ -508,7 +539,7 @@ final class ObjectBuilder {
     func prepareWindow(_ references: [Reference]) async throws {
         directories.removeAll()
         let roots = references
-            .filter { reference in !(state.commits[reference.referenceID.description].map { known.contains($0) } ?? false) }
+            .filter { reference in !(state.commits[reference.referenceID.description].map(isKnown) ?? false) }
             .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
         var visited = Set<DirectoryVersionID>()
         _ = try await unknownDirectories(below: roots, visited: &visited)
@@ -597,7 +628,7 @@ final class ObjectBuilder {
                 // Taken out while the folder's files are planned: one lookup of its path, not one per file.
                 var recent = recentByFolder.removeValue(forKey: directory.relativePath) ?? [:]
                 for (file, name) in zip(directory.files, names) where seen.insert(file.sha256Hash).inserted {
-                    if let id = state.blobs[file.sha256Hash], known.contains(id) { continue }
+                    if let id = state.blobs[file.sha256Hash], isKnown(id) { continue }
                     let suffix = Self.fileExtension(name)
                     let base = deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
                     // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
@@ -744,7 +775,7 @@ final class ObjectBuilder {
     private func write(_ prepared: PreparedBlob) throws -> Bool {
         let path = prepared.file.relativePath
         state.record(blob: prepared.id, adler: prepared.adler, of: prepared.file.sha256Hash)
-        guard !known.contains(prepared.id) else { return true }
+        guard !isKnown(prepared.id) else { return true }
         let offset: Int64
         var depth = 0
         switch prepared.payload {
@@ -756,7 +787,7 @@ final class ObjectBuilder {
         case let .whole(size, stream):
             offset = try pack.add(.blob, size: size, zlibStream: stream)
         }
-        known.insert(prepared.id)
+        _ = known.insert(prepared.id, holders: state.holders)
         lastBlob[path] = (offset, prepared.file, depth)
         wrote(prepared.id)
         newBlobs += 1
@@ -773,7 +804,7 @@ final class ObjectBuilder {
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
-        if let done = state.blobs[file.sha256Hash], known.contains(done) { return done }
+        if let done = state.blobs[file.sha256Hash], isKnown(done) { return done }
         // Not prepared with its directory (it should have been): the same work, one content.
         try await writeWhole(file)
         return state.blobs[file.sha256Hash]!

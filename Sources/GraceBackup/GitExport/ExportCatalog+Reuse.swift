@@ -10,7 +10,7 @@ extension ExportCatalog {
     /// record which bundle holds each object (states before version 2), or a bundle's pack holds
     /// another number of objects than the state records for it.
     ///
-    /// Such a chain holds every object its bundles need (`ExportBase.objects(forChainFrom:)`), each once;
+    /// Such a chain holds every object its bundles need (`ExportBase.known(forChainFrom:)`), each once;
     /// the export checks that every reused commit is still reachable. The bundles are read once more
     /// when copied, and each must still have the SHA-256 its record names.
     ///
