@@ -19,7 +19,7 @@ extension ExportBase {
     }
 
     /// The changes since the state `baseKey`, which this base was read from or grew out of: the lines
-    /// of every key changed since (`changed`), and every ref. Applied to that state (`applying`), they
+    /// of every key changed since (`changed`), and every ref. Applied to that state (`apply`), they
     /// give this base.
     func changeLines(since baseKey: String) -> [UInt8] {
         guard let changed else { preconditionFailure("changes are written only while they are counted") }
