@@ -129,6 +129,78 @@ struct ReferenceJSONReaderTests {
     }
 }
 
+/// A repository, its branches and its owner, read once or a few times an export: the same again.
+struct EntityJSONReaderTests {
+    static let created = Instant(nanosecondsSinceEpoch: 1_764_106_599_250_000_000)
+
+    static func owner() -> Owner { Owner(ownerID: OwnerID(UUID()), ownerName: "Scott", createdAt: created) }
+
+    static func repository() -> Repository {
+        Repository(repositoryID: RepositoryID(UUID()), ownerID: OwnerID(UUID()), organizationID: OrganizationID(UUID()), repositoryName: "grace", createdAt: created)
+    }
+
+    static func branch(parent: Bool) throws -> Branch {
+        var branch = Branch(branchID: BranchID(UUID()), branchName: "feature/x", parentBranchID: parent ? BranchID(UUID()) : nil, repository: repository(), createdAt: created)
+        let reference = try GraceJSON.decode(Reference.self, from: ReferenceJSONReaderTests.reference(links: #"[{"basedOn":"3ca705b8-0c52-419a-9326-8edf00735f3e"}]"#))
+        if parent { branch.basedOn = reference }
+        branch.recordLatest(reference)
+        branch.promotionMode = .hybrid
+        branch.tagEnabled = false
+        return branch
+    }
+
+    static func json(_ value: some Encodable) throws -> String { String(decoding: try GraceJSON.encode(value), as: UTF8.self) }
+
+    @Test func readsWhatGraceWritesAsJSONDecoderDoes() throws {
+        var owner = Self.owner()
+        expectSameOutcomeAsJSONDecoder(Owner.self, try Self.json(owner), readsFast: true, sourceLocation: #_sourceLocation)
+        owner.ownerType = .private
+        owner.deletedAt = Self.created
+        expectSameOutcomeAsJSONDecoder(Owner.self, try Self.json(owner), readsFast: true, sourceLocation: #_sourceLocation)
+        expectSameOutcomeAsJSONDecoder(Owner.self, try Self.json(owner).replacingOccurrences(of: #""OwnerType":"Private""#, with: #""OwnerType":"private""#),
+                                       readsFast: true, sourceLocation: #_sourceLocation)
+
+        var repository = Self.repository()
+        expectSameOutcomeAsJSONDecoder(Repository.self, try Self.json(repository), readsFast: true, sourceLocation: #_sourceLocation)
+        repository.logicalDeleteDays = -3
+        repository.initializedAt = Self.created
+        repository.objectStorageProvider = .awsS3
+        expectSameOutcomeAsJSONDecoder(Repository.self, try Self.json(repository), readsFast: true, sourceLocation: #_sourceLocation)
+        #expect(try Self.json(repository).contains(#""LogicalDeleteDays":-3,"#), "a whole number, as JSONEncoder writes it")
+
+        for parent in [false, true] {
+            let branch = try Self.branch(parent: parent)
+            let text = try Self.json(branch)
+            expectSameOutcomeAsJSONDecoder(Branch.self, text, readsFast: true, sourceLocation: #_sourceLocation)
+            expectSameOutcomeAsJSONDecoder(Branch.self, text.replacingOccurrences(of: #""LatestCommit":"#, with: #""LatestCommit":null,"Unused":"#),
+                                           readsFast: true, sourceLocation: #_sourceLocation)
+            #expect(try GraceJSON.decode(Branch.self, from: text) == branch)
+        }
+    }
+
+    @Test func leavesEverythingElseToJSONDecoder() throws {
+        let repository = try Self.json(Self.repository())
+        let branch = try Self.json(try Self.branch(parent: true))
+        for json in [
+            repository.replacingOccurrences(of: #""SaveDays":7"#, with: #""SaveDays":7.5"#),  // a fraction: JSONDecoder reads it
+            repository.replacingOccurrences(of: #""SaveDays":7"#, with: #""SaveDays":9007199254740993"#),  // past 2^53: JSONDecoder rounds
+            repository.replacingOccurrences(of: #""RecordSaves":true,"#, with: ""),  // required, though it has a default
+            repository.replacingOccurrences(of: #""RepositoryType":"Private""#, with: #""RepositoryType":"Secret""#),
+            branch.replacingOccurrences(of: #""TagEnabled":false,"#, with: ""),
+            branch.replacingOccurrences(of: #""PromotionMode":"Hybrid""#, with: #""PromotionMode":1"#),
+            branch.replacingOccurrences(of: #""ParentBranchId":"#, with: #""ParentBranchId":"nope","Unused":"#),
+        ] {
+            if json.contains("Branch") {
+                expectSameOutcomeAsJSONDecoder(Branch.self, json, readsFast: false, sourceLocation: #_sourceLocation)
+            } else {
+                expectSameOutcomeAsJSONDecoder(Repository.self, json, readsFast: false, sourceLocation: #_sourceLocation)
+            }
+        }
+        let owner = try Self.json(Self.owner())
+        expectSameOutcomeAsJSONDecoder(Owner.self, owner.replacingOccurrences(of: #""DeleteReason":"","#, with: ""), readsFast: false, sourceLocation: #_sourceLocation)
+    }
+}
+
 struct GraceIDTests {
     @Test func readsAndWritesGuidsAsFoundationDoes() {
         for _ in 0..<500 {

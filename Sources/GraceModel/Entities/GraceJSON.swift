@@ -9,8 +9,8 @@ public enum GraceJSON {
         return try encoder.encode(value)
     }
 
-    /// Decodes as `JSONDecoder` does. Directory versions and references, read by the thousand, go
-    /// through `GraceJSONReader` first, which gives the same value for the JSON Grace writes.
+    /// Decodes as `JSONDecoder` does. The types an export reads (`fastDecodable`) go through
+    /// `GraceJSONReader` first, which gives the same value for the JSON Grace writes.
     public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
         if let value = data.withUnsafeBytes({ readFast(type, $0) }) { return value }
         return try JSONDecoder().decode(type, from: data)
@@ -26,7 +26,7 @@ public enum GraceJSON {
     /// The types `GraceJSONReader` reads. Looked up by identity, not by casting `type` to the protocol:
     /// a type's first cast to a protocol walks every conformance in the executable (11,000 of them,
     /// about 440,000 instructions, 0.1 ms), once for each type decoded, found or not.
-    private static let fastDecodable: [any GraceJSONFastDecodable.Type] = [DirectoryVersion.self, Reference.self]
+    private static let fastDecodable: [any GraceJSONFastDecodable.Type] = [DirectoryVersion.self, Reference.self, Branch.self, Repository.self, Owner.self]
 
     /// The value `GraceJSONReader` reads, or nil for a type it does not read or a document outside its subset.
     private static func readFast<Value: Decodable>(_ type: Value.Type, _ bytes: UnsafeRawBufferPointer) -> Value? {

@@ -447,12 +447,202 @@ extension Reference: GraceJSONFastDecodable {
     }
 }
 
-extension ReferenceType {
+extension GraceEnumeration {
     /// As `GraceEnumeration.init(from:)`: any case; a tag it does not know is `JSONDecoder`'s to refuse.
     init(reading reader: inout GraceJSONReader) throws {
         let text = try reader.string().lowercased()
         guard let value = Self.allCases.first(where: { $0.rawValue.lowercased() == text }) else { throw GraceJSONReader.Unsupported() }
         self = value
+    }
+}
+
+extension GraceJSONReader {
+    /// An optional value as `decodeIfPresent` reads it: null is nil (an absent key leaves it nil too).
+    mutating func optional<Value>(_ read: (inout GraceJSONReader) throws -> Value) throws -> Value? {
+        try null() ? nil : try read(&self)
+    }
+
+    /// A `Double` written without a fraction, as `JSONEncoder` writes a whole number; others are unsupported.
+    mutating func wholeDouble() throws -> Double {
+        let value = try int64()
+        // Beyond 2^53 a Double does not hold every integer: JSONDecoder's rounding is its own.
+        guard value.magnitude <= 1 << 53 else { throw Unsupported() }
+        return Double(value)
+    }
+}
+
+// Read once or a few times an export (the repository, its branches, its owner), but each read through
+// `JSONDecoder` first walked every protocol conformance of the executable for its containers' types:
+// about a millisecond of every start.
+
+extension Owner: GraceJSONFastDecodable {
+    private static let fields: [StaticString] = ["Class", "OwnerId", "OwnerName", "OwnerType", "Description", "SearchVisibility", "CreatedAt",
+                                                 "UpdatedAt", "DeletedAt", "DeleteReason"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, ownerID: OwnerID?, ownerName: String?, ownerType: OwnerType?, description: String?
+        var searchVisibility: SearchVisibility?, createdAt: Instant?, updatedAt: Instant?, deletedAt: Instant?, deleteReason: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: ownerID = try OwnerID(reading: &reader)
+            case 2: ownerName = try reader.string()
+            case 3: ownerType = try OwnerType(reading: &reader)
+            case 4: description = try reader.string()
+            case 5: searchVisibility = try SearchVisibility(reading: &reader)
+            case 6: createdAt = try Instant(reading: &reader)
+            case 7: updatedAt = try reader.optional { try Instant(reading: &$0) }
+            case 8: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 9: deleteReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let ownerID, let ownerName, let ownerType, let description, let searchVisibility, let createdAt, let deleteReason
+        else { throw GraceJSONReader.Unsupported() }
+        self.init(ownerID: ownerID, ownerName: ownerName, createdAt: createdAt)
+        self.class = `class`
+        self.ownerType = ownerType
+        self.description = description
+        self.searchVisibility = searchVisibility
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.deleteReason = deleteReason
+    }
+}
+
+extension Repository: GraceJSONFastDecodable {
+    private static let fields: [StaticString] = ["Class", "RepositoryId", "OwnerId", "OrganizationId", "RepositoryName", "ObjectStorageProvider",
+                                                 "StoragePoolId", "StorageAccountName", "StorageContainerName", "RepositoryType", "RepositoryStatus",
+                                                 "AnonymousAccess", "AllowsLargeFiles", "DefaultServerApiVersion", "DefaultBranchName",
+                                                 "LogicalDeleteDays", "SaveDays", "CheckpointDays", "DirectoryVersionCacheDays", "DiffCacheDays",
+                                                 "Description", "RecordSaves", "CreatedAt", "InitializedAt", "UpdatedAt", "DeletedAt", "DeleteReason"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, repositoryID: RepositoryID?, ownerID: OwnerID?, organizationID: OrganizationID?, repositoryName: String?
+        var objectStorageProvider: ObjectStorageProvider?, storagePoolID: String?, storageAccountName: String?, storageContainerName: String?
+        var repositoryType: RepositoryType?, repositoryStatus: RepositoryStatus?, anonymousAccess: Bool?, allowsLargeFiles: Bool?
+        var defaultServerApiVersion: String?, defaultBranchName: String?, logicalDeleteDays: Double?, saveDays: Double?, checkpointDays: Double?
+        var directoryVersionCacheDays: Double?, diffCacheDays: Double?, description: String?, recordSaves: Bool?, createdAt: Instant?
+        var initializedAt: Instant?, updatedAt: Instant?, deletedAt: Instant?, deleteReason: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: repositoryID = try RepositoryID(reading: &reader)
+            case 2: ownerID = try OwnerID(reading: &reader)
+            case 3: organizationID = try OrganizationID(reading: &reader)
+            case 4: repositoryName = try reader.string()
+            case 5: objectStorageProvider = try ObjectStorageProvider(reading: &reader)
+            case 6: storagePoolID = try reader.string()
+            case 7: storageAccountName = try reader.string()
+            case 8: storageContainerName = try reader.string()
+            case 9: repositoryType = try RepositoryType(reading: &reader)
+            case 10: repositoryStatus = try RepositoryStatus(reading: &reader)
+            case 11: anonymousAccess = try reader.bool()
+            case 12: allowsLargeFiles = try reader.bool()
+            case 13: defaultServerApiVersion = try reader.string()
+            case 14: defaultBranchName = try reader.string()
+            case 15: logicalDeleteDays = try reader.wholeDouble()
+            case 16: saveDays = try reader.wholeDouble()
+            case 17: checkpointDays = try reader.wholeDouble()
+            case 18: directoryVersionCacheDays = try reader.wholeDouble()
+            case 19: diffCacheDays = try reader.wholeDouble()
+            case 20: description = try reader.string()
+            case 21: recordSaves = try reader.bool()
+            case 22: createdAt = try Instant(reading: &reader)
+            case 23: initializedAt = try reader.optional { try Instant(reading: &$0) }
+            case 24: updatedAt = try reader.optional { try Instant(reading: &$0) }
+            case 25: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 26: deleteReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let repositoryID, let ownerID, let organizationID, let repositoryName, let objectStorageProvider, let storagePoolID,
+              let storageAccountName, let storageContainerName, let repositoryType, let repositoryStatus, let anonymousAccess, let allowsLargeFiles,
+              let defaultServerApiVersion, let defaultBranchName, let logicalDeleteDays, let saveDays, let checkpointDays,
+              let directoryVersionCacheDays, let diffCacheDays, let description, let recordSaves, let createdAt, let deleteReason
+        else { throw GraceJSONReader.Unsupported() }
+        self.init(repositoryID: repositoryID, ownerID: ownerID, organizationID: organizationID, repositoryName: repositoryName, createdAt: createdAt)
+        self.class = `class`
+        self.objectStorageProvider = objectStorageProvider
+        self.storagePoolID = storagePoolID
+        self.storageAccountName = storageAccountName
+        self.storageContainerName = storageContainerName
+        self.repositoryType = repositoryType
+        self.repositoryStatus = repositoryStatus
+        self.anonymousAccess = anonymousAccess
+        self.allowsLargeFiles = allowsLargeFiles
+        self.defaultServerApiVersion = defaultServerApiVersion
+        self.defaultBranchName = defaultBranchName
+        self.logicalDeleteDays = logicalDeleteDays
+        self.saveDays = saveDays
+        self.checkpointDays = checkpointDays
+        self.directoryVersionCacheDays = directoryVersionCacheDays
+        self.diffCacheDays = diffCacheDays
+        self.description = description
+        self.recordSaves = recordSaves
+        self.initializedAt = initializedAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.deleteReason = deleteReason
+    }
+}
+
+extension Branch: GraceJSONFastDecodable {
+    private static let fields: [StaticString] = ["Class", "BranchId", "BranchName", "ParentBranchId", "OwnerId", "OrganizationId", "RepositoryId",
+                                                 "BasedOn", "UserId", "AssignEnabled", "PromotionEnabled", "CommitEnabled", "CheckpointEnabled",
+                                                 "SaveEnabled", "TagEnabled", "ExternalEnabled", "AutoRebaseEnabled", "PromotionMode",
+                                                 "LatestReference", "LatestPromotion", "LatestCommit", "LatestCheckpoint", "LatestSave",
+                                                 "ShouldRecomputeLatestReferences", "CreatedAt", "UpdatedAt", "DeletedAt", "DeleteReason"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var `class`: String?, branchID: BranchID?, branchName: String?, parentBranchID: BranchID?, ownerID: OwnerID?
+        var organizationID: OrganizationID?, repositoryID: RepositoryID?, basedOn: Reference?, userID: String?
+        var enabled: [Bool?] = Array(repeating: nil, count: 8)  // AssignEnabled through AutoRebaseEnabled, in `fields`' order
+        var promotionMode: PromotionMode?, latest: [Reference?] = Array(repeating: nil, count: 5)  // LatestReference through LatestSave
+        var shouldRecompute: Bool?, createdAt: Instant?, updatedAt: Instant?, deletedAt: Instant?, deleteReason: String?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: `class` = try reader.string()
+            case 1: branchID = try BranchID(reading: &reader)
+            case 2: branchName = try reader.string()
+            case 3: parentBranchID = try reader.optional { try BranchID(reading: &$0) }
+            case 4: ownerID = try OwnerID(reading: &reader)
+            case 5: organizationID = try OrganizationID(reading: &reader)
+            case 6: repositoryID = try RepositoryID(reading: &reader)
+            case 7: basedOn = try reader.optional { try Reference(reading: &$0) }
+            case 8: userID = try reader.string()
+            case let flag? where (9...16).contains(flag): enabled[flag - 9] = try reader.bool()
+            case 17: promotionMode = try PromotionMode(reading: &reader)
+            case let kind? where (18...22).contains(kind): latest[kind - 18] = try reader.optional { try Reference(reading: &$0) }
+            case 23: shouldRecompute = try reader.bool()
+            case 24: createdAt = try Instant(reading: &reader)
+            case 25: updatedAt = try reader.optional { try Instant(reading: &$0) }
+            case 26: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 27: deleteReason = try reader.string()
+            default: try reader.skipValue()
+            }
+        }
+        guard let `class`, let branchID, let branchName, let ownerID, let organizationID, let repositoryID, let userID, let promotionMode,
+              let shouldRecompute, let createdAt, let deleteReason, !enabled.contains(nil)
+        else { throw GraceJSONReader.Unsupported() }
+        self.class = `class`
+        self.branchID = branchID
+        self.branchName = branchName
+        self.parentBranchID = parentBranchID
+        self.ownerID = ownerID
+        self.organizationID = organizationID
+        self.repositoryID = repositoryID
+        self.basedOn = basedOn
+        self.userID = userID
+        (assignEnabled, promotionEnabled, commitEnabled, checkpointEnabled) = (enabled[0]!, enabled[1]!, enabled[2]!, enabled[3]!)
+        (saveEnabled, tagEnabled, externalEnabled, autoRebaseEnabled) = (enabled[4]!, enabled[5]!, enabled[6]!, enabled[7]!)
+        self.promotionMode = promotionMode
+        (latestReference, latestPromotion, latestCommit, latestCheckpoint, latestSave) = (latest[0], latest[1], latest[2], latest[3], latest[4])
+        shouldRecomputeLatestReferences = shouldRecompute
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.deleteReason = deleteReason
     }
 }
 
