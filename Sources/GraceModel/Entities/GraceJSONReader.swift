@@ -457,11 +457,6 @@ extension GraceEnumeration {
 }
 
 extension GraceJSONReader {
-    /// An optional value as `decodeIfPresent` reads it: null is nil (an absent key leaves it nil too).
-    mutating func optional<Value>(_ read: (inout GraceJSONReader) throws -> Value) throws -> Value? {
-        try null() ? nil : try read(&self)
-    }
-
     /// A `Double` written without a fraction, as `JSONEncoder` writes a whole number; others are unsupported.
     mutating func wholeDouble() throws -> Double {
         let value = try int64()
@@ -491,8 +486,8 @@ extension Owner: GraceJSONFastDecodable {
             case 4: description = try reader.string()
             case 5: searchVisibility = try SearchVisibility(reading: &reader)
             case 6: createdAt = try Instant(reading: &reader)
-            case 7: updatedAt = try reader.optional { try Instant(reading: &$0) }
-            case 8: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 7: updatedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 8: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
             case 9: deleteReason = try reader.string()
             default: try reader.skipValue()
             }
@@ -549,9 +544,9 @@ extension Repository: GraceJSONFastDecodable {
             case 20: description = try reader.string()
             case 21: recordSaves = try reader.bool()
             case 22: createdAt = try Instant(reading: &reader)
-            case 23: initializedAt = try reader.optional { try Instant(reading: &$0) }
-            case 24: updatedAt = try reader.optional { try Instant(reading: &$0) }
-            case 25: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 23: initializedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 24: updatedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 25: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
             case 26: deleteReason = try reader.string()
             default: try reader.skipValue()
             }
@@ -605,19 +600,19 @@ extension Branch: GraceJSONFastDecodable {
             case 0: `class` = try reader.string()
             case 1: branchID = try BranchID(reading: &reader)
             case 2: branchName = try reader.string()
-            case 3: parentBranchID = try reader.optional { try BranchID(reading: &$0) }
+            case 3: parentBranchID = try reader.null() ? nil : try BranchID(reading: &reader)
             case 4: ownerID = try OwnerID(reading: &reader)
             case 5: organizationID = try OrganizationID(reading: &reader)
             case 6: repositoryID = try RepositoryID(reading: &reader)
-            case 7: basedOn = try reader.optional { try Reference(reading: &$0) }
+            case 7: basedOn = try reader.null() ? nil : try Reference(reading: &reader)
             case 8: userID = try reader.string()
             case let flag? where (9...16).contains(flag): enabled[flag - 9] = try reader.bool()
             case 17: promotionMode = try PromotionMode(reading: &reader)
-            case let kind? where (18...22).contains(kind): latest[kind - 18] = try reader.optional { try Reference(reading: &$0) }
+            case let kind? where (18...22).contains(kind): latest[kind - 18] = try reader.null() ? nil : try Reference(reading: &reader)
             case 23: shouldRecompute = try reader.bool()
             case 24: createdAt = try Instant(reading: &reader)
-            case 25: updatedAt = try reader.optional { try Instant(reading: &$0) }
-            case 26: deletedAt = try reader.optional { try Instant(reading: &$0) }
+            case 25: updatedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            case 26: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
             case 27: deleteReason = try reader.string()
             default: try reader.skipValue()
             }
