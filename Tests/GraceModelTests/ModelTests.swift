@@ -60,6 +60,10 @@ struct ObjectNameTests {
         #expect(ObjectName.wholeFileContent(relativePath: ".gitignore", hashes: hashes) == ".gitignore/_\(a)_\(b).gitignore")
         #expect(ObjectName.wholeFileContent(relativePath: "x/a.fs.fs", hashes: hashes) == "x/a.fs.fs/a_\(a)_\(b).fs")
         #expect(ObjectName.wholeFileContent(relativePath: "trailing.", hashes: hashes) == "trailing./trailing._\(a)_\(b)")
+        // .NET searches UTF-16 code units: a "." or "/" that a combining mark (U+0301) follows still counts,
+        // though Swift makes one Character of the two.
+        #expect(ObjectName.wholeFileContent(relativePath: "d/a.\u{301}", hashes: hashes) == "d/a.\u{301}/a_\(a)_\(b).\u{301}")
+        #expect(ObjectName.wholeFileContent(relativePath: "d/\u{301}x.fs", hashes: hashes) == "d/\u{301}x.fs/\u{301}x_\(a)_\(b).fs")
     }
 }
 

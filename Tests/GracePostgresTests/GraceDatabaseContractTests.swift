@@ -2,7 +2,7 @@ import Foundation
 import GraceBackupTesting
 import GraceModel
 import GracePostgres
-import GraceStorage
+@testable import GraceStorage
 import PostgresNIO
 import Testing
 
@@ -127,6 +127,31 @@ struct GraceDatabaseContractTests {
         #expect(promotionsAndTags == (expected[.promotion]! + expected[.tag]!).sorted(), "only this repository's, of these types, in id order")
         #expect(try await view.references(in: first, ofTypes: [.save]).map(\.referenceID.description).sorted() == expected[.save]!.sorted())
         #expect(try await view.references(in: first, ofTypes: [.rebase]).isEmpty)
+    }
+
+    /// Directory versions whose documents are larger than one decoding batch (a root that lists a thousand
+    /// files) are decoded across cores and read back whole, small ones with them, none lost or repeated.
+    @Test(arguments: Backend.allCases)
+    func readsLargeAndSmallDirectoryVersionsByID(_ backend: Backend) async throws {
+        guard let database = try await backend.makeDatabase(now: { Instant(secondsSinceEpoch: 1) }) else { return }
+        let owner = Self.owner("o")
+        let repository = Repository(repositoryID: RepositoryID(UUID()), ownerID: owner.ownerID, organizationID: OrganizationID(UUID()),
+                                    repositoryName: "large", createdAt: owner.createdAt)
+        let written = (0..<9).map { number in
+            let files = (0..<(number % 3 == 0 ? 1_000 : 2)).map { index in
+                FileVersion(relativePath: "d\(number)/file\(index).txt", hashes: FileHashes(sha256: String(repeating: "5", count: 64), blake3: String(repeating: "b", count: 64)), isBinary: false,
+                            size: Int64(index), createdAt: owner.createdAt, blobUri: "blob\(number)-\(index)")
+            }
+            return DirectoryVersion(directoryVersionID: DirectoryVersionID(UUID()), repository: repository, relativePath: "d\(number)",
+                                    hashes: FileHashes(sha256: "s\(number)", blake3: "b\(number)"), directories: [], files: files, size: 0, createdAt: owner.createdAt)
+        }
+        _ = try await database.apply(GraceTransaction(changes: [.owner(owner), .repository(repository)] + written.map { .directoryVersion($0) }))
+        let view = try await database.openReadView(.snapshot)
+        let documents = try await view.documents(of: .directoryVersion, ids: written.map(\.directoryVersionID.description))
+        #expect(decodingBatches(documents).count > 2, "the large documents make several batches")
+        let read = try await view.directoryVersions(written.map(\.directoryVersionID) + [DirectoryVersionID(UUID())])
+        #expect(read.count == written.count)
+        #expect(Set(read) == Set(written))
     }
 
     @Test(arguments: Backend.allCases)

@@ -410,6 +410,11 @@ final class ObjectBuilder {
     /// each other's bases.
     private var plannedReferences = 0
     private var lastTree: [String: (offset: Int64, content: [UInt8], depth: Int)] = [:]
+    /// The file entries of the tree last built at each folder path, each with the content it names:
+    /// a promotion's root lists every file at the root again, and an entry unchanged since the
+    /// previous version is taken as it was (its name checked and its blob found already).
+    private var lastFileEntries: [String: [FileEntry]] = [:]
+    typealias FileEntry = (relativePath: String, sha256: String, entry: GitTreeEntry)
     /// The folder whose tree was written last under each folder name, and the number of the reference
     /// it was written for (see `builtReferences`): a delta base for a folder moved or renamed.
     private var lastTreeByName: [String: (path: String, reference: Int)] = [:]
@@ -487,10 +492,24 @@ final class ObjectBuilder {
         if treeIsKnown(directoryID), let done = state.trees[directoryID.description] { return (done.id, done.name) }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
-        for file in directory.files {
-            let name = try Self.entryName(file.relativePath, in: directory.relativePath)
-            entries.append(GitTreeEntry(mode: .file, name: Array(name.utf8), id: try await blob(file)))
+        let previous = lastFileEntries.removeValue(forKey: directory.relativePath) ?? []
+        var fileEntries: [FileEntry] = []
+        fileEntries.reserveCapacity(directory.files.count)
+        let files = directory.files
+        for index in files.indices {
+            // Same place, same path, same content: the entry written before (its blob is known, as this
+            // export wrote it or found it known, and stays known). By index: a copy of a file version
+            // retains each of its strings.
+            if index < previous.count, previous[index].sha256 == files[index].sha256Hash, previous[index].relativePath == files[index].relativePath {
+                fileEntries.append(previous[index])
+            } else {
+                let file = files[index]
+                let name = try Self.entryName(file.relativePath, in: directory.relativePath)
+                fileEntries.append((file.relativePath, file.sha256Hash, GitTreeEntry(mode: .file, name: Array(name.utf8), id: try await blob(file))))
+            }
+            entries.append(fileEntries[fileEntries.count - 1].entry)
         }
+        lastFileEntries[directory.relativePath] = fileEntries
         for child in directory.directories {
             let (id, name) = try await tree(child, referencedBy: "directory version \(directory.relativePath)")
             if let id { entries.append(GitTreeEntry(mode: .directory, name: Array(name.utf8), id: id)) }
@@ -537,7 +556,11 @@ final class ObjectBuilder {
     /// directory versions are dropped first: those of trees already built are not needed again
     /// (`treeIsKnown`), and any other is read again when asked for.
     func prepareWindow(_ references: [Reference]) async throws {
-        directories.removeAll()
+        // Freed on another core: a window of promotions whose roots list a thousand files each holds
+        // hundreds of thousands of strings, 60 ms of freeing that this one would otherwise wait for.
+        let finished = directories
+        directories = [:]
+        Task.detached(priority: .utility) { withExtendedLifetime(finished) {} }
         let roots = references
             .filter { reference in !(state.commits[reference.referenceID.description].map(isKnown) ?? false) }
             .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
@@ -620,15 +643,24 @@ final class ObjectBuilder {
         var visited = Set<DirectoryVersionID>()
         // The newest version planned at each path this window, and how deep a delta chain it may end.
         var planned: [String: (file: FileVersion, depth: Int)] = [:]
+        // The files of the version planned last at each folder path: a promotion's root lists every file
+        // at the root again, and one unchanged since that version was seen with it.
+        var previousFiles: [String: [FileVersion]] = [:]
         for root in roots {
             plannedReferences += 1
             for directory in try await unknownDirectories(below: [root], visited: &visited) {
-                var names: [String] = []
-                for file in directory.files { names.append(try Self.entryName(file.relativePath, in: directory.relativePath)) }
                 // Taken out while the folder's files are planned: one lookup of its path, not one per file.
                 var recent = recentByFolder.removeValue(forKey: directory.relativePath) ?? [:]
-                for (file, name) in zip(directory.files, names) where seen.insert(file.sha256Hash).inserted {
+                let files = directory.files
+                let previous = previousFiles.updateValue(files, forKey: directory.relativePath) ?? []
+                // By index, copying a file version only when its content is new: a copy retains each of its strings.
+                // A name Git cannot hold is refused here when its content is new, and by `tree` otherwise.
+                for index in files.indices {
+                    if index < previous.count, previous[index].sha256Hash == files[index].sha256Hash { continue }
+                    guard seen.insert(files[index].sha256Hash).inserted else { continue }
+                    let file = files[index]
                     if let id = state.blobs[file.sha256Hash], isKnown(id) { continue }
+                    let name = try Self.entryName(file.relativePath, in: directory.relativePath)
                     let suffix = Self.fileExtension(name)
                     let base = deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
                     // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
@@ -727,7 +759,7 @@ final class ObjectBuilder {
             // Known from an earlier export: the stored bytes with the recorded checksum, neither decompressed
             // nor hashed: Grace's deflate data for text, stored blocks for a binary that does not compress.
             // A content changed since would fail the receiver's checksum and object-id checks, never pass silently.
-            let stored = try await readStored(file, objects: objects, repositoryID: repositoryID)
+            let stored = try await readStored(file, at: try ObjectKey.fileVersion(file, in: repositoryID), objects: objects)
             let stream = stored.withUnsafeBytes { stored -> [UInt8]? in
                 if file.isBinary {
                     guard stored.count == file.size, StoredZlib.looksIncompressible(stored) else { return nil }
@@ -810,9 +842,8 @@ final class ObjectBuilder {
         return state.blobs[file.sha256Hash]!
     }
 
-    /// A file version's bytes as Grace stores them; a missing object is named.
-    private static func readStored(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> [UInt8] {
-        let key = try ObjectKey.fileVersion(file, in: repositoryID)
+    /// A file version's bytes as Grace stores them at `key`; a missing object is named.
+    private static func readStored(_ file: FileVersion, at key: ObjectKey, objects: any ObjectStore) async throws -> [UInt8] {
         do {
             return try await objects.getBytes(key)
         } catch let failure as StorageFailure where failure.reason == .notFound {
@@ -823,7 +854,7 @@ final class ObjectBuilder {
     /// A file version's stored and plain bytes, checked against its size and BLAKE3.
     private static func read(_ file: FileVersion, objects: any ObjectStore, repositoryID: RepositoryID) async throws -> (stored: [UInt8], plain: [UInt8]) {
         let key = try ObjectKey.fileVersion(file, in: repositoryID)
-        let stored = try await readStored(file, objects: objects, repositoryID: repositoryID)
+        let stored = try await readStored(file, at: key, objects: objects)
         let plain: [UInt8]
         do {
             plain = try GraceBlob.plainBytes(storedBytes: stored, isBinary: file.isBinary, expectedSizeBytes: file.size)
@@ -833,9 +864,9 @@ final class ObjectBuilder {
         guard Int64(plain.count) == file.size else {
             throw BundleExportFailure.objectDoesNotMatch(key: key.rawValue, path: file.relativePath, detail: "is \(plain.count) bytes; the file version says \(file.size)")
         }
-        var hasher = FileHasher(computing: [.blake3])
-        hasher.update(plain)
-        let blake3 = hasher.finalize().blake3
+        var hasher = Blake3Hasher()
+        plain.withUnsafeBytes { hasher.update($0) }
+        let blake3 = Hex.encode(hasher.finalize())
         guard blake3 == file.blake3Hash else {
             throw BundleExportFailure.objectDoesNotMatch(key: key.rawValue, path: file.relativePath, detail: "hashes to BLAKE3 \(blake3); the file version says \(file.blake3Hash)")
         }

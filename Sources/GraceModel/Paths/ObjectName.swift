@@ -13,9 +13,11 @@ public enum ObjectName {
     /// .NET's `FileInfo`: `Extension` is everything from the last `.` of the name unless the name
     /// ends with `.`; the stem is the name with *every* occurrence of that extension removed,
     /// so `.gitignore` has an empty stem and `a.fs.fs` becomes `a`.
+    /// Searched as .NET does, by code unit, not by `Character`: a `.` or `/` that a combining mark
+    /// follows is still one (a grapheme-cluster search missed it, and named another object than Grace's).
     static func stemAndExtension(ofPathLastSegment path: String) -> (stem: String, ext: String) {
-        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
-        guard let dot = name.lastIndex(of: "."), name.index(after: dot) != name.endIndex else { return (name, "") }
+        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.utf8.index(after: $0)...]) } ?? path
+        guard let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), name.utf8.index(after: dot) != name.utf8.endIndex else { return (name, "") }
         let ext = String(name[dot...])
         // Every occurrence of the extension starts with a dot: with no other dot, the stem is what precedes it.
         guard name[..<dot].utf8.contains(UInt8(ascii: ".")) else { return (String(name[..<dot]), ext) }

@@ -130,9 +130,8 @@ extension GraceReadView {
     /// left out, so a caller compares counts.
     public func directoryVersions(_ ids: [DirectoryVersionID]) async throws -> [DirectoryVersion] {
         let documents = try await documents(of: .directoryVersion, ids: ids.map(\.description))
-        // A few are decoded here: handing them to other threads cost more than decoding them.
-        guard documents.count > 64 else { return try documents.map { try decode(DirectoryVersion.self, $0) } }
-        let batches = stride(from: 0, to: documents.count, by: 64).map { Array(documents[$0..<min($0 + 64, documents.count)]) }
+        let batches = decodingBatches(documents)
+        guard batches.count > 1 else { return try documents.map { try decode(DirectoryVersion.self, $0) } }
         var directories: [DirectoryVersion] = []
         directories.reserveCapacity(documents.count)
         try await forEachConcurrently(batches, limit: processorCount, { batch in
@@ -140,6 +139,21 @@ extension GraceReadView {
         }) { directories += $0 }
         return directories
     }
+}
+
+/// Documents split into batches of at least `batchBytes` of JSON, in their order: a batch is what one
+/// core decodes. By size, not by count: a root directory version lists every file at the root, and a
+/// window of them (hundreds of kilobytes each) decoded on one core while the other waited; a level of
+/// small ones stays one batch, as handing those to another thread costs more than decoding them.
+func decodingBatches(_ documents: [StoredDocument], batchBytes: Int = 256 << 10) -> [[StoredDocument]] {
+    var batches: [[StoredDocument]] = [[]]
+    var bytes = 0
+    for document in documents {
+        if bytes >= batchBytes { batches.append([]); bytes = 0 }
+        batches[batches.count - 1].append(document)
+        bytes += document.json.utf8.count
+    }
+    return batches
 }
 
 import Foundation

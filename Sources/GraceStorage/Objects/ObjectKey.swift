@@ -7,19 +7,24 @@ public struct ObjectKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public init(_ text: String) throws(InvalidObjectKey) {
         guard !text.isEmpty else { throw InvalidObjectKey(key: text, rule: "is empty") }
-        guard !text.utf8.contains(0) else { throw InvalidObjectKey(key: text, rule: "contains NUL") }
+        // One pass, no copy: a key is parsed for every content an export or a check reads.
         var segmentLength = 0, dots = 0
-        for byte in text.utf8 + [UInt8(ascii: "/")] {
-            if byte == UInt8(ascii: "/") {
-                guard segmentLength > 0 else { throw InvalidObjectKey(key: text, rule: "has an empty segment") }
-                guard dots != segmentLength || dots > 2 else { throw InvalidObjectKey(key: text, rule: "has a '.' or '..' segment") }
-                segmentLength = 0
-                dots = 0
-            } else {
+        func endSegment() throws(InvalidObjectKey) {
+            guard segmentLength > 0 else { throw InvalidObjectKey(key: text, rule: "has an empty segment") }
+            guard dots != segmentLength || dots > 2 else { throw InvalidObjectKey(key: text, rule: "has a '.' or '..' segment") }
+            segmentLength = 0
+            dots = 0
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case 0: throw InvalidObjectKey(key: text, rule: "contains NUL")
+            case UInt8(ascii: "/"): try endSegment()
+            default:
                 segmentLength += 1
                 if byte == UInt8(ascii: ".") { dots += 1 }
             }
         }
+        try endSegment()
         rawValue = text
     }
 
