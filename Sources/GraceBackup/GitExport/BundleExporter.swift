@@ -319,6 +319,7 @@ public struct BundleExporter: Sendable {
             for reference in ordered(.commit, on: branch) { parent = try await commit(for: reference, parent: parent) }
         }
 
+        try await builder.writePlannedContents()
         // Every reused object hangs off a reused commit: those commits still reachable, so is everything reused.
         if let reusing, !reusing.commits.isSubset(of: builder.reachedCommits) { throw ReusedEntriesUnreachable() }
 
@@ -423,6 +424,15 @@ final class ObjectBuilder {
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// The window's batches of contents being prepared, in the order planned (at most `concurrency`), and
+    /// those not started yet: `blob` writes up to a content's batch when a tree asks for it, so the trees
+    /// of one promotion are built while the contents of the next are still being prepared.
+    private var preparing: [Task<[PreparedBlob], any Error>] = []
+    private var unstarted: ArraySlice<[BlobWork]> = []
+    /// Each content of the window not written yet, and the number of its batch; how many are written.
+    private var batchOfContent: [String: Int] = [:]
+    private var batchesWritten = 0
+    private var deltaBases = DeltaBaseContents(wanted: [:])
     private(set) var newBlobs = 0, newTrees = 0, newCommits = 0, deltas = 0
     /// Every commit of this export's references, written or known.
     private(set) var reachedCommits = Set<GitObjectID>()
@@ -448,6 +458,11 @@ final class ObjectBuilder {
         self.number = number
         self.maxDeltaDepth = maxDeltaDepth
         self.batchBytes = batchBytes
+    }
+
+    /// An export that failed leaves no preparation running.
+    deinit {
+        for task in preparing { task.cancel() }
     }
 
     private func isKnown(_ id: GitObjectID) -> Bool { known.contains(id, holders: state.holders) }
@@ -556,6 +571,8 @@ final class ObjectBuilder {
     /// directory versions are dropped first: those of trees already built are not needed again
     /// (`treeIsKnown`), and any other is read again when asked for.
     func prepareWindow(_ references: [Reference]) async throws {
+        // The window before is written whole first: planning finds delta bases in what the pack holds.
+        try await writePlannedContents()
         // Freed on another core: a window of promotions whose roots list a thousand files each holds
         // hundreds of thousands of strings, 60 ms of freeing that this one would otherwise wait for.
         let finished = directories
@@ -631,11 +648,12 @@ final class ObjectBuilder {
         return (id, adler)
     }
 
-    /// Reads, checks, hashes and (against an earlier content, `deltaBase`) delta-encodes every
-    /// content below `roots` the receiver does not have, several at once and across promotions, then
-    /// writes them in the order planned: a promotion's after the one before, each directory's files
-    /// together. That order makes the pack the same bytes on every run, and puts a delta's base before
-    /// it; where the base goes is known only then. Memory holds at most `concurrency` batches of about
+    /// Plans every content below `roots` the receiver does not have and starts reading, checking,
+    /// hashing and (against an earlier content, `deltaBase`) delta-encoding them, several at once and
+    /// across promotions. They are written in the order planned (a promotion's after the one before,
+    /// each directory's files together) as the trees ask for them, and the rest before the next window:
+    /// that order makes the pack the same bytes on every run, and puts a delta's base before it; where
+    /// the base goes is known only then. Memory holds at most `concurrency` batches of about
     /// `batchBytes`, prepared or waiting their turn.
     private func prepareBlobs(under roots: [(id: DirectoryVersionID, referencedBy: String)]) async throws {
         var work: [BlobWork] = []
@@ -673,32 +691,64 @@ final class ObjectBuilder {
                 recentByFolder[directory.relativePath] = recent
             }
         }
-        let objects = self.objects, repositoryID = self.repositoryID
         var batches: [[BlobWork]] = [[]]
         var bytes: Int64 = 0
         for item in work {
             if bytes >= batchBytes { batches.append([]); bytes = 0 }
             batches[batches.count - 1].append(item)
+            batchOfContent[item.file.sha256Hash] = batches.count - 1
             bytes += item.file.size
         }
         var wanted: [String: Int] = [:]
         for item in work { if let base = item.base { wanted[base.sha256Hash, default: 0] += 1 } }
-        let bases = DeltaBaseContents(wanted: wanted)
-        var withoutBase: [PreparedBlob] = []
-        try await forEachConcurrently(batches, limit: Self.concurrency, order: .given, { batch in
-            let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
-            var prepared: [PreparedBlob] = []
-            for (file, base, cached) in batch {
-                prepared.append(try await Self.prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID,
-                                                       deflater: deflater, bases: bases))
-            }
-            return prepared
-        }) { prepared in
-            for blob in prepared {
-                if try !write(blob) { withoutBase.append(blob) }
-            }
+        deltaBases = DeltaBaseContents(wanted: wanted)
+        batchesWritten = 0
+        unstarted = batches[...]
+        for _ in 0..<Self.concurrency { startPreparing() }
+    }
+
+    /// Starts preparing the next batch of the window, if any is left, on another core.
+    private func startPreparing() {
+        guard let batch = unstarted.popFirst() else { return }
+        let objects = self.objects, repositoryID = self.repositoryID, bases = deltaBases
+        preparing.append(Task { try await ObjectBuilder.prepare(batch, objects: objects, repositoryID: repositoryID, bases: bases) })
+    }
+
+    private static func prepare(_ batch: [BlobWork], objects: any ObjectStore, repositoryID: RepositoryID,
+                                bases: DeltaBaseContents) async throws -> [PreparedBlob] {
+        let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
+        var prepared: [PreparedBlob] = []
+        for (file, base, cached) in batch {
+            prepared.append(try await prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID, deflater: deflater, bases: bases))
         }
-        for blob in withoutBase { try await writeWhole(blob.file) }
+        return prepared
+    }
+
+    /// Writes the window's next batch, in the order planned; false when every batch is written. A delta
+    /// whose base is not the pack's newest entry at its path is written whole when its tree asks for it.
+    private func writeNextBatch() async throws -> Bool {
+        guard !preparing.isEmpty else { return false }
+        let prepared: [PreparedBlob]
+        do {
+            prepared = try await preparing.removeFirst().value
+        } catch {
+            for task in preparing { task.cancel() }
+            preparing = []
+            unstarted = []
+            throw error
+        }
+        startPreparing()
+        for blob in prepared {
+            _ = try write(blob)
+            batchOfContent[blob.file.sha256Hash] = nil
+        }
+        batchesWritten += 1
+        return true
+    }
+
+    /// Writes every content of the window not written yet.
+    func writePlannedContents() async throws {
+        while try await writeNextBatch() {}
     }
 
     /// The content a new one is delta-encoded against, and the depth of its chain: the previous version at
@@ -836,8 +886,12 @@ final class ObjectBuilder {
     }
 
     func blob(_ file: FileVersion) async throws -> GitObjectID {
+        if let batch = batchOfContent[file.sha256Hash] {
+            while batchesWritten <= batch, try await writeNextBatch() {}
+        }
         if let done = state.blobs[file.sha256Hash], isKnown(done) { return done }
-        // Not prepared with its directory (it should have been): the same work, one content.
+        // Not prepared with its directory (it should have been), or a delta whose base was not the pack's
+        // newest entry at its path: the same work, one content, whole.
         try await writeWhole(file)
         return state.blobs[file.sha256Hash]!
     }
