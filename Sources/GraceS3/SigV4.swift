@@ -89,11 +89,15 @@ public struct SigV4Signer: Sendable {
             case UInt8(ascii: "/") where keepingSlash:
                 encoded.append("/")
             default:
-                encoded += String(format: "%%%02X", byte)
+                encoded.unicodeScalars.append("%")
+                encoded.unicodeScalars.append(Unicode.Scalar(upperHexDigits[Int(byte >> 4)]))
+                encoded.unicodeScalars.append(Unicode.Scalar(upperHexDigits[Int(byte & 0x0f)]))
             }
         }
         return encoded
     }
+
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
 
     static func canonicalURI(_ path: String) -> String {
         let encoded = percentEncode(path, keepingSlash: true)
@@ -122,10 +126,10 @@ public struct SigV4Signer: Sendable {
         return (block, names.joined(separator: ";"))
     }
 
+    /// `YYYYMMDDTHHMMSSZ`: the ISO-8601 UTC form of the whole second, without its separators (not
+    /// `Calendar` and `String(format:)`, which cost Foundation's calendar and formatter on every request).
     static func timestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
+        let whole = Instant(secondsSinceEpoch: Int64(date.timeIntervalSince1970.rounded(.down)))
+        return String(whole.description.filter { $0 != "-" && $0 != ":" })
     }
 }

@@ -26,7 +26,7 @@ struct CheckCommand: AsyncParsableCommand {
             "checked \(report.deployment) as of change \(report.position)",
             "  \(report.repositories) repositories, \(report.branches) branches, \(report.references) references, "
                 + "\(report.directoryVersions) directory versions, \(report.objects) objects (\(formatBytes(report.bytesHashed)) hashed) "
-                + "in \(String(format: "%.1f", report.elapsedSeconds)) s",
+                + "in \(decimal(report.elapsedSeconds, places: 1)) s",
         ]
         if report.isClean {
             lines.append("  no problems found")

@@ -32,7 +32,7 @@ struct CopyCommand: AsyncParsableCommand {
         }
         try global.emit(report) {
             "copied \(report.copied) of \(report.objects) objects (\(formatBytes(report.copiedBytes))) from \(report.source) to \(report.target) "
-                + "in \(String(format: "%.1f", report.elapsedSeconds)) s; \(report.skipped) already there"
+                + "in \(decimal(report.elapsedSeconds, places: 1)) s; \(report.skipped) already there"
         }
     }
 }

@@ -50,9 +50,9 @@ struct DrillsCommand: AsyncParsableCommand {
     }
 
     static func describe(_ report: DrillReport) -> String {
-        let age = report.cutoffAgeSeconds.map { String(format: "%.0f s", $0) } ?? "-"
+        let age = report.cutoffAgeSeconds.map { decimal($0, places: 0) + " s" } ?? "-"
         return "\(report.startedAt)  snapshot \(report.snapshot.prefix(12))  \(report.succeeded ? "passed" : "FAILED")  "
-            + "restore \(String(format: "%.2f", report.restoreSeconds)) s (RTO), cutoff age \(age), \(report.documents) documents, "
+            + "restore \(decimal(report.restoreSeconds, places: 2)) s (RTO), cutoff age \(age), \(report.documents) documents, "
             + "\(report.objects) objects, \(formatBytes(report.bytesRestored))"
             + (report.problems.isEmpty ? "" : ", \(report.problems.count) problem(s)")
     }

@@ -187,7 +187,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static func describe(_ outcome: JobWorker.Finished) -> String {
         let what = "job \(outcome.jobID) (\(outcome.kind.rawValue) \(outcome.scope), attempt \(outcome.attempt))"
         return switch outcome.outcome {
-        case .done: "\(what) done in \(String(format: "%.2f", outcome.seconds)) s: \(outcome.result ?? "")"
+        case .done: "\(what) done in \(decimal(outcome.seconds, places: 2)) s: \(outcome.result ?? "")"
         case .failed: "\(what) failed: \(outcome.error ?? ""); it will be retried unless out of attempts"
         case .leaseLost: "\(what) stopped: its lease went to another worker, which redoes it"
         }

@@ -119,9 +119,9 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
             result.checkProblems = ((restored["check"] as? [String: Any])?["problems"] as? [Any])?.count ?? -1
             try Self.compare(acknowledgements: acks, restoredSequence: result.restoredSequence, into: &result)
             result.busyRequestsPerMinute = try Self.requestsPerMinute(streamOutput: runFolder.appendingPathComponent("stream.out"))
-            writeLine(String(format: "run %d: %d acknowledged (%.0f/s), restored to change %lld, recovery point %.3f s, %d promotion(s) missing, %d check problem(s)",
-                             index, result.acknowledged, result.operationsPerSecond, result.restoredSequence, result.recoveryPointSeconds,
-                             result.promotionsMissing, result.checkProblems))
+            writeLine("run \(index): \(result.acknowledged) acknowledged (\(decimal(result.operationsPerSecond, places: 0))/s), "
+                      + "restored to change \(result.restoredSequence), recovery point \(decimal(result.recoveryPointSeconds, places: 3)) s, "
+                      + "\(result.promotionsMissing) promotion(s) missing, \(result.checkProblems) check problem(s)")
             report.runs.append(result)
         }
         let points = report.runs.map(\.recoveryPointSeconds).sorted()
@@ -135,19 +135,21 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
         report.operationsPerSecond = report.runs.map(\.operationsPerSecond).reduce(0, +) / Double(report.runs.count)
 
         try global.emit(report) {
-            String(format: """
-                recovery point over %d runs at %.0f writes/s (%.0f achieved), stream interval %.2f s:
-                  p50 %.3f s, p99 %.3f s, max %.3f s
-                  acknowledged promotions missing: %d; check problems: %d
-                  storage requests per minute: idle %.0f, writing %.0f
-                """, report.runs.count, report.rate, report.operationsPerSecond, report.interval, report.recoveryPointP50, report.recoveryPointP99,
-                report.recoveryPointMax, report.promotionsMissing, report.checkProblems, report.idleRequestsPerMinute, report.busyRequestsPerMinute)
+            """
+            recovery point over \(report.runs.count) runs at \(decimal(report.rate, places: 0)) writes/s \
+            (\(decimal(report.operationsPerSecond, places: 0)) achieved), stream interval \(decimal(report.interval, places: 2)) s:
+              p50 \(decimal(report.recoveryPointP50, places: 3)) s, p99 \(decimal(report.recoveryPointP99, places: 3)) s, \
+            max \(decimal(report.recoveryPointMax, places: 3)) s
+              acknowledged promotions missing: \(report.promotionsMissing); check problems: \(report.checkProblems)
+              storage requests per minute: idle \(decimal(report.idleRequestsPerMinute, places: 0)), \
+            writing \(decimal(report.busyRequestsPerMinute, places: 0))
+            """
         }
         if report.promotionsMissing > 0 || report.checkProblems > 0 {
             throw MeasuredLoss(description: "\(report.promotionsMissing) acknowledged promotion(s) missing, \(report.checkProblems) check problem(s)", kind: .integrity)
         }
         if let maxRecoveryPoint, report.recoveryPointP99 > maxRecoveryPoint {
-            throw MeasuredLoss(description: String(format: "the p99 recovery point %.3f s exceeds %.3f s", report.recoveryPointP99, maxRecoveryPoint), kind: .outdated)
+            throw MeasuredLoss(description: "the p99 recovery point \(decimal(report.recoveryPointP99, places: 3)) s exceeds \(decimal(maxRecoveryPoint, places: 3)) s", kind: .outdated)
         }
     }
 

@@ -93,7 +93,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 3. took snapshot \(first.shortID) into the vault \(vaultFolder.path): \(first.manifest.newObjects) objects, \(formatBytes(first.manifest.newObjectBytes))
                 4. changed the deployment and took snapshot \(second.shortID): only the change, \(second.manifest.newObjects) new objects (\(formatBytes(second.manifest.newObjectBytes)))
                 5. restored it into \(restoredFolder.path): \(restore.documents) documents, \(restore.objectsCopied) objects; check found \(restore.check?.problems.count ?? 0) problems
-                6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(String(format: "%.2f", drill.restoreSeconds)) s
+                6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(decimal(drill.restoreSeconds, places: 2)) s
                 7. exported the first repository's promotions as a Git bundle: \(bundleReport.newCommits) commits, \(formatBytes(bundleReport.bundleBytes)), in \(bundle.path)
                 next: git clone \(bundle.path)
                       grace-backup snapshots --vault \(vaultFolder.path)

@@ -41,7 +41,7 @@ struct ShowCommand: AsyncParsableCommand {
             snapshot \(record.id)
               deployment \(manifest.deployment)
               cutoff     change \(manifest.cutoff)
-              created    \(manifest.createdAt) in \(String(format: "%.2f", manifest.elapsedSeconds)) s
+              created    \(manifest.createdAt) in \(decimal(manifest.elapsedSeconds, places: 2)) s
               parent     \(manifest.parent.map { String($0.prefix(12)) } ?? "none (full image)")
               database   image \(formatBytes(manifest.image.sizeBytes)) + \(manifest.segments.count) segment(s) \(formatBytes(manifest.segments.reduce(0) { $0 + $1.sizeBytes }))
               entities   \(counts)

@@ -25,7 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
                                   captureLagSeconds: maxCaptureLagSeconds)
         let status = try await opened.status(now: wallClock(), deployment: live, bounds: bounds)
         try global.emit(status) {
-            func age(_ seconds: Double?) -> String { seconds.map { String(format: "%.0f s ago", $0) } ?? "never" }
+            func age(_ seconds: Double?) -> String { seconds.map { decimal($0, places: 0) + " s ago" } ?? "never" }
             var lines = [
                 "vault \(status.vault)",
                 "  restorable from  \(status.earliestRestorable.map { "change \($0)" } ?? "nothing yet")",
@@ -35,7 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
                     + (status.lastDrillSucceeded.map { $0 ? ", passed" : ", FAILED" } ?? ""),
             ]
             if let changes = status.captureLagChanges {
-                lines.append("  capture lag      \(changes) changes, \(String(format: "%.1f", status.captureLagSeconds ?? 0)) s")
+                lines.append("  capture lag      \(changes) changes, \(decimal(status.captureLagSeconds ?? 0, places: 1)) s")
             }
             lines += status.warnings.map { "  warning: \($0)" }
             return lines.joined(separator: "\n")

@@ -90,7 +90,7 @@ struct StreamCommand: AsyncParsableCommand {
         let counts = requests()
         try await lock.release()
         if json { printJSONLine(Line(event: "stopped", at: wallClock(), position: position, captures: captures.value, seconds: seconds, requests: counts)) }
-        writeLine("stream: stopped after \(captures.value) capture(s) in \(String(format: "%.1f", seconds)) s and \(counts.total) storage request(s); "
+        writeLine("stream: stopped after \(captures.value) capture(s) in \(decimal(seconds, places: 1)) s and \(counts.total) storage request(s); "
             + "the vault covers up to change \(position)")
     }
 }
