@@ -729,8 +729,10 @@ final class ObjectBuilder {
     private func writeNextBatch() async throws -> Bool {
         guard !preparing.isEmpty else { return false }
         let prepared: [PreparedBlob]
+        let next = preparing.removeFirst()
         do {
-            prepared = try await preparing.removeFirst().value
+            // Not a child task: the export's cancellation is passed on by hand.
+            prepared = try await withTaskCancellationHandler { try await next.value } onCancel: { next.cancel() }
         } catch {
             for task in preparing { task.cancel() }
             preparing = []
