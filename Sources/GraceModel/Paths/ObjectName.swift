@@ -13,6 +13,7 @@ public enum ObjectName {
     /// .NET's `FileInfo`: `Extension` is everything from the last `.` of the name unless the name
     /// ends with `.`; the stem is the name with *every* occurrence of that extension removed,
     /// so `.gitignore` has an empty stem and `a.fs.fs` becomes `a`.
+    ///
     /// Searched as .NET does, by code unit, not by `Character`: a `.` or `/` that a combining mark
     /// follows is still one (a grapheme-cluster search missed it, and named another object than Grace's).
     static func stemAndExtension(ofPathLastSegment path: String) -> (stem: String, ext: String) {
