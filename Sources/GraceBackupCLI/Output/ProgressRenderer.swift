@@ -117,7 +117,25 @@ func withProgress<Value: Sendable>(rendering renderer: any ProgressRenderer, _ b
 
 func writeLine(_ text: String) { writeRaw(text + "\n") }
 
-func writeRaw(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+/// Written to standard error directly: `FileHandle.write(Data(text.utf8))` cast the string's view on
+/// its first use, a walk of the runtime's conformance records on every start; and a closed stderr ends
+/// the writing instead of the process.
+func writeRaw(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+            if written > 0 {
+                offset += written
+            } else if written < 0, errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+}
 
 func formatBytes(_ bytes: Int64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB"]

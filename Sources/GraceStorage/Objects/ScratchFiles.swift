@@ -35,8 +35,10 @@ public enum ScratchFiles {
     static let host: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "host" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "host" : name.replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: "/", with: "_")
+        // Byte by byte: `replacingOccurrences` bridges to NSString, whose first use walks the runtime's
+        // conformance records, on every start of every command.
+        let name = buffer.prefix { $0 != 0 }.map { $0 == CChar(UInt8(ascii: "-")) || $0 == CChar(UInt8(ascii: "/")) ? UInt8(ascii: "_") : UInt8(bitPattern: $0) }
+        return name.isEmpty ? "host" : String(decoding: name, as: UTF8.self)
     }()
 
     static func isRunning(_ pid: Int32) -> Bool {
