@@ -93,8 +93,11 @@ public struct GitSignature: Sendable, Hashable {
         "\(Self.clean(name)) <\(Self.clean(email))> \(secondsSinceEpoch) \(timezone)"
     }
 
+    /// By scalar, not by character: `\r\n` is one character, and passed whole it would end the header line.
     private static func clean(_ text: String) -> String {
-        let cleaned = String(text.map { "<>\n\r\0".contains($0) ? "-" : $0 }).trimmingCharacters(in: .whitespaces)
+        var replaced = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { replaced.append("<>\n\r\0".unicodeScalars.contains(scalar) ? "-" : scalar) }
+        let cleaned = GitText.trimming(String(replaced), GitText.isSpace)
         return cleaned.isEmpty ? "unknown" : cleaned
     }
 }

@@ -487,7 +487,7 @@ final class ObjectBuilder {
         let name = owner?.ownerName ?? "grace"
         let signature = GitSignature(name: name, email: "\(owner?.ownerID.description ?? "unknown")@grace.invalid",
                                      secondsSinceEpoch: reference.createdAt.wholeSecondsSinceEpoch)
-        var text = reference.referenceText.trimmingCharacters(in: .whitespacesAndNewlines)
+        var text = GitText.trimming(reference.referenceText, GitText.isSpaceOrNewline)
         if text.isEmpty { text = reference.referenceType.rawValue }
         let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
         let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
