@@ -74,7 +74,10 @@ public enum DeploymentLocation: Sendable, Hashable, CustomStringConvertible {
     /// Where an embedded deployment's objects are: what `deployment.json` names, else `objects/` there.
     static func objectsLocation(in folder: URL) throws -> StorageLocation {
         let settingsURL = folder.appendingPathComponent(settingsFileName)
-        guard let data = try? Data(contentsOf: settingsURL) else { return .folder(folder.appendingPathComponent(objectsFolderName)) }
+        // Most deployments have no settings file: looked for first, as a read that fails builds an error to drop.
+        guard FileManager.default.fileExists(atPath: settingsURL.path), let data = try? Data(contentsOf: settingsURL) else {
+            return .folder(folder.appendingPathComponent(objectsFolderName))
+        }
         do {
             return try StorageLocation(parsing: try JSONDecoder().decode(Settings.self, from: data).objects)
         } catch {

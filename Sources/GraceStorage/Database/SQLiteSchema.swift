@@ -124,7 +124,9 @@ enum SQLiteSchema {
     /// Whether `migrate` would change nothing: every statement applied, and a schema version this
     /// grace-backup reads. Then opening needs no write transaction (nor to wait for a writer's lock).
     static func isCurrent(_ db: Database) throws -> Bool {
-        guard try Int.fetchOne(db, sql: "PRAGMA user_version") == statementsRevision, try db.tableExists("deployment_info") else { return false }
+        // sqlite_master asked directly: GRDB's `tableExists` reads the whole schema into its cache first.
+        guard try Int.fetchOne(db, sql: "PRAGMA user_version") == statementsRevision,
+              try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'deployment_info'") == 1 else { return false }
         let stored = try String.fetchOne(db, sql: "SELECT value FROM deployment_info WHERE key = 'schema_version'")
         return stored.flatMap { Int($0) }.map { $0 <= version } ?? false
     }
