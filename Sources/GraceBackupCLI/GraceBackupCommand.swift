@@ -6,6 +6,13 @@ import GraceStorage
 /// JSON document that describes it.
 protocol ResultAlreadyPrinted: BackupFailure {}
 
+/// Ends a command that succeeded, leaving what it still holds to the process's exit: releasing an
+/// export's maps and closing a read-only database pool value by value only delays it (git does not
+/// free before it exits either). `exit` flushes standard output.
+func exitLeavingToTheSystem(_ held: Any...) -> Never {
+    withExtendedLifetime(held) { Foundation.exit(EXIT_SUCCESS) }
+}
+
 @main
 struct GraceBackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

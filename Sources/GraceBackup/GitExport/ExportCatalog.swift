@@ -87,6 +87,13 @@ public struct ExportCatalog: Sendable {
         return newest
     }
 
+    /// The newest export and the state after it, as `exportNext` reads them first; nil for an empty
+    /// catalog. Read ahead (while the deployment opens, say), it is handed to `exportNext` as `continuing`.
+    public func tip() async throws -> CatalogTip? {
+        guard let newest = try await newestRecord() else { return nil }
+        return CatalogTip(record: newest, base: try await base(after: newest))
+    }
+
     /// Export record `number`; nil when there is none.
     public func record(number: Int) async throws -> BundleExportRecord? {
         let key = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")
