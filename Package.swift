@@ -2,8 +2,14 @@
 import PackageDescription
 
 // Heavy dependencies stay out of GraceModel so the hashes and the model build and test fast.
+// A concrete generic type's metadata is reached through its accessor, not by demangling its name:
+// the runtime checks a demangled type's generic requirements by walking every conformance record of
+// the executable (11,000), once per type, about 0.1 ms each on every start. With it, an incremental
+// export by a new process walked 51 times instead of 77 (docs/design-decisions.md);
+// scripts/lib/release.sh gives the dependencies the same flag.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
 ]
 
 // BLAKE3 hashes eight chunks at once in SIMD8<UInt32> lanes; AVX2 makes that about 1.55x faster

@@ -45,6 +45,8 @@ public struct BundleExportRecord: Codable, Sendable, Hashable {
 public struct CatalogTip: Sendable {
     public let record: BundleExportRecord
     let base: ExportBase
+    /// Read by `tip()` just before the export, which then does not look for a record after it again.
+    var readJustBefore = false
 }
 
 /// The bundles exported of one repository into an `ObjectStore` location, in order, with what
@@ -91,7 +93,7 @@ public struct ExportCatalog: Sendable {
     /// catalog. Read ahead (while the deployment opens, say), it is handed to `exportNext` as `continuing`.
     public func tip() async throws -> CatalogTip? {
         guard let newest = try await newestRecord() else { return nil }
-        return CatalogTip(record: newest, base: try await base(after: newest))
+        return CatalogTip(record: newest, base: try await base(after: newest), readJustBefore: true)
     }
 
     /// Export record `number`; nil when there is none.
@@ -219,14 +221,14 @@ public struct ExportCatalog: Sendable {
     }
 
     /// The same, continuing from `tip` as an earlier export left it (nil: read from the catalog). It is
-    /// used when no record after its own exists (one look); it is then what this export leaves, or nil
-    /// after a failure.
+    /// used when no record after its own exists (one look, none for a tip `tip()` has just read); it is
+    /// then what this export leaves, or nil after a failure.
     public func exportNext(from deployment: Deployment, _ request: BundleExportRequest, full: Bool = false, now: Instant,
                            continuing tip: inout CatalogTip?, progress: ProgressSink? = nil) async throws -> (BundleExportReport, BundleExportRecord?) {
         let started = ContinuousClock.now
         let newest: BundleExportRecord?
         var base: ExportBase?
-        if let kept = tip.take(), try await record(number: kept.record.number + 1) == nil {
+        if let kept = tip.take(), try await kept.readJustBefore ? true : record(number: kept.record.number + 1) == nil {
             (newest, base) = (kept.record, kept.base)
         } else {
             newest = try await newestRecord()

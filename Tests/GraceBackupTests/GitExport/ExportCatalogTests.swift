@@ -145,7 +145,8 @@ struct ExportCatalogTests {
     }
 
     /// A follower's catalog gains a record a promotion: an export reads the newest record and its state,
-    /// never the chain before them, and a follower handing on its tip reads only the look for a newer record.
+    /// never the chain before them; a follower handing on its tip reads only the look for a newer record, and
+    /// an export given a tip read just before it reads nothing more.
     @Test func anExportReadsTheNewestRecordNotTheChainAndAFollowerOnlyLooksForANewerOne() async throws {
         let (fixture, repository, plain) = try await Self.start(files: 40, operations: 10)
         defer { fixture.remove() }
@@ -189,6 +190,18 @@ struct ExportCatalogTests {
         #expect(count == 3 + stateReads(records.last!) && after.number == records.last!.number + 1)
         #expect(after.prerequisites == Array(Set(records.last!.allRefs.values)).sorted())
         records.append(after)
+
+        // A tip read just before the export, as the command reads it while the deployment opens: the
+        // export reads nothing more.
+        try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+        let beforeTip = metered.requests
+        var readAhead = try await catalog.tip()
+        #expect(metered.requests.since(beforeTip).gets == 2 + stateReads(records.last!))
+        let (exportReads, ahead) = try await gets {
+            try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &readAhead).1
+        }
+        #expect(exportReads == 0 && ahead.number == records.last!.number + 1)
+        records.append(ahead)
 
         // The whole chain, fetched in order, is the latest promotion.
         let clone = fixture.root.appendingPathComponent("clone")
