@@ -56,20 +56,23 @@ struct ExportBundleCommand: AsyncParsableCommand {
         }
         let store = try await stores.open(try StorageLocation(parsing: output), create: true, durability: .onSynchronize)
         let catalog = ExportCatalog(store: store, repositoryID: repositoryID)
-        // The deployment opens while the catalog's newest export and the state after it are read: the two
-        // longest waits of a start, each on a core of its own.
-        async let opening = deployment.open(.readOnly)
-        // The newest export and the state after it, as the last export left them: the next reads neither again.
-        var tip = try await catalog.tip()
-        let opened = try await opening
         guard follow else {
+            // The deployment opens while the catalog's newest export and the state after it are read: the two
+            // longest waits of a start, each on a core of its own.
+            async let opening = deployment.open(.readOnly)
+            var tip = try await catalog.tip()
+            let opened = try await opening
             let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
             try global.emit(report) { Self.describe(report, to: record?.bundle ?? output) }
             exitLeavingToTheSystem(opened, tip)
         }
+        let opened = try await deployment.open(.readOnly)
         let stop = StopSignal()
         let started = ContinuousClock.now
-        var seen = tip?.record.position ?? 0
+        var seen = try await catalog.newestRecord()?.position ?? 0
+        // The newest export and the state after it, as the last export left them: the next reads neither again.
+        // Read with the first export, not now: it may come long after, when another exporter has written since.
+        var tip: CatalogTip?
         writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
         var backoff = Backoff(first: .seconds(poll), limit: .seconds(60))
         while true {
