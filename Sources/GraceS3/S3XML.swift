@@ -212,11 +212,7 @@ struct S3XML: Sendable {
             return position > start
         }
 
-        func starts(with literal: StaticString) -> Bool {
-            let count = literal.utf8CodeUnitCount
-            guard bytes.count - position >= count else { return false }
-            return literal.withUTF8Buffer { literal in (0..<count).allSatisfy { bytes[position + $0] == literal[$0] } }
-        }
+        func starts(with literal: StaticString) -> Bool { matches(literal, at: position) }
 
         mutating func expect(_ literal: StaticString) throws {
             guard starts(with: literal) else { throw failure("`\(literal)` expected") }
@@ -225,13 +221,13 @@ struct S3XML: Sendable {
 
         /// Where `literal` next starts, from the current position.
         func find(_ literal: StaticString) -> Int? {
+            (position..<bytes.count).first { matches(literal, at: $0) }
+        }
+
+        func matches(_ literal: StaticString, at index: Int) -> Bool {
             let count = literal.utf8CodeUnitCount
-            var index = position
-            while index + count <= bytes.count {
-                if literal.withUTF8Buffer({ literal in (0..<count).allSatisfy { bytes[index + $0] == literal[$0] } }) { return index }
-                index += 1
-            }
-            return nil
+            guard bytes.count - index >= count else { return false }
+            return literal.withUTF8Buffer { literal in (0..<count).allSatisfy { bytes[index + $0] == literal[$0] } }
         }
 
         func string(_ range: Range<Int>) throws -> String { try string(bytes[range]) }

@@ -16,7 +16,7 @@ enum GitRefName {
         var parts = scalars.split(separator: "/", omittingEmptySubsequences: true).map { part -> String in
             var part = Array(part)
             if part.first == "." { part[0] = "-" }
-            if part.count >= 5, String(String.UnicodeScalarView(part.suffix(5))) == ".lock" { part.append("-") }
+            if part.suffix(5).elementsEqual(".lock".unicodeScalars) { part.append("-") }
             if part.last == "." { part[part.count - 1] = "-" }
             return String(String.UnicodeScalarView(part))
         }
