@@ -30,12 +30,13 @@ public struct ExportBase: Sendable {
 
     /// Ref name → commit, in hexadecimal as reports show them.
     public var refs: [String: String] = [:]
-    /// Grace reference id → the commit made of it.
-    public var commits: [String: GitObjectID] = [:]
+    /// Grace reference id → the commit made of it. Ids, not their text: a long history's state holds
+    /// tens of thousands of these keys and of the trees', each a string on the heap, read on every export.
+    public var commits: [ReferenceID: GitObjectID] = [:]
     /// A file content's SHA-256 (Grace's) → its blob.
     public var blobs: [String: GitObjectID] = [:]
     /// A directory version's id → its tree.
-    public var trees: [String: Tree] = [:]
+    public var trees: [DirectoryVersionID: Tree] = [:]
     /// A content's SHA-256 → the Adler-32 of its bytes, for contents the pack holds as Grace's deflate
     /// data (text) or in stored blocks (a binary that does not compress): with it, the stored bytes become
     /// a zlib stream without decompressing or hashing them (a warm full export).
@@ -52,7 +53,7 @@ public struct ExportBase: Sendable {
 
     /// Keys of the maps above, each changed at least once since a state written whole.
     struct ChangedKeys: Sendable {
-        var commits = Set<String>(), blobs = Set<String>(), trees = Set<String>(), holders = Set<GitObjectID>()
+        var commits = Set<ReferenceID>(), blobs = Set<String>(), trees = Set<DirectoryVersionID>(), holders = Set<GitObjectID>()
 
         var count: Int { commits.count + blobs.count + trees.count + holders.count }
     }
@@ -64,7 +65,7 @@ public struct ExportBase: Sendable {
 
     // The maps change through these during an export, so that the changes are counted.
 
-    mutating func record(commit id: GitObjectID, of reference: String) {
+    mutating func record(commit id: GitObjectID, of reference: ReferenceID) {
         commits[reference] = id
         changed?.commits.insert(reference)
     }
@@ -75,7 +76,7 @@ public struct ExportBase: Sendable {
         changed?.blobs.insert(sha256)
     }
 
-    mutating func record(tree: Tree, of directory: String) {
+    mutating func record(tree: Tree, of directory: DirectoryVersionID) {
         trees[directory] = tree
         changed?.trees.insert(directory)
     }
@@ -248,23 +249,23 @@ public struct BundleExporter: Sendable {
 
         // The refs first, each naming the Grace reference whose commit it will point at: the bundle's
         // header then has a known length and goes before the pack, which is written in place.
-        var planned: [(name: String, reference: String)] = []
+        var planned: [(name: String, reference: ReferenceID)] = []
         for branch in selected {
             let promotions = ordered(.promotion, on: branch)
-            if let last = promotions.last { planned.append(("refs/heads/" + branch.branchName, last.referenceID.description)) }
+            if let last = promotions.last { planned.append(("refs/heads/" + branch.branchName, last.referenceID)) }
             if request.includeCommits, branch.parentBranchID != nil, promotions.isEmpty, let last = ordered(.commit, on: branch).last {
-                planned.append(("refs/heads/" + branch.branchName, last.referenceID.description))
+                planned.append(("refs/heads/" + branch.branchName, last.referenceID))
             }
             for tag in ordered(.tag, on: branch) {
                 guard let promotion = promotions.last(where: { $0.createdAt <= tag.createdAt && $0.directoryID == tag.directoryID }) else {
                     report.tagsLeftOut.append(tag.referenceText)
                     continue
                 }
-                planned.append(("refs/tags/" + tag.referenceText, promotion.referenceID.description))
+                planned.append(("refs/tags/" + tag.referenceText, promotion.referenceID))
             }
         }
         // Valid, unique ref names; a later tag of the same name wins, as a moved tag would.
-        var named: [String: String] = [:]
+        var named: [String: ReferenceID] = [:]
         for (name, reference) in planned {
             let prefix = name.hasPrefix("refs/tags/") ? "refs/tags/" : "refs/heads/"
             let valid = prefix + GitRefName.component(String(name.dropFirst(prefix.count)))
@@ -292,7 +293,7 @@ public struct BundleExporter: Sendable {
                                     progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
-        var promotionCommits: [String: GitObjectID] = [:]
+        var promotionCommits: [ReferenceID: GitObjectID] = [:]
         let chained = (request.includeCommits ? branches : selected)
             .sorted { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }
         let children = request.includeCommits ? selected.filter { $0.parentBranchID != nil && ordered(.promotion, on: $0).isEmpty } : []
@@ -311,11 +312,11 @@ public struct BundleExporter: Sendable {
             var parent: GitObjectID?
             for promotion in ordered(.promotion, on: branch) {
                 parent = try await commit(for: promotion, parent: parent)
-                promotionCommits[promotion.referenceID.description] = parent
+                promotionCommits[promotion.referenceID] = parent
             }
         }
         for branch in children {
-            var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID.description] }
+            var parent = branch.basedOn.flatMap { promotionCommits[$0.referenceID] }
             for reference in ordered(.commit, on: branch) { parent = try await commit(for: reference, parent: parent) }
         }
 
@@ -473,7 +474,7 @@ final class ObjectBuilder {
     }
 
     func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID.description], isKnown(done) {
+        if let done = state.commits[reference.referenceID], isKnown(done) {
             reachedCommits.insert(done)
             return done
         }
@@ -497,14 +498,14 @@ final class ObjectBuilder {
             wrote(id)
             newCommits += 1
         }
-        state.record(commit: id, of: reference.referenceID.description)
+        state.record(commit: id, of: reference.referenceID)
         reachedCommits.insert(id)
         return id
     }
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
     func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
-        if treeIsKnown(directoryID), let done = state.trees[directoryID.description] { return (done.id, done.name) }
+        if treeIsKnown(directoryID), let done = state.trees[directoryID] { return (done.id, done.name) }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
         let previous = lastFileEntries.removeValue(forKey: directory.relativePath) ?? []
@@ -531,7 +532,7 @@ final class ObjectBuilder {
         }
         let name = directory.relativePath == DirectoryVersion.rootPath ? "" : try Self.entryName(directory.relativePath, in: "its parent")
         guard !entries.isEmpty else {
-            state.record(tree: .init(id: nil, name: name), of: directoryID.description)
+            state.record(tree: .init(id: nil, name: name), of: directoryID)
             return (nil, name)
         }
         let content = GitTree.encode(entries)
@@ -555,13 +556,13 @@ final class ObjectBuilder {
             wrote(id)
             newTrees += 1
         }
-        state.record(tree: .init(id: id, name: name), of: directoryID.description)
+        state.record(tree: .init(id: id, name: name), of: directoryID)
         return (id, name)
     }
 
     /// Whether the tree of a directory version is known to the receiver (or is no tree at all).
     private func treeIsKnown(_ id: DirectoryVersionID) -> Bool {
-        guard let done = state.trees[id.description] else { return false }
+        guard let done = state.trees[id] else { return false }
         return done.id.map(isKnown) ?? true
     }
 
@@ -579,7 +580,7 @@ final class ObjectBuilder {
         directories = [:]
         Task.detached(priority: .utility) { withExtendedLifetime(finished) {} }
         let roots = references
-            .filter { reference in !(state.commits[reference.referenceID.description].map(isKnown) ?? false) }
+            .filter { reference in !(state.commits[reference.referenceID].map(isKnown) ?? false) }
             .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
         var visited = Set<DirectoryVersionID>()
         _ = try await unknownDirectories(below: roots, visited: &visited)

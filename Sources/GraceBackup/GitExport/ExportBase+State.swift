@@ -1,5 +1,6 @@
 import Foundation
 import GraceGit
+import GraceModel
 
 /// The export state as text lines (docs/formats/bundle-catalog.md), one entry each:
 /// `R <ref> <id>`, `C <reference id> <commit>`, `B <SHA-256> <blob> [<Adler-32, hex>]`,
@@ -30,8 +31,8 @@ extension ExportBase {
                     holders: changed.holders.lazy.map { (key: $0, value: holders[$0]!) })
     }
 
-    private func text(header: String, commits: some Sequence<(key: String, value: GitObjectID)>, blobs: some Sequence<(key: String, value: GitObjectID)>,
-                      trees: some Sequence<(key: String, value: Tree)>, otherObjects: [GitObjectID],
+    private func text(header: String, commits: some Sequence<(key: ReferenceID, value: GitObjectID)>, blobs: some Sequence<(key: String, value: GitObjectID)>,
+                      trees: some Sequence<(key: DirectoryVersionID, value: Tree)>, otherObjects: [GitObjectID],
                       holders: some Sequence<(key: GitObjectID, value: Int)>) -> [UInt8] {
         // Each line's length is known before it is written: the whole text goes into one buffer of its
         // size, through a pointer. Appended piece by piece to an array (the helpers capturing it), the
@@ -40,9 +41,10 @@ extension ExportBase {
         let idLine = 2 + 40 + 1, largestNumber = 1 + 20  // a space and UInt64's digits
         var size = header.utf8.count + 1
         for (name, id) in sortedRefs { size += 2 + name.utf8.count + 1 + id.utf8.count + 1 }
-        for (reference, _) in commits { size += reference.utf8.count + 1 + idLine }
+        let guid = ReferenceID.textLength
+        for _ in commits { size += guid + 1 + idLine }
         for (sha256, _) in blobs { size += sha256.utf8.count + 1 + idLine + largestNumber }
-        for (directory, tree) in trees { size += directory.utf8.count + 1 + idLine + 1 + tree.name.utf8.count }
+        for (_, tree) in trees { size += guid + 1 + idLine + 1 + tree.name.utf8.count }
         for _ in holders { size += idLine + largestNumber }
         size += otherObjects.count * idLine
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
@@ -97,6 +99,10 @@ extension ExportBase {
 
         mutating func add(_ id: GitObjectID) {
             written += id.writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[written...]))
+        }
+
+        mutating func add<Kind>(_ id: GraceID<Kind>) {
+            written += id.writeText(into: UnsafeMutableBufferPointer(rebasing: buffer[written...]))
         }
 
         /// `value` in lowercase digits of `radix` (10 or 16), as `String(value, radix:)` writes it.
@@ -186,6 +192,7 @@ extension ExportBase {
             adlers.reserveCapacity(estimate)
         }
         if kinds.includes(UInt8(ascii: "H")) { holders.reserveCapacity(estimate) }
+        if kinds.includes(UInt8(ascii: "T")) { trees.reserveCapacity(estimate) }
         var start = 0
         var first = true
         while start < bytes.count {
@@ -215,11 +222,12 @@ extension ExportBase {
             fields.append(UnsafeBufferPointer(rebasing: line[fieldStart...]))
             func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
             func id(_ index: Int) -> GitObjectID? { GitObjectID(hexUTF8: fields[index]) }
+            func guid<Kind>(_ index: Int) -> GraceID<Kind>? { GraceID(utf8: fields[index]) }
             switch (line[0], fields.count) {
             case (UInt8(ascii: "R"), 2): refs[text(0)] = text(1)
             case (UInt8(ascii: "C"), 2):
-                guard let commit = id(1) else { return nil }
-                commits[text(0)] = commit
+                guard let reference: ReferenceID = guid(0), let commit = id(1) else { return nil }
+                commits[reference] = commit
             case (UInt8(ascii: "B"), 2), (UInt8(ascii: "B"), 3):
                 // The third field, the Adler-32, came last on the line: read as the rest, it holds no space.
                 guard let blob = id(1) else { return nil }
@@ -231,8 +239,8 @@ extension ExportBase {
                 }
             case (UInt8(ascii: "T"), 2), (UInt8(ascii: "T"), 3):
                 let tree = id(1)
-                guard tree != nil || fields[1].elementsEqual([UInt8(ascii: "-")]) else { return nil }
-                trees[text(0)] = Tree(id: tree, name: fields.count == 3 ? text(2) : "")
+                guard let directory: DirectoryVersionID = guid(0), tree != nil || fields[1].elementsEqual([UInt8(ascii: "-")]) else { return nil }
+                trees[directory] = Tree(id: tree, name: fields.count == 3 ? text(2) : "")
             case (UInt8(ascii: "O"), 1):
                 // Changes cannot hold these: an export drops them (`ObjectBuilder`) and writes its state whole.
                 guard baseKey == nil, let object = id(0) else { return nil }

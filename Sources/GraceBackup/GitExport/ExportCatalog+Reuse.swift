@@ -18,7 +18,7 @@ extension ExportCatalog {
     func reusableEntries(_ chain: [BundleExportRecord], base: ExportBase?) async throws -> ReusedEntries? {
         guard let base, let lastFull = chain.first?.number, chain.first?.full == true, base.holders.values.contains(lastFull) else { return nil }
         var heldBy: [Int: Int] = [:]
-        var objects = Set<GitObjectID>()
+        var objects = Set<GitObjectID>(minimumCapacity: base.holders.count)
         for (id, bundle) in base.holders where bundle >= lastFull {
             heldBy[bundle, default: 0] += 1
             objects.insert(id)

@@ -384,8 +384,10 @@ extension ExportBase {
         for reference in header.references { base.refs[reference.name] = reference.id.hex }
         for id in pack.objectIDs {
             guard let (type, content) = try pack.object(id) else { continue }
-            if type == .commit, let trailer = try GitCommit.parse(content).message.split(separator: "\n").last(where: { $0.hasPrefix("Grace-Reference-Id: ") }) {
-                base.commits[String(trailer.dropFirst("Grace-Reference-Id: ".count))] = id
+            // A trailer that names no Grace id cannot name a reference an export walks.
+            if type == .commit, let trailer = try GitCommit.parse(content).message.split(separator: "\n").last(where: { $0.hasPrefix("Grace-Reference-Id: ") }),
+               let reference = ReferenceID(String(trailer.dropFirst("Grace-Reference-Id: ".count))) {
+                base.commits[reference] = id
             } else {
                 base.otherObjects.append(id)
             }

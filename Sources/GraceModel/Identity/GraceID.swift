@@ -24,20 +24,34 @@ public struct GraceID<Kind: GraceEntityKind>: Hashable, Comparable, Sendable, Co
         self.uuid = uuid
     }
 
+    /// The same, from the text's bytes.
+    public init?(utf8 text: UnsafeBufferPointer<UInt8>) {
+        guard let uuid = GuidText.parse(text) else { return nil }
+        self.uuid = uuid
+    }
+
     /// The lowercase hyphenated form. Written by hand, as `parse` reads it: Foundation's
     /// `uuidString` goes through `sprintf`, and ids are formatted for every lookup an export makes.
     public var description: String {
-        withUnsafeBytes(of: uuid.uuid) { bytes in
-            String(unsafeUninitializedCapacity: 36) { text in
-                var position = 0
-                for (index, byte) in bytes.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 { text[position] = UInt8(ascii: "-"); position += 1 }
-                    text[position] = GuidText.hexDigits[Int(byte >> 4)]
-                    text[position + 1] = GuidText.hexDigits[Int(byte & 0x0f)]
-                    position += 2
-                }
-                return position
+        String(unsafeUninitializedCapacity: Self.textLength) { writeText(into: $0) }
+    }
+
+    /// How long the text of every id is.
+    public static var textLength: Int { 36 }
+
+    /// Writes the lowercase hyphenated form at the start of `text` (at least `textLength` bytes);
+    /// returns `textLength`.
+    public func writeText(into text: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        precondition(text.count >= Self.textLength, "a Guid is 36 characters")
+        return withUnsafeBytes(of: uuid.uuid) { bytes in
+            var position = 0
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { text[position] = UInt8(ascii: "-"); position += 1 }
+                text[position] = GuidText.hexDigits[Int(byte >> 4)]
+                text[position + 1] = GuidText.hexDigits[Int(byte & 0x0f)]
+                position += 2
             }
+            return position
         }
     }
 

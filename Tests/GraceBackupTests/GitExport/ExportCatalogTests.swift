@@ -255,29 +255,33 @@ struct ExportCatalogTests {
 
     @Test func theStateReadsBackWhatItWrote() async throws {
         func id(_ byte: UInt8) -> GitObjectID { GitObjectID(bytes: Array(repeating: byte, count: 20)) }
+        func guid<Kind>(_ last: String) -> GraceID<Kind> { GraceID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1\(last)")! }
         var state = ExportBase()
         state.refs = ["refs/heads/main": id(1).hex, "HEAD": id(1).hex]
-        state.commits = ["ref-a": id(1), "ref-b": id(2)]
+        state.commits = [guid("0a"): id(1), guid("0b"): id(2)]
         state.blobs = [String(repeating: "a", count: 64): id(3), String(repeating: "b", count: 64): id(4)]
         state.adlers = [String(repeating: "a", count: 64): 0xdead_beef, String(repeating: "b", count: 64): 0]
-        state.trees = ["dir-1": .init(id: id(5), name: "a name with  spaces "), "dir-2": .init(id: nil, name: "empty"), "root": .init(id: id(6), name: "")]
+        state.trees = [guid("d1"): .init(id: id(5), name: "a name with  spaces "), guid("d2"): .init(id: nil, name: "empty"), guid("ff"): .init(id: id(6), name: "")]
         state.otherObjects = [id(7)]
         state.holders = [id(1): 1, id(3): 2, id(5): 1_234_567]
         let written = String(decoding: state.lines(), as: UTF8.self)
         // Numbers as `String(_:radix:)` writes them, which earlier versions wrote and read.
         for line in ["B \(String(repeating: "a", count: 64)) \(id(3)) deadbeef", "B \(String(repeating: "b", count: 64)) \(id(4)) 0",
-                     "H \(id(5)) 1234567", "H \(id(1)) 1"] {
+                     "H \(id(5)) 1234567", "H \(id(1)) 1", "C 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e10a \(id(1))",
+                     "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d1 \(id(5)) a name with  spaces ", "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d2 - empty"] {
             #expect(written.split(separator: "\n").contains(Substring(line)), "\(line)")
         }
         let read = try #require(await ExportBase.reading(lines: state.lines()))
         #expect(read.refs == state.refs && read.commits == state.commits && read.blobs == state.blobs && read.adlers == state.adlers)
         #expect(read.trees == state.trees && read.otherObjects == state.otherObjects && read.holders == state.holders)
         #expect(written.hasPrefix(ExportBase.stateHeader + "\n"))
-        // Version 1, without holders, still reads; anything malformed does not.
-        let version1 = "grace-backup-export-state 1\nC ref-a \(id(1))\nB \(String(repeating: "c", count: 64)) \(id(2)) ff\nT d \(id(3)) n m\n"
+        // Version 1, without holders, still reads (ids in either case, as Grace's Guids parse); anything malformed does not.
+        let version1 = "grace-backup-export-state 1\nC 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E10A \(id(1))\nB \(String(repeating: "c", count: 64)) \(id(2)) ff\n"
+            + "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d1 \(id(3)) n m\n"
         let old = try #require(await ExportBase.reading(lines: Array(version1.utf8)))
-        #expect(old.trees["d"]?.name == "n m" && old.adlers.values.first == 0xff && old.holders.isEmpty)
-        for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC ref-a nothex\n", "grace-backup-export-state 2\nX a b\n",
+        #expect(old.trees[guid("d1")]?.name == "n m" && old.commits[guid("0a")] == id(1) && old.adlers.values.first == 0xff && old.holders.isEmpty)
+        for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e10a nothex\n",
+                       "grace-backup-export-state 2\nC ref-a \(id(1))\n", "grace-backup-export-state 2\nT dir \(id(1)) name\n", "grace-backup-export-state 2\nX a b\n",
                        "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n",
                        "grace-backup-export-state 2\nH \(id(1)) -1\n", "grace-backup-export-state 2\nH \(id(1)) 12x\n",
                        "grace-backup-export-state 2\nH \(id(1)) \n", "grace-backup-export-state 2\nB sha \(id(1)) 1ffffffff\n", "grace-backup-export-state 2\nB x\n"] {
