@@ -129,6 +129,42 @@ struct ReferenceJSONReaderTests {
     }
 }
 
+/// What an export reads of a reference: the whole reference's fields, the rest skipped unread; again
+/// `JSONDecoder`'s outcome.
+struct ReferenceSummaryJSONReaderTests {
+    static func expectSameAsFoundation(_ json: String, readsFast: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+        expectSameOutcomeAsJSONDecoder(ReferenceSummary.self, json, readsFast: readsFast, sourceLocation: sourceLocation)
+    }
+
+    @Test func readsWhatTheWholeReferenceHolds() throws {
+        let links = #"[{"basedOn":"3ca705b8-0c52-419a-9326-8edf00735f3e"},{"includedInPromotionSet":"p"}]"#
+        for json in [ReferenceJSONReaderTests.reference(), ReferenceJSONReaderTests.reference(type: "tag"), ReferenceJSONReaderTests.reference(links: links),
+                     ReferenceJSONReaderTests.reference(extra: #","UpdatedAt":null,"DeletedAt":"2026-11-26T00:00:00Z""#),
+                     ReferenceJSONReaderTests.reference(extra: #","UpdatedAt":"2026-11-26T00:00:00Z","Other":[{"a":null}]"#)] {
+            Self.expectSameAsFoundation(json, readsFast: true)
+            let whole = try JSONDecoder().decode(Reference.self, from: Data(json.utf8))
+            #expect(try GraceJSON.decode(ReferenceSummary.self, from: json) == ReferenceSummary(whole))
+        }
+        let deleted = try GraceJSON.decode(ReferenceSummary.self, from: ReferenceJSONReaderTests.reference(extra: #","DeletedAt":"2026-11-26T00:00:00Z""#))
+        #expect(deleted.deletedAt != nil && deleted.referenceText == "Initial promotion" && deleted.referenceType == .promotion)
+        // What it does not read, it does not judge, as JSONDecoder does not.
+        Self.expectSameAsFoundation(ReferenceJSONReaderTests.reference(links: #"[{"basedOn":"not a guid"}]"#), readsFast: true)
+        Self.expectSameAsFoundation(ReferenceJSONReaderTests.reference().replacingOccurrences(of: #""DeleteReason":"","#, with: ""), readsFast: true)
+    }
+
+    @Test(arguments: [
+        ReferenceJSONReaderTests.reference(type: "Bogus"),
+        ReferenceJSONReaderTests.reference(extra: #","ReferenceText":"twice""#),
+        ReferenceJSONReaderTests.reference().replacingOccurrences(of: #""BranchId":"871fa908-25f4-4869-9c52-d138d2f563f9","#, with: ""),
+        ReferenceJSONReaderTests.reference().replacingOccurrences(of: #""CreatedAt":"2026-11-25T21:36:39.25Z""#, with: #""CreatedAt":"today""#),
+        ReferenceJSONReaderTests.reference(links: "[1,]"),
+        ReferenceJSONReaderTests.reference() + "x",
+    ])
+    func leavesEverythingElseToJSONDecoder(_ json: String) {
+        Self.expectSameAsFoundation(json, readsFast: false)
+    }
+}
+
 /// A repository, its branches and its owner, read once or a few times an export: the same again.
 struct EntityJSONReaderTests {
     static let created = Instant(nanosecondsSinceEpoch: 1_764_106_599_250_000_000)

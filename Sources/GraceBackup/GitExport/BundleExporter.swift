@@ -226,7 +226,7 @@ public struct BundleExporter: Sendable {
             throw BundleExportFailure.repositoryNotFound(request.repositoryID, location: deployment.location.description)
         }
         let branches = try await view.branches(in: repository.repositoryID).filter { $0.deletedAt == nil }
-        let references = try await view.references(in: repository.repositoryID, ofTypes: [.promotion, .tag] + (request.includeCommits ? [.commit] : []))
+        let references = try await view.referenceSummaries(in: repository.repositoryID, ofTypes: [.promotion, .tag] + (request.includeCommits ? [.commit] : []))
             .filter { $0.deletedAt == nil }
         let owner = try await view.owners().first { $0.ownerID == repository.ownerID }
         var selected = branches
@@ -243,7 +243,7 @@ public struct BundleExporter: Sendable {
         // Each branch's references of each type in the order they were made, sorted once: the walk asks often.
         let inOrder = references.sorted { ($0.createdAt, $0.referenceID) < ($1.createdAt, $1.referenceID) }
         let byBranchAndType = Dictionary(grouping: inOrder) { BranchAndType(branch: $0.branchID, type: $0.referenceType) }
-        func ordered(_ type: ReferenceType, on branch: Branch) -> [Reference] {
+        func ordered(_ type: ReferenceType, on branch: Branch) -> [ReferenceSummary] {
             byBranchAndType[BranchAndType(branch: branch.branchID, type: type)] ?? []
         }
 
@@ -301,7 +301,7 @@ public struct BundleExporter: Sendable {
         // the repository across the window), and forgotten after it: a long history's would not fit.
         let walk = chained.flatMap { ordered(.promotion, on: $0) } + children.flatMap { ordered(.commit, on: $0) }
         var walked = 0
-        func commit(for reference: Reference, parent: GitObjectID?) async throws -> GitObjectID {
+        func commit(for reference: ReferenceSummary, parent: GitObjectID?) async throws -> GitObjectID {
             if walked % directoryWindow == 0 {
                 try await builder.prepareWindow(Array(walk[walked..<min(walked + directoryWindow, walk.count)]))
             }
@@ -473,7 +473,7 @@ final class ObjectBuilder {
         if let number { state.record(holder: number, of: id) }
     }
 
-    func commit(for reference: Reference, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
+    func commit(for reference: ReferenceSummary, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
         if let done = state.commits[reference.referenceID], isKnown(done) {
             reachedCommits.insert(done)
             return done
@@ -571,7 +571,7 @@ final class ObjectBuilder {
     /// every content below them the receiver does not have (`prepareBlobs`). The window before's
     /// directory versions are dropped first: those of trees already built are not needed again
     /// (`treeIsKnown`), and any other is read again when asked for.
-    func prepareWindow(_ references: [Reference]) async throws {
+    func prepareWindow(_ references: [ReferenceSummary]) async throws {
         // The window before is written whole first: planning finds delta bases in what the pack holds.
         try await writePlannedContents()
         // Freed on another core: a window of promotions whose roots list a thousand files each holds

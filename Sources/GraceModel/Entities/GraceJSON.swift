@@ -26,7 +26,9 @@ public enum GraceJSON {
     /// The types `GraceJSONReader` reads. Looked up by identity, not by casting `type` to the protocol:
     /// a type's first cast to a protocol walks every conformance in the executable (11,000 of them,
     /// about 440,000 instructions, 0.1 ms), once for each type decoded, found or not.
-    private static let fastDecodable: [any GraceJSONFastDecodable.Type] = [DirectoryVersion.self, Reference.self, Branch.self, Repository.self, Owner.self]
+    private static let fastDecodable: [any GraceJSONFastDecodable.Type] = [
+        DirectoryVersion.self, ReferenceSummary.self, Reference.self, Branch.self, Repository.self, Owner.self,
+    ]
 
     /// The value `GraceJSONReader` reads, or nil for a type it does not read or a document outside its subset.
     private static func readFast<Value: Decodable>(_ type: Value.Type, _ bytes: UnsafeRawBufferPointer) -> Value? {

@@ -388,6 +388,31 @@ extension ContentReference {
     }
 }
 
+extension ReferenceSummary: GraceJSONFastDecodable {
+    /// Its `CodingKeys`' names, in the order `init(reading:)` numbers them.
+    private static let fields: [StaticString] = ["ReferenceId", "BranchId", "DirectoryId", "ReferenceType", "ReferenceText", "CreatedAt", "DeletedAt"]
+
+    init(reading reader: inout GraceJSONReader) throws {
+        var referenceID: ReferenceID?, branchID: BranchID?, directoryID: DirectoryVersionID?, referenceType: ReferenceType?
+        var referenceText: String?, createdAt: Instant?, deletedAt: Instant?
+        try reader.object(fields: Self.fields) { reader, field in
+            switch field {
+            case 0: referenceID = try ReferenceID(reading: &reader)
+            case 1: branchID = try BranchID(reading: &reader)
+            case 2: directoryID = try DirectoryVersionID(reading: &reader)
+            case 3: referenceType = try ReferenceType(reading: &reader)
+            case 4: referenceText = try reader.string()
+            case 5: createdAt = try Instant(reading: &reader)
+            case 6: deletedAt = try reader.null() ? nil : try Instant(reading: &reader)
+            default: try reader.skipValue()
+            }
+        }
+        guard let referenceID, let branchID, let directoryID, let referenceType, let referenceText, let createdAt else { throw GraceJSONReader.Unsupported() }
+        (self.referenceID, self.branchID, self.directoryID, self.referenceType) = (referenceID, branchID, directoryID, referenceType)
+        (self.referenceText, self.createdAt, self.deletedAt) = (referenceText, createdAt, deletedAt)
+    }
+}
+
 extension Reference: GraceJSONFastDecodable {
     /// Its `CodingKeys`' names, in the order `init(reading:)` numbers them.
     private static let fields: [StaticString] = ["Class", "ReferenceId", "OwnerId", "OrganizationId", "RepositoryId", "BranchId", "DirectoryId",

@@ -84,3 +84,33 @@ extension Reference {
     /// The root directory's hashes as the reference carries them.
     public var hashes: FileHashes { FileHashes(sha256: sha256Hash, blake3: blake3Hash) }
 }
+
+/// What an export reads of a reference: which it is, where, its root, its kind, its text and its
+/// times. The rest of the document (four more ids, two hashes, links) is skipped unread: an export
+/// reads every promotion of the repository, and whole `Reference`s, decoded and copied through its
+/// sorting and grouping, were most of an incremental export's own time on a 5,000-promotion history.
+public struct ReferenceSummary: Decodable, Sendable, Hashable {
+    public var referenceID: ReferenceID
+    public var branchID: BranchID
+    /// The root directory version's id.
+    public var directoryID: DirectoryVersionID
+    public var referenceType: ReferenceType
+    public var referenceText: String
+    public var createdAt: Instant
+    public var deletedAt: Instant?
+
+    public init(_ reference: Reference) {
+        referenceID = reference.referenceID
+        branchID = reference.branchID
+        directoryID = reference.directoryID
+        referenceType = reference.referenceType
+        referenceText = reference.referenceText
+        createdAt = reference.createdAt
+        deletedAt = reference.deletedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case referenceID = "ReferenceId", branchID = "BranchId", directoryID = "DirectoryId", referenceType = "ReferenceType"
+        case referenceText = "ReferenceText", createdAt = "CreatedAt", deletedAt = "DeletedAt"
+    }
+}

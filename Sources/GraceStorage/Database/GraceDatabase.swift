@@ -105,8 +105,9 @@ extension GraceReadView {
     public func repositories() async throws -> [Repository] { try await all(Repository.self, .repository) }
     public func branches(in repositoryID: RepositoryID) async throws -> [Branch] { try await all(Branch.self, .branch, in: repositoryID) }
     public func references(in repositoryID: RepositoryID) async throws -> [Reference] { try await all(Reference.self, .reference, in: repositoryID) }
-    public func references(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [Reference] {
-        try await referenceDocuments(in: repositoryID, ofTypes: types).map { try decode(Reference.self, $0) }
+    /// What an export reads of the references of these types (`ReferenceSummary`).
+    public func referenceSummaries(in repositoryID: RepositoryID, ofTypes types: [ReferenceType]) async throws -> [ReferenceSummary] {
+        try await referenceDocuments(in: repositoryID, ofTypes: types).map { try decode(ReferenceSummary.self, $0) }
     }
 
     /// One document, or nil when there is none with that id.
