@@ -71,8 +71,8 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
         (self.high, self.middle, self.low) = (high, middle, low)
     }
 
-    /// The first eight bytes only: a SHA-1's bits are evenly spread, equal ids compare whole, and
-    /// hashing a third of the id is a third of the work for sets and maps of every object a state holds.
+    /// The first eight bytes only: a SHA-1's bits are evenly spread and equal ids still compare whole,
+    /// and the sets and maps of every object an export state holds hash one word instead of three.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(high)
     }
