@@ -198,6 +198,10 @@ public struct BundleExporter: Sendable {
     /// Contents are prepared in batches of about this many bytes, a task each: most contents are a few
     /// KB, and waking a thread for each cost more than a content's own work.
     var batchBytes: Int64 = 1 << 20
+    /// A window whose new contents make less than four `batchBytes` is cut into four batches, none
+    /// smaller than this: a long history's window of 64 promotions of a few small files each was one
+    /// batch, and its contents were prepared on one core while the others waited.
+    var smallestBatchBytes: Int64 = 64 << 10
     /// How many references' directory versions an export reads ahead and holds at once.
     var directoryWindow = 64
 
@@ -289,7 +293,8 @@ public struct BundleExporter: Sendable {
         let fromNothing = base == nil
         // A full bundle's state is written whole: counting its changes would be work for nothing.
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
-                                    countingChanges: !full, known: known, number: number, maxDeltaDepth: maxDeltaDepth, batchBytes: batchBytes,
+                                    countingChanges: !full, known: known, number: number, maxDeltaDepth: maxDeltaDepth,
+                                    batchBytes: min(batchBytes, smallestBatchBytes)...batchBytes,
                                     progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
@@ -425,6 +430,8 @@ final class ObjectBuilder {
     private var directories: [DirectoryVersionID: DirectoryVersion] = [:]
     /// Contents read, hashed and delta-encoded at once: most of an export's work, spread over the cores.
     static let concurrency = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// How many batches a window of few new contents is cut into (`BundleExporter.smallestBatchBytes`).
+    static let smallWindowBatches: Int64 = 4
     /// The window's batches of contents being prepared, in the order planned (at most `concurrency`), and
     /// those not started yet: `blob` writes up to a content's batch when a tree asks for it, so the trees
     /// of one promotion are built while the contents of the next are still being prepared.
@@ -438,14 +445,16 @@ final class ObjectBuilder {
     /// Every commit of this export's references, written or known.
     private(set) var reachedCommits = Set<GitObjectID>()
     let number: Int?
-    let maxDeltaDepth: Int, batchBytes: Int64
+    let maxDeltaDepth: Int
+    /// How many bytes of contents a batch holds at least and at most (`BundleExporter.batchBytes`).
+    let batchBytes: ClosedRange<Int64>
 
     /// - Parameters:
     ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
     ///   - countingChanges: false when the state will be written whole, whatever `base` counted.
     init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase,
-         countingChanges: Bool, known: KnownObjects, number: Int?, maxDeltaDepth: Int, batchBytes: Int64, progress: ProgressSink?) {
+         countingChanges: Bool, known: KnownObjects, number: Int?, maxDeltaDepth: Int, batchBytes: ClosedRange<Int64>, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -692,10 +701,15 @@ final class ObjectBuilder {
                 recentByFolder[directory.relativePath] = recent
             }
         }
+        // A few batches at least, none smaller than the smallest. As many whatever the machine: where a
+        // batch ends decides when its contents are written, so the pack's order, and a bundle must be
+        // the same bytes wherever it is made.
+        let total = work.reduce(0) { $0 + $1.file.size }
+        let perBatch = min(batchBytes.upperBound, max(batchBytes.lowerBound, total / Self.smallWindowBatches))
         var batches: [[BlobWork]] = [[]]
         var bytes: Int64 = 0
         for item in work {
-            if bytes >= batchBytes { batches.append([]); bytes = 0 }
+            if bytes >= perBatch { batches.append([]); bytes = 0 }
             batches[batches.count - 1].append(item)
             batchOfContent[item.file.sha256Hash] = batches.count - 1
             bytes += item.file.size

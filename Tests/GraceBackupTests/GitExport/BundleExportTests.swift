@@ -278,6 +278,7 @@ struct BundleExportTests {
         let metered = MeteredObjectStore(fixture.deployment.objects)
         var exporter = BundleExporter(deployment: Deployment(database: fixture.deployment.database, objects: metered, location: fixture.deployment.location))
         exporter.batchBytes = .max  // one batch: each base is read before the delta after it asks
+        exporter.smallestBatchBytes = .max
         let file = fixture.root.appendingPathComponent("once.bundle")
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let handle = try FileHandle(forUpdating: file)
