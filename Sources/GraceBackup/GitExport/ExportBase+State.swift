@@ -41,10 +41,9 @@ extension ExportBase {
         let idLine = 2 + 40 + 1, largestNumber = 1 + 20  // a space and UInt64's digits
         var size = header.utf8.count + 1
         for (name, id) in sortedRefs { size += 2 + name.utf8.count + 1 + id.utf8.count + 1 }
-        let guid = ReferenceID.textLength
-        for _ in commits { size += guid + 1 + idLine }
+        for _ in commits { size += ReferenceID.textLength + 1 + idLine }
         for (sha256, _) in blobs { size += sha256.utf8.count + 1 + idLine + largestNumber }
-        for (_, tree) in trees { size += guid + 1 + idLine + 1 + tree.name.utf8.count }
+        for (_, tree) in trees { size += DirectoryVersionID.textLength + 1 + idLine + 1 + tree.name.utf8.count }
         for _ in holders { size += idLine + largestNumber }
         size += otherObjects.count * idLine
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
