@@ -163,6 +163,18 @@ public struct GitCommit: Sendable, Hashable {
     }
 }
 
+/// An annotated tag object: what it points at is all an import reads of it.
+public enum GitAnnotatedTag {
+    /// The object the tag names (its `object` header line).
+    public static func target(_ bytes: [UInt8]) throws(GitFormatError) -> GitObjectID {
+        let text = String(decoding: bytes.prefix(while: { $0 != 0x0A }), as: UTF8.self)
+        guard text.hasPrefix("object "), let id = GitObjectID(hex: text.dropFirst(7)) else {
+            throw GitFormatError("a tag does not start with its object line")
+        }
+        return id
+    }
+}
+
 /// Bytes that do not follow Git's formats: a pack, a bundle or an object.
 public struct GitFormatError: Error, Sendable, CustomStringConvertible {
     public let description: String

@@ -86,6 +86,12 @@ public final class GitPackReader {
 
     public var objectIDs: Dictionary<GitObjectID, Int>.Keys { ids.keys }
 
+    /// The type of object `id`, if the pack holds it, without inflating it again: every object's type
+    /// is known once the pack is read.
+    public func type(of id: GitObjectID) -> GitObjectType? {
+        ids[id].flatMap { typesByOffset[entries[$0].offset] }
+    }
+
     // MARK: - Parsing
 
     private func parseHeader(at offset: Int, end: Int) throws -> Entry {

@@ -71,6 +71,10 @@ public struct BundleImporter: Sendable {
             for pack in packs.reversed() { if let found = try pack.object(id) { return found } }
             return nil
         }
+
+        func type(of id: GitObjectID) -> GitObjectType? {
+            packs.lazy.compactMap { $0.type(of: id) }.first
+        }
     }
 
     static func read(_ files: [URL]) throws -> Chain {
@@ -98,34 +102,59 @@ public struct BundleImporter: Sendable {
         return chain
     }
 
-    public func run(bundles paths: [URL], into repositoryID: RepositoryID, progress: ProgressSink? = nil) async throws -> BundleImportReport {
+    /// Where an import goes: a repository the deployment has, or one it creates (with an owner and an
+    /// organization of the same name) once every bundle has been read and checked.
+    public enum Target: Sendable {
+        case repository(RepositoryID)
+        case newRepository(name: String)
+    }
+
+    public func run(bundles paths: [URL], into target: Target, progress: ProgressSink? = nil) async throws -> BundleImportReport {
         let started = ContinuousClock.now
         let chain = try Self.read(paths)
-        var report = BundleImportReport(repositoryID: repositoryID.description, bundles: paths.count)
+        var report = BundleImportReport(repositoryID: "", bundles: paths.count)
         report.objectsVerified = chain.packs.reduce(0) { $0 + $1.objectIDs.count }
         let heads = chain.refs.filter { $0.key.hasPrefix("refs/heads/") }
         guard !heads.isEmpty else { throw BundleImportFailure.noBranches(file: paths.last!.path) }
         let mainName = heads["refs/heads/main"] != nil ? "main" : heads.keys.sorted()[0].dropFirst("refs/heads/".count).description
 
-        // Everything is read before anything is written: a missing object stops the import here.
+        // Everything is read before anything is written: a missing or malformed object stops the import here.
         var histories: [(branch: String, commits: [(id: GitObjectID, commit: GitCommit.Parsed, tree: WorkingTreeFiles)])] = []
-        var onMain: Set<GitObjectID> = []
-        for (name, tip) in heads.sorted(by: { ($0.key == "refs/heads/\(mainName)" ? 0 : 1, $0.key) < ($1.key == "refs/heads/\(mainName)" ? 0 : 1, $1.key) }) {
-            var commits: [(id: GitObjectID, commit: GitCommit.Parsed, tree: WorkingTreeFiles)] = []
-            var next: GitObjectID? = tip
-            while let id = next, !onMain.contains(id) {
-                guard let (type, content) = try chain.object(id), type == .commit else {
-                    throw BundleImportFailure.missingObject(id: id.hex, neededBy: name, file: paths.last!.path)
+        var tagsByCommit: [GitObjectID: [String]] = [:]
+        do {
+            var onMain: Set<GitObjectID> = []
+            for (name, tip) in heads.sorted(by: { ($0.key == "refs/heads/\(mainName)" ? 0 : 1, $0.key) < ($1.key == "refs/heads/\(mainName)" ? 0 : 1, $1.key) }) {
+                var commits: [(id: GitObjectID, commit: GitCommit.Parsed, tree: WorkingTreeFiles)] = []
+                var next: GitObjectID? = tip
+                while let id = next, !onMain.contains(id) {
+                    guard let (type, content) = try chain.object(id), type == .commit else {
+                        throw BundleImportFailure.missingObject(id: id.hex, neededBy: name, file: paths.last!.path)
+                    }
+                    let commit = try GitCommit.parse(content)
+                    commits.append((id, commit, try treeFiles(of: commit.tree, commit: id, chain: chain, file: paths.last!.path, report: &report)))
+                    next = commit.parents.first
                 }
-                let commit = try GitCommit.parse(content)
-                commits.append((id, commit, try treeFiles(of: commit.tree, commit: id, chain: chain, file: paths.last!.path, report: &report)))
-                next = commit.parents.first
+                let branch = String(name.dropFirst("refs/heads/".count))
+                if branch == mainName { onMain = Set(commits.map(\.id)) }
+                histories.append((branch, commits.reversed()))
             }
-            let branch = String(name.dropFirst("refs/heads/".count))
-            if branch == mainName { onMain = Set(commits.map(\.id)) }
-            histories.append((branch, commits.reversed()))
+            for (name, id) in chain.refs where name.hasPrefix("refs/tags/") {
+                tagsByCommit[try Self.peeled(id, in: chain), default: []].append(String(name.dropFirst("refs/tags/".count)))
+            }
+        } catch let failure as GitFormatError {
+            throw BundleImportFailure.unreadable(file: paths.last!.path, detail: failure.description)
         }
 
+        let repositoryID: RepositoryID
+        switch target {
+        case let .repository(id):
+            repositoryID = id
+        case let .newRepository(name):
+            let owner = try await writer.createOwner(name: name)
+            let organization = try await writer.createOrganization(name: name, owner: owner)
+            repositoryID = try await writer.createRepository(name: name, organization: organization).0.repositoryID
+        }
+        report.repositoryID = repositoryID.description
         let view = try await deployment.database.openReadView(.latest)
         guard let repository = try await view.repository(repositoryID) else {
             throw BundleExportFailure.repositoryNotFound(repositoryID, location: deployment.location.description)
@@ -134,7 +163,6 @@ public struct BundleImporter: Sendable {
         guard let main = branches.first(where: { $0.branchName == repository.defaultBranchName }) else {
             throw BundleExportFailure.branchNotFound(repository.defaultBranchName, available: branches.map(\.branchName))
         }
-        let tagsByCommit = Dictionary(grouping: chain.refs.filter { $0.key.hasPrefix("refs/tags/") }, by: \.value)
         var known: [String: FileVersion] = [:]  // "<blob id> <path>" → the file version stored for it
         let present = Dictionary(try await view.references(in: repository.repositoryID).filter { $0.deletedAt == nil }.map { ($0.referenceID.description, $0) },
                                  uniquingKeysWith: { first, _ in first })
@@ -180,7 +208,7 @@ public struct BundleImporter: Sendable {
                 report.storedBytes += recorded.uploadedBytes
                 report.commits[branchName, default: 0] += 1
                 if isMain {
-                    for tag in (tagsByCommit[id] ?? []).map({ String($0.key.dropFirst("refs/tags/".count)) }).sorted() {
+                    for tag in (tagsByCommit[id] ?? []).sorted() {
                         _ = try await writer.tag(branchID, text: tag)
                         report.tags.append(tag)
                     }
@@ -214,11 +242,23 @@ public struct BundleImporter: Sendable {
                     } catch {
                         throw BundleImportFailure.unsafePath(path, commit: commit.hex)
                     }
+                    // Checked here, before anything is written, not when the content is stored.
+                    guard chain.type(of: entry.id) == .blob else {
+                        throw BundleImportFailure.missingObject(id: entry.id.hex, neededBy: "\(path) in commit \(commit.hex)", file: file)
+                    }
                     result.append((path, entry.id))
                 }
             }
         }
         return result
+    }
+
+    /// An annotated tag's commit (through tags of tags); any other object as it is.
+    /// Ends: a tag's id hashes the id it names, so tags cannot name each other in a loop.
+    static func peeled(_ id: GitObjectID, in chain: Chain) throws -> GitObjectID {
+        var id = id
+        while chain.type(of: id) == .tag, let (_, content) = try chain.object(id) { id = try GitAnnotatedTag.target(content) }
+        return id
     }
 
     static func graceReferenceID(in message: String) -> String? {

@@ -36,15 +36,11 @@ struct ImportBundleCommand: AsyncParsableCommand {
         let position = try await opened.database.openReadView(.latest).position
         if let last = position.committedAt, last > clock.now() { clock.set(last) }
         let writer = GraceWriter(deployment: opened, now: { clock.now() }, ids: .random, principal: "import-bundle")
-        var target = repositoryID
-        if let newRepository {
-            let owner = try await writer.createOwner(name: newRepository)
-            let organization = try await writer.createOrganization(name: newRepository, owner: owner)
-            target = try await writer.createRepository(name: newRepository, organization: organization).0.repositoryID
-        }
+        // Created only once every bundle has been read and checked: a damaged bundle leaves nothing behind.
+        let target: BundleImporter.Target = if let repositoryID { .repository(repositoryID) } else { .newRepository(name: newRepository!) }
         let importer = BundleImporter(deployment: opened, writer: writer, clock: clock)
         let report = try await withProgress(rendering: global.renderer) { sink in
-            try await importer.run(bundles: bundles.map { URL(fileURLWithPath: $0) }, into: target!, progress: sink)
+            try await importer.run(bundles: bundles.map { URL(fileURLWithPath: $0) }, into: target, progress: sink)
         }
         try global.emit(report) {
             var lines = ["imported \(report.bundles) bundle(s) into repository \(report.repositoryID): \(report.objectsVerified) objects verified"]

@@ -36,9 +36,17 @@ struct BundleImportTests {
         _ = try await BundleExportTests.export(fixture, request, base: nil, to: whole)
 
         let (deployment, imported, importer) = try await Self.target(fixture, name: "target")
-        // The incremental bundle alone lacks its base: refused, nothing written.
-        await #expect(throws: BundleImportFailure.self) { try await importer.run(bundles: [second], into: imported) }
-        let report = try await importer.run(bundles: [first, second], into: imported)
+        // The incremental bundle alone lacks its base: refused, named, nothing written.
+        let before = try await deployment.database.openReadView(.latest).position
+        do {
+            _ = try await importer.run(bundles: [second], into: .repository(imported))
+            Issue.record("an incremental bundle without its base must be refused")
+        } catch let failure as BundleImportFailure {
+            guard case let .missingPrerequisite(file, commit) = failure else { throw failure }
+            #expect(file == second.path && commit == base.refs["refs/heads/main"], "\(failure)")
+        }
+        #expect(try await deployment.database.openReadView(.latest).position == before)
+        let report = try await importer.run(bundles: [first, second], into: .repository(imported))
         #expect(report.bundles == 2 && (report.commits["main"] ?? 0) >= 3)
         #expect(try await DeploymentChecker(deployment: deployment).check().problems == [])
 
@@ -55,7 +63,7 @@ struct BundleImportTests {
 
         // Imported back into the repository it came from, nothing is new.
         let home = BundleImporter(deployment: fixture.deployment, writer: fixture.writer, clock: fixture.clock)
-        let again = try await home.run(bundles: [first, second], into: repository)
+        let again = try await home.run(bundles: [first, second], into: .repository(repository))
         #expect(again.commits.isEmpty && again.alreadyPresent == original.count)
     }
 
@@ -74,8 +82,19 @@ struct BundleImportTests {
             try await GitTool.run(["commit", "-q", "-m", "round \(round)"], in: source)
             if round == 1 { try await GitTool.run(["tag", "v1"], in: source) }
         }
+        try await GitTool.run(["tag", "-a", "v2", "-m", "an annotated tag names a tag object, not the commit"], in: source)
         try await GitTool.run(["bundle", "create", "-q", "../git.bundle", "--all"], in: source)
         let bundle = fixture.root.appendingPathComponent("git.bundle")
+
+        // A pack whose checksum is right but that lacks a blob only the newest tree names.
+        let missing = try await GitTool.run(["rev-parse", "main:a/2.txt"], in: source).trimmingCharacters(in: .whitespacesAndNewlines)
+        let listed = try await GitTool.run(["rev-list", "--objects", "main"], in: source).split(separator: "\n").map { String($0.prefix(40)) }
+        let packName = try await GitTool.run(["pack-objects", "-q", "../partial"], in: source,
+                                             input: Data(listed.filter { $0 != missing }.joined(separator: "\n").utf8 + [0x0A]))
+        let tip = try await GitTool.run(["rev-parse", "main"], in: source).trimmingCharacters(in: .whitespacesAndNewlines)
+        let lacking = fixture.root.appendingPathComponent("lacking.bundle")
+        let pack = try Data(contentsOf: fixture.root.appendingPathComponent("partial-\(packName.trimmingCharacters(in: .whitespacesAndNewlines)).pack"))
+        try (Data("# v2 git bundle\n\(tip) refs/heads/main\n\n".utf8) + pack).write(to: lacking)
 
         let (deployment, imported, importer) = try await Self.target(fixture, name: "target")
         var damaged = try Data(contentsOf: bundle)
@@ -84,7 +103,7 @@ struct BundleImportTests {
         try damaged.write(to: broken)
         let before = try await deployment.database.openReadView(.latest).position
         do {
-            _ = try await importer.run(bundles: [broken], into: imported)
+            _ = try await importer.run(bundles: [broken], into: .repository(imported))
             Issue.record("a damaged bundle must be refused")
         } catch let failure as BundleImportFailure {
             #expect(failure.kind == .integrity && failure.description.contains("broken.bundle"), "\(failure)")
@@ -92,10 +111,20 @@ struct BundleImportTests {
         #expect(try await deployment.database.openReadView(.latest).position == before)
         let truncated = fixture.root.appendingPathComponent("truncated.bundle")
         try Data(try Data(contentsOf: bundle).prefix(300)).write(to: truncated)
-        await #expect(throws: BundleImportFailure.self) { try await importer.run(bundles: [truncated], into: imported) }
+        await #expect(throws: BundleImportFailure.self) { try await importer.run(bundles: [truncated], into: .repository(imported)) }
+        #expect(try await deployment.database.openReadView(.latest).position == before)
+        do {
+            _ = try await importer.run(bundles: [lacking], into: .repository(imported))
+            Issue.record("a bundle lacking a blob must be refused")
+        } catch let failure as BundleImportFailure {
+            guard case let .missingObject(id, neededBy, file) = failure else { throw failure }
+            #expect(id == missing && neededBy.hasPrefix("a/2.txt in commit \(tip)") && file == lacking.path, "\(failure)")
+        }
+        // Refused before the first commit's promotion was written, though the commits before the tip have all their files.
+        #expect(try await deployment.database.openReadView(.latest).position == before)
 
-        let report = try await importer.run(bundles: [bundle], into: imported)
-        #expect(report.commits["main"] == 3 && report.tags == ["v1"])
+        let report = try await importer.run(bundles: [bundle], into: .repository(imported))
+        #expect(report.commits["main"] == 3 && report.tags == ["v1", "v2"])
         let view = try await deployment.database.openReadView(.latest)
         let promotions = try await view.references(in: imported).filter { $0.referenceType == .promotion }.sorted { $0.createdAt < $1.createdAt }
         #expect(promotions.last?.referenceText == "round 2")
