@@ -150,7 +150,7 @@ public enum BundleExportFailure: BackupFailure {
         switch self {
         case let .repositoryNotFound(id, location): "repository \(id) is not in \(location)"
         case let .branchNotFound(name, available): "branch \"\(name)\" does not exist; the repository has \(available.joined(separator: ", "))"
-        case let .unsafeName(name, directory): "\"\(name)\" in \(directory) is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a \"/\" or a NUL byte); nothing was written"
+        case let .unsafeName(name, directory): "\"\(name)\" in directory version \(directory) is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a NUL byte, or a path not directly in that directory, whose name would hold a \"/\"); nothing was written"
         case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
         case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
         case let .missingDirectory(id, referencedBy): "directory version \(id), named by \(referencedBy), is not in the database; nothing was written"
@@ -513,7 +513,8 @@ final class ObjectBuilder {
     }
 
     /// The tree of a directory version, nil when no file lies anywhere below it.
-    func tree(_ directoryID: DirectoryVersionID, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
+    /// - Parameter parent: the path of the directory version listing this one; nil for a reference's root.
+    func tree(_ directoryID: DirectoryVersionID, in parent: String? = nil, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
         if treeIsKnown(directoryID), let done = state.trees[directoryID] { return (done.id, done.name) }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
@@ -536,10 +537,11 @@ final class ObjectBuilder {
         }
         lastFileEntries[directory.relativePath] = fileEntries
         for child in directory.directories {
-            let (id, name) = try await tree(child, referencedBy: "directory version \(directory.relativePath)")
+            let (id, name) = try await tree(child, in: directory.relativePath, referencedBy: "directory version \(directory.relativePath)")
             if let id { entries.append(GitTreeEntry(mode: .directory, name: Array(name.utf8), id: id)) }
         }
-        let name = directory.relativePath == DirectoryVersion.rootPath ? "" : try Self.entryName(directory.relativePath, in: "its parent")
+        let name = directory.relativePath == DirectoryVersion.rootPath ? ""
+            : try Self.entryName(directory.relativePath, in: parent ?? SafePath.parent(of: directory.relativePath))
         guard !entries.isEmpty else {
             state.record(tree: .init(id: nil, name: name), of: directoryID)
             return (nil, name)
@@ -944,11 +946,16 @@ final class ObjectBuilder {
         return (stored, plain)
     }
 
-    /// The last component of `path`, refused when Git cannot hold it.
+    /// The last component of `path`, an entry of the tree of `directory`, refused when Git cannot hold
+    /// it: a name Git refuses, or a path whose parent is not `directory` (its entry's name would hold a
+    /// `/`, or lose the folders between; two such entries could share a name).
     static func entryName(_ path: String, in directory: String) throws -> String {
         let utf8 = path.utf8
-        let name = String(utf8.lastIndex(of: UInt8(ascii: "/")).map { path[path.index(after: $0)...] } ?? path[...])
+        let slash = utf8.lastIndex(of: UInt8(ascii: "/"))
+        let name = String(slash.map { path[path.index(after: $0)...] } ?? path[...])
+        let parent = slash.map { Substring(utf8[..<$0]) } ?? Substring(DirectoryVersion.rootPath)
         let unsafe = name.isEmpty || name == "." || name == ".." || name.utf8.contains(0) || GitEntryName.aliasesDotGit(name)
+            || parent != directory
         guard !unsafe else { throw BundleExportFailure.unsafeName(path, directory: directory) }
         return name
     }

@@ -16,6 +16,21 @@ struct BundleExportTests {
         return try await BundleExporter(deployment: fixture.deployment).export(request, base: base, destination: handle)
     }
 
+    /// The paths of the directory versions below `root` with no file anywhere below them.
+    static func emptyDirectoryPaths(_ fixture: VaultFixture, root: DirectoryVersionID) async throws -> [String] {
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        func visit(_ id: DirectoryVersionID, into empty: inout [String]) async throws -> Bool {
+            let directory = try #require(try await view.directoryVersion(id))
+            var holdsFiles = !directory.files.isEmpty
+            for child in directory.directories { holdsFiles = try await visit(child, into: &empty) || holdsFiles }
+            if !holdsFiles { empty.append(directory.relativePath) }
+            return holdsFiles
+        }
+        var empty: [String] = []
+        _ = try await visit(root, into: &empty)
+        return empty
+    }
+
     /// Every file of a checked-out tree, by relative path.
     static func checkout(_ folder: URL) throws -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
@@ -308,6 +323,18 @@ struct BundleExportTests {
         #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: promotion.directoryID)))
         let message = try await GitTool.run(["log", "-1", "--format=%B"], in: clone)
         #expect(message.contains("Grace-Reference-Id: \(promotion.referenceID)"))
+        // Author and committer: the repository's owner, at the promotion's time.
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        let ownerID = try #require(try await view.repository(repository)).ownerID
+        let owner = try #require(try await view.owners().first { $0.ownerID == ownerID })
+        let signatures = try await GitTool.run(["log", "-1", "--format=%an|%ae|%at|%cn|%ce|%ct"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        let signature = "\(owner.ownerName)|\(owner.ownerID)@grace.invalid|\(promotion.createdAt.wholeSecondsSinceEpoch)"
+        #expect(signatures == "\(signature)|\(signature)")
+        // A directory with no file anywhere below it is no tree: the commit's tree is what git builds from the checkout.
+        let emptyFolders = try await Self.emptyDirectoryPaths(fixture, root: promotion.directoryID)
+        #expect(!emptyFolders.isEmpty, "the fixture has folders with no file below them")
+        let listed = Set(try await GitTool.run(["ls-tree", "-r", "-t", "--name-only", "HEAD"], in: clone).split(separator: "\n").map(String.init))
+        #expect(emptyFolders.allSatisfy { !listed.contains($0) } && !listed.isEmpty)
 
         // The same history exports to the same ids.
         let again = fixture.root.appendingPathComponent("again.bundle")
@@ -414,26 +441,29 @@ struct BundleExportTests {
         #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
     }
 
-    @Test func aNameGitCannotHoldStopsTheExport() async throws {
+    /// Each a root file's RelativePath as JSON text, and what the refusal names.
+    @Test(arguments: [(".git", "\".git\""), ("..", "\"..\""), ("nested/below.txt", "\"nested/below.txt\""), ("nul\\u0000name", "\"nul")])
+    func aNameGitCannotHoldStopsTheExport(jsonPath: String, named: String) async throws {
         let fixture = try await VaultFixture(files: 20, operations: 0)
         defer { fixture.remove() }
         let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
         let promotion = try await Self.latestPromotion(fixture, repository: repository)
         let root = try #require(try await fixture.deployment.database.openReadView(.latest).directoryVersion(promotion.directoryID))
         let victim = try #require(root.files.first)
-        // A database written by something other than Grace: a file named ".git" at the root.
+        // A database written by something other than Grace: a root file whose path Git cannot hold there.
         let queue = try DatabaseQueue(path: DeploymentLocation.databasePath(in: fixture.deployment.location.folder!))
         try await queue.write { db in
             try db.execute(sql: "UPDATE directory_versions SET document = replace(document, ?, ?) WHERE directory_version_id = ?",
-                           arguments: ["\"RelativePath\":\"\(victim.relativePath)\"", "\"RelativePath\":\".git\"", root.directoryVersionID.description])
+                           arguments: ["\"RelativePath\":\"\(victim.relativePath)\"", "\"RelativePath\":\"\(jsonPath)\"", root.directoryVersionID.description])
+            #expect(db.changesCount == 1)
         }
         try queue.close()
         let output = fixture.root.appendingPathComponent("refused.bundle")
         do {
             _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: output)
-            Issue.record("a file named .git must stop the export")
+            Issue.record("\(jsonPath) at the root must stop the export")
         } catch let failure as BundleExportFailure {
-            #expect(failure.kind == .invalidInput && failure.description.contains("\".git\""), "\(failure)")
+            #expect(failure.kind == .invalidInput && failure.description.contains(named) && failure.description.contains("directory version ."), "\(failure)")
         }
     }
 
