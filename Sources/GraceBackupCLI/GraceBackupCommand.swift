@@ -25,8 +25,8 @@ struct GraceBackupCommand: AsyncParsableCommand {
             UnlockCommand.self, StreamCommand.self, StatusCommand.self, ForgetCommand.self, PruneCommand.self, MeasureRecoveryPointCommand.self, ExportBundleCommand.self, ImportBundleCommand.self, CopyCommand.self, RewindObjectsCommand.self, DoctorCommand.self,
         ])
 
-    /// The one place that turns a library failure into a message and an exit code
-    /// (docs/exit-codes.md). Anything else is a bug and exits 1.
+    /// The one place that turns a library failure, or a file operation the system refused, into a
+    /// message and an exit code (docs/exit-codes.md). Anything else is a bug and exits 1.
     static func main() async {
         let wantsJSON = CommandLine.arguments.contains("--json")
         do {
@@ -40,6 +40,10 @@ struct GraceBackupCommand: AsyncParsableCommand {
             report(failure, json: wantsJSON)
             Foundation.exit(ExitCode(failure.kind).rawValue)
         } catch {
+            if let refusal = SystemRefusal(error) {
+                report(refusal, json: wantsJSON)
+                Foundation.exit(ExitCode(refusal.kind).rawValue)
+            }
             exit(withError: error)
         }
     }

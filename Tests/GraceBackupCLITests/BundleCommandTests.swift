@@ -90,8 +90,35 @@ struct BundleCommandTests {
         let since = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
                                              "--output", incremental, "--since", full, "--json"])
         #expect(since.exitCode == 0, "\(since.standardError)")
-        #expect((try Self.json(since.standardOutput)["prerequisites"] as? [String])?.count == 1)
+        let sinceReport = try Self.json(since.standardOutput)
+        #expect((sinceReport["prerequisites"] as? [String])?.count == 1)
         _ = try await Self.git(["fetch", "-q", incremental, "main:refs/remotes/origin/main"], in: clone)
+        let fetchedTip = try await Self.git(["rev-parse", "origin/main"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(fetchedTip == (sinceReport["refs"] as? [String: String])?["refs/heads/main"])
+        let sinceFsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(sinceFsck.exitCode == 0 && sinceFsck.standardOutput.isEmpty && sinceFsck.standardError.isEmpty, "\(sinceFsck.standardError)")
+
+        // --since a damaged bundle or none at all: refused, named, nothing written.
+        var damagedBytes = try Data(contentsOf: URL(fileURLWithPath: full))
+        damagedBytes[damagedBytes.count - 30] ^= 0x01
+        let damaged = scratch.url.appendingPathComponent("damaged.bundle")
+        try damagedBytes.write(to: damaged)
+        let afterDamaged = scratch.url.appendingPathComponent("after-damaged.bundle").path
+        let sinceDamaged = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
+                                                    "--output", afterDamaged, "--since", damaged.path, "--json"])
+        #expect(sinceDamaged.exitCode == 4 && sinceDamaged.standardError.contains("damaged.bundle"), "\(sinceDamaged.standardError)")
+        #expect(sinceDamaged.standardOutput.contains("\"exit_code\":4") && !FileManager.default.fileExists(atPath: afterDamaged))
+        let sinceNothing = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
+                                                    "--output", afterDamaged, "--since", scratch.url.appendingPathComponent("absent.bundle").path])
+        #expect(sinceNothing.exitCode == 3 && sinceNothing.standardError.contains("absent.bundle: No such file"), "\(sinceNothing.standardError)")
+        // A FILE output in a folder that cannot be written: the environment's failure, 5, not a bad flag.
+        let unwritable = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
+                                                  "--output", "/proc/grace-backup-test/out.bundle"])
+        #expect(unwritable.exitCode == 5 && unwritable.standardError.contains("/proc/grace-backup-test"), "\(unwritable.standardError)")
+        // A damaged bundle imports nothing.
+        let importDamaged = try await CommandLineTool.run(["import-bundle", damaged.path, "--deployment", deployment, "--repository-id", repository])
+        #expect(importDamaged.exitCode == 4 && importDamaged.standardError.contains("damaged.bundle") && importDamaged.standardError.contains("nothing was imported"),
+                "\(importDamaged.standardError)")
 
         // Bad input: a missing object fails the export and leaves nothing under the output's name.
         let objects = URL(fileURLWithPath: deployment).appendingPathComponent("objects")

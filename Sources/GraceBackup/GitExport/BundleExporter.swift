@@ -137,12 +137,14 @@ public enum BundleExportFailure: BackupFailure {
     case missingObject(key: String, path: String, location: String)
     case objectDoesNotMatch(key: String, path: String, detail: String)
     case missingDirectory(id: String, referencedBy: String)
+    /// The bundle `--since` names does not read as one.
+    case previousBundleDamaged(file: String, detail: String)
 
     public var kind: FailureKind {
         switch self {
         case .repositoryNotFound, .branchNotFound: .notFound
         case .unsafeName: .invalidInput
-        case .missingObject, .objectDoesNotMatch, .missingDirectory: .integrity
+        case .missingObject, .objectDoesNotMatch, .missingDirectory, .previousBundleDamaged: .integrity
         }
     }
 
@@ -154,6 +156,7 @@ public enum BundleExportFailure: BackupFailure {
         case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
         case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
         case let .missingDirectory(id, referencedBy): "directory version \(id), named by \(referencedBy), is not in the database; nothing was written"
+        case let .previousBundleDamaged(file, detail): "\(file), the bundle to build on, does not read as a bundle: \(detail); nothing was written"
         }
     }
 }

@@ -378,8 +378,13 @@ extension ExportBase {
     /// Objects of bundles before it are unknown, and are exported again.
     public static func reading(bundle file: URL) throws -> ExportBase {
         let data = try Data(contentsOf: file, options: .alwaysMapped)
-        let (header, packOffset) = try GitBundleHeader.parse(data)
-        let pack = try GitPackReader(bytes: data.subdata(in: packOffset..<data.count))
+        let header: GitBundleHeader, packOffset: Int, pack: GitPackReader
+        do {
+            (header, packOffset) = try GitBundleHeader.parse(data)
+            pack = try GitPackReader(bytes: data.subdata(in: packOffset..<data.count))
+        } catch let failure as GitFormatError {
+            throw BundleExportFailure.previousBundleDamaged(file: file.path, detail: failure.description)
+        }
         var base = ExportBase()
         for reference in header.references { base.refs[reference.name] = reference.id.hex }
         for id in pack.objectIDs {

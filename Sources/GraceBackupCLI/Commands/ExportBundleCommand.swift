@@ -25,7 +25,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
     @Option(name: .customLong("branch"), help: "A branch to export (repeat for several).") var branches: [String] = []
     @Flag(help: "Export every branch that has promotions.") var allBranches = false
     @Option(help: "`commits` also exports each child branch's commits, based on the promotion it started from.") var include: [String] = []
-    @Option(help: "A FILE.bundle, or a LOCATION (folder or file:// URL) that keeps a catalog of the chain.") var output: String
+    @Option(help: "A FILE.bundle (a local path ending in .bundle), or a LOCATION (a folder, a file:// or s3:// URL) that keeps a catalog of the chain.") var output: String
     @Option(help: "With a FILE output: build on this earlier bundle (its commits become prerequisites).") var since: String?
     @Flag(help: "With a LOCATION output: keep running, exporting after each promotion; a database or store that is away is waited for.") var follow = false
     @Flag(help: "With a LOCATION output: write a full bundle (no prerequisites) as the next of the chain, copying the entries of the chain's bundles where it can and reusing the ids the catalog recorded.")
@@ -33,7 +33,8 @@ struct ExportBundleCommand: AsyncParsableCommand {
     @Option(help: "With --follow: seconds between looks for new promotions.") var poll: Double = 1
     @Option(help: "With --follow: stop after this many seconds (for tests); runs until a signal otherwise.") var duration: Double?
 
-    var toFile: Bool { output.hasSuffix(".bundle") && !output.hasPrefix("file://") }
+    /// A local path ending in `.bundle`; a URL (`file://`, `s3://`) is always a LOCATION, whatever its end.
+    var toFile: Bool { output.hasSuffix(".bundle") && !output.contains("://") }
 
     func validate() throws {
         guard allBranches != !branches.isEmpty else { throw ValidationError("give --branch NAME (one or more) or --all-branches") }
@@ -112,7 +113,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
         ScratchFiles.removeAbandoned(in: folder, prefix: partialPrefix)
         let partial = folder.appendingPathComponent(ScratchFiles.name(partialPrefix))
         guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-            throw ValidationError("cannot write in \(folder.path)")
+            throw StorageFailure(.unavailable, .write, location: folder.path, message: "cannot create the bundle's file there: \(String(cString: strerror(errno)))")
         }
         defer { try? FileManager.default.removeItem(at: partial) }
         let handle = try FileHandle(forUpdating: partial)
