@@ -85,6 +85,28 @@ struct BundleCommandTests {
         #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
         #expect(try await Self.git(["rev-list", "--count", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines) == "7")
 
+        // Promotions made while no follower runs: started again, a follower exports them together, in one
+        // bundle built on the last one (no gap), and nothing a second time.
+        let exports = "\(catalog)/\(repository)/exports"
+        let recordsBefore = try FileManager.default.contentsOfDirectory(atPath: exports).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(try await CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
+        let resumed = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches",
+                                               "--output", catalog, "--follow", "--poll", "0.2", "--duration", "2", "--json"])
+        #expect(resumed.exitCode == 0, "\(resumed.standardError)")
+        let recordsAfter = try FileManager.default.contentsOfDirectory(atPath: exports).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(recordsAfter.count == recordsBefore.count + 1, "\(recordsAfter)")
+        let previous = try Self.json(String(contentsOfFile: "\(exports)/\(try #require(recordsBefore.last))", encoding: .utf8))
+        let newest = try Self.json(String(contentsOfFile: "\(exports)/\(try #require(recordsAfter.last))", encoding: .utf8))
+        let prerequisites = Set(newest["prerequisites"] as? [String] ?? [])
+        #expect(newest["full"] as? Bool == false && !prerequisites.isEmpty && prerequisites.isSubset(of: Set((previous["allRefs"] as? [String: String] ?? [:]).values)))
+        _ = try await Self.git(["fetch", "-q", "\(catalog)/\(try #require(newest["bundle"] as? String))", "main:refs/remotes/origin/main"], in: chained)
+        _ = try await Self.git(["merge", "-q", "--ff-only", "origin/main"], in: chained)
+        #expect(try await Self.git(["rev-list", "--count", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines) == "10")
+        #expect(try await Self.git(["rev-parse", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines)
+                == (newest["refs"] as? [String: String])?["refs/heads/main"])
+        let resumedFsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: chained)
+        #expect(resumedFsck.exitCode == 0 && resumedFsck.standardOutput.isEmpty && resumedFsck.standardError.isEmpty, "\(resumedFsck.standardError)")
+
         // --since an earlier file: an incremental file the clone fetches.
         let incremental = scratch.url.appendingPathComponent("incremental.bundle").path
         let since = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "main",
