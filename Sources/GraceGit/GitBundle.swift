@@ -56,7 +56,8 @@ public struct GitBundleHeader: Sendable, Hashable {
             let text = try line()
             if text.isEmpty { break }
             if text.hasPrefix("@") {
-                guard signature.hasPrefix("# v3"), text == "@object-format=sha1" || text.hasPrefix("@filter=") == false else {
+                // Git knows two capabilities: object-format (SHA-1 is all this reads) and filter (a partial pack).
+                guard signature.hasPrefix("# v3"), text == "@object-format=sha1" else {
                     throw GitFormatError("bundle capability \(text) is not supported")
                 }
                 continue

@@ -99,7 +99,9 @@ struct BundleCommandTests {
         let newest = try Self.json(String(contentsOfFile: "\(exports)/\(try #require(recordsAfter.last))", encoding: .utf8))
         let prerequisites = Set(newest["prerequisites"] as? [String] ?? [])
         #expect(newest["full"] as? Bool == false && !prerequisites.isEmpty && prerequisites.isSubset(of: Set((previous["allRefs"] as? [String: String] ?? [:]).values)))
-        _ = try await Self.git(["fetch", "-q", "\(catalog)/\(try #require(newest["bundle"] as? String))", "main:refs/remotes/origin/main"], in: chained)
+        let resumedBundle = "\(catalog)/\(try #require(newest["bundle"] as? String))"
+        _ = try await Self.git(["bundle", "verify", "-q", resumedBundle], in: chained)
+        _ = try await Self.git(["fetch", "-q", resumedBundle, "main:refs/remotes/origin/main"], in: chained)
         _ = try await Self.git(["merge", "-q", "--ff-only", "origin/main"], in: chained)
         #expect(try await Self.git(["rev-list", "--count", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines) == "10")
         #expect(try await Self.git(["rev-parse", "HEAD"], in: chained).trimmingCharacters(in: .whitespacesAndNewlines)

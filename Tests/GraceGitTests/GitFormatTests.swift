@@ -185,5 +185,19 @@ struct GitPackTests {
         #expect(throws: GitFormatError.self) { try GitPackReader(bytes: flipped.subdata(in: fullOffset..<flipped.count)) }
         #expect(throws: GitFormatError.self) { try GitPackReader(bytes: full.subdata(in: fullOffset..<(full.count - 30))) }
         #expect(throws: GitFormatError.self) { try GitBundleHeader.parse(Data("# v9 git bundle\n\n".utf8)) }
+
+        // Version 3: SHA-1's object format is read; any other capability is refused by name, not misread later.
+        try await GitTool.run(["bundle", "create", "-q", "--version=3", "../v3.bundle", "--all"], in: repository)
+        let v3 = try Data(contentsOf: folder.url.appendingPathComponent("v3.bundle"))
+        #expect(String(decoding: v3.prefix(64), as: UTF8.self).hasPrefix("# v3 git bundle\n@object-format=sha1\n"))
+        #expect(try GitBundleHeader.parse(v3).header == fullHeader)
+        for capability in ["@object-format=sha256", "@filter=blob:none", "@unknown"] {
+            do {
+                _ = try GitBundleHeader.parse(Data("# v3 git bundle\n\(capability)\n\n".utf8))
+                Issue.record("\(capability) must be refused")
+            } catch {
+                #expect(error.description == "bundle capability \(capability) is not supported")
+            }
+        }
     }
 }

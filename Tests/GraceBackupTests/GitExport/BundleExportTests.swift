@@ -166,6 +166,8 @@ struct BundleExportTests {
     /// A file moved to another folder and one renamed in its own, each with a line added, are stored as
     /// deltas against their old contents, as git's search of similar names and sizes would store them;
     /// so is the tree of a folder moved with a file added.
+    /// An edited file is a delta against its previous version at the same path; a moved or renamed one,
+    /// against its old content elsewhere.
     @Test func aMovedOrRenamedFileIsADeltaAgainstItsOldContent() async throws {
         let fixture = try await VaultFixture(files: 60, operations: 5)
         defer { fixture.remove() }
@@ -173,9 +175,9 @@ struct BundleExportTests {
         let promotion = try await Self.latestPromotion(fixture, repository: repository)
         var contents = try await Self.graceTree(fixture, root: promotion.directoryID)
         // Two text files in folders, large enough that a delta against them is worth it.
-        let chosen = contents.keys.sorted().filter { $0.contains("/") && contents[$0]!.count >= 2_000 && !contents[$0]!.contains(0) }.prefix(2)
-        try #require(chosen.count == 2)
-        let (movedFrom, renamedFrom) = (chosen.first!, chosen.last!)
+        let chosen = Array(contents.keys.sorted().filter { $0.contains("/") && contents[$0]!.count >= 2_000 && !contents[$0]!.contains(0) }.prefix(3))
+        try #require(chosen.count == 3)
+        let (movedFrom, renamedFrom, edited) = (chosen[0], chosen[1], chosen[2])
         let name = String(movedFrom.split(separator: "/").last!)
         let movedTo = "moved-here/" + name
         let renamedTo = String(renamedFrom.dropLast(renamedFrom.split(separator: "/").last!.count)) + "Renamed-" + String(renamedFrom.split(separator: "/").last!)
@@ -185,6 +187,7 @@ struct BundleExportTests {
         tree.files[renamedFrom] = nil
         tree.files[movedTo] = .content(contents[movedFrom]! + Array("moved\n".utf8))
         tree.files[renamedTo] = .content(contents[renamedFrom]! + Array("renamed\n".utf8))
+        tree.files[edited] = .content(contents[edited]! + Array("edited in place\n".utf8))
         // A folder of files only, the one of its name, away from the two files above, moved whole with one file added.
         let folders = Set(contents.keys.flatMap { path in
             let parts = path.split(separator: "/").dropLast()
@@ -193,7 +196,7 @@ struct BundleExportTests {
         func lastName(_ folder: String) -> Substring { folder.split(separator: "/").last! }
         let leaf = try #require(folders.sorted().first { folder in
             !folders.contains { $0.hasPrefix(folder + "/") } && contents.keys.filter { $0.hasPrefix(folder + "/") }.count >= 3
-                && !movedFrom.hasPrefix(folder + "/") && !renamedFrom.hasPrefix(folder + "/")
+                && !movedFrom.hasPrefix(folder + "/") && !renamedFrom.hasPrefix(folder + "/") && !edited.hasPrefix(folder + "/")
                 && folders.filter { lastName($0) == lastName(folder) }.count == 1
         })
         let folderMovedTo = "moved-here/" + leaf.split(separator: "/").last!
@@ -209,10 +212,15 @@ struct BundleExportTests {
         _ = try await fixture.writer.promote(branch.branchID, message: "Promote the move")
         contents[movedTo] = tree.files[movedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
         contents[renamedTo] = tree.files[renamedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
+        let editedBefore = contents[edited]!
+        contents[edited] = tree.files[edited].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
 
         let file = fixture.root.appendingPathComponent("moves.bundle")
         _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: file)
         let entries = try await Self.packEntries(file, in: fixture.root.appendingPathComponent("moves-unbundled"))
+        let editedOld = editedBefore.withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+        let editedNew = try #require(contents[edited]).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+        #expect(entries[editedNew]?.base == editedOld, "\(edited) against its previous version")
         for (from, to) in [(movedFrom, movedTo), (renamedFrom, renamedTo)] {
             let old = contents[from]!.withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
             let new = try #require(contents[to]).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
