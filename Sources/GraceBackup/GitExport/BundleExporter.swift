@@ -152,7 +152,7 @@ public enum BundleExportFailure: BackupFailure {
         switch self {
         case let .repositoryNotFound(id, location): "repository \(id) is not in \(location)"
         case let .branchNotFound(name, available): "branch \"\(name)\" does not exist; the repository has \(available.joined(separator: ", "))"
-        case let .unsafeName(name, directory): "\"\(name)\" in directory version \(directory) is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a NUL byte, or a path not directly in that directory, whose name would hold a \"/\"); nothing was written"
+        case let .unsafeName(name, directory): "\"\(name)\" in the directory \"\(directory)\" is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a NUL byte, or a path not directly in that directory, whose name would hold a \"/\"); nothing was written"
         case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
         case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
         case let .missingDirectory(id, referencedBy): "directory version \(id), named by \(referencedBy), is not in the database; nothing was written"
@@ -280,7 +280,7 @@ public struct BundleExporter: Sendable {
             named[valid] = reference
         }
         // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
-        if let head = named["refs/heads/" + repository.defaultBranchName] { named["HEAD"] = head }
+        if let head = named["refs/heads/" + GitRefName.component(repository.defaultBranchName)] { named["HEAD"] = head }
         // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
         let baseRefs = base?.refs ?? [:]
         let prerequisites = full ? [] : Set(baseRefs.values.compactMap { GitObjectID(hex: $0) }).sorted()
@@ -300,14 +300,29 @@ public struct BundleExporter: Sendable {
                                     batchBytes: min(batchBytes, smallestBatchBytes)...batchBytes,
                                     progress: progress)
 
-        // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it started from.
+        // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it
+        // started from, so that promotion and those before it on the child's parent are chained too.
         var promotionCommits: [ReferenceID: GitObjectID] = [:]
-        let chained = (request.includeCommits ? branches : selected)
-            .sorted { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }
         let children = request.includeCommits ? selected.filter { $0.parentBranchID != nil && ordered(.promotion, on: $0).isEmpty } : []
+        // Each branch's promotions make a chain of their own, so only a child's parent is reached from its
+        // commits: a parent not asked for is chained up to the newest promotion a child started from.
+        let selectedIDs = Set(selected.map(\.branchID))
+        var startingPoints: [BranchID: Set<ReferenceID>] = [:]
+        for child in children {
+            guard let parentID = child.parentBranchID, !selectedIDs.contains(parentID), let start = child.basedOn?.referenceID else { continue }
+            startingPoints[parentID, default: []].insert(start)
+        }
+        func chainedPromotions(of branch: Branch) -> ArraySlice<ReferenceSummary> {
+            let promotions = ordered(.promotion, on: branch)
+            guard !selectedIDs.contains(branch.branchID) else { return promotions[...] }
+            let starts = startingPoints[branch.branchID] ?? []
+            return promotions[..<((promotions.lastIndex { starts.contains($0.referenceID) }).map { $0 + 1 } ?? 0)]
+        }
+        let chained = branches.filter { selectedIDs.contains($0.branchID) || startingPoints[$0.branchID] != nil }
+            .sorted { ($0.parentBranchID == nil ? 0 : 1, $0.branchName) < ($1.parentBranchID == nil ? 0 : 1, $1.branchName) }
         // Directory versions are read ahead for a window of references at a time (a query per level of
         // the repository across the window), and forgotten after it: a long history's would not fit.
-        let walk = chained.flatMap { ordered(.promotion, on: $0) } + children.flatMap { ordered(.commit, on: $0) }
+        let walk = chained.flatMap { chainedPromotions(of: $0) } + children.flatMap { ordered(.commit, on: $0) }
         var walked = 0
         func commit(for reference: ReferenceSummary, parent: GitObjectID?) async throws -> GitObjectID {
             if walked % directoryWindow == 0 {
@@ -318,7 +333,7 @@ public struct BundleExporter: Sendable {
         }
         for branch in chained {
             var parent: GitObjectID?
-            for promotion in ordered(.promotion, on: branch) {
+            for promotion in chainedPromotions(of: branch) {
                 parent = try await commit(for: promotion, parent: parent)
                 promotionCommits[promotion.referenceID] = parent
             }

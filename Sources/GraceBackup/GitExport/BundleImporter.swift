@@ -1,3 +1,4 @@
+import Deflate
 import Foundation
 import GraceGit
 import GraceModel
@@ -10,6 +11,9 @@ public struct BundleImportReport: Sendable, Codable, Hashable {
     /// Per branch, the commits imported (promotions on `main`, Commit references on the others).
     public var commits: [String: Int] = [:]
     public var tags: [String] = []
+    /// Tags of the bundles at no commit imported as a promotion (on another branch, at a commit the
+    /// repository still has, or at no commit): not made.
+    public var tagsLeftOut: [String] = []
     public var filesStored = 0
     public var storedBytes: Int64 = 0
     /// Entries Grace has no word for: submodules are left out, symbolic links become files holding their target.
@@ -48,7 +52,7 @@ public enum BundleImportFailure: BackupFailure {
 }
 
 /// Reads Git bundles (one, or a chain in order) and creates their history in a Grace repository:
-/// each commit of `main` (or the bundle's HEAD branch) as a promotion, each commit of another branch
+/// each commit of `main` (or, without one, of its first branch by name) as a promotion, each commit of another branch
 /// as a Commit reference on a child branch of that name, each tag as a Tag reference. Every bundle is
 /// read whole first, its pack checksum and every object id checked, so a damaged bundle imports nothing.
 public struct BundleImporter: Sendable {
@@ -97,6 +101,8 @@ public struct BundleImporter: Sendable {
                 for reference in header.references { chain.refs[reference.name] = reference.id }
             } catch let failure as GitFormatError {
                 throw BundleImportFailure.unreadable(file: file.path, detail: failure.description)
+            } catch let failure as DeflateError {
+                throw BundleImportFailure.unreadable(file: file.path, detail: "an object does not inflate: \(failure)")
             }
         }
         return chain
@@ -184,6 +190,7 @@ public struct BundleImporter: Sendable {
                     let stored = try await Self.files(under: reference.directoryID, in: view)
                     for (path, blob) in treeFiles { if let version = stored[path] { known["\(blob.hex) \(path)"] = version } }
                     report.alreadyPresent += 1
+                    progress?.yield(.advanced(items: 1, bytes: 0))
                     continue
                 }
                 var tree = WorkingTree()
@@ -197,7 +204,9 @@ public struct BundleImporter: Sendable {
                         tree.files[path] = .content(content)
                     }
                 }
-                // Grace stamps references when it records them: times move forward from the commit's.
+                // Grace stamps references when it records them, so they are stamped in the order recorded, at the
+                // commit's author time where that is later than the reference before (it is not, when importing
+                // history made before the import started: the import's own time then).
                 let authorTime = commit.authorSeconds.map { Instant(secondsSinceEpoch: $0) } ?? clock.now()
                 clock.set(max(authorTime, clock.now().adding(seconds: 0.001)))
                 let message = Self.messageWithoutGraceTrailer(commit.message)
@@ -216,6 +225,7 @@ public struct BundleImporter: Sendable {
                 progress?.yield(.advanced(items: 1, bytes: recorded.uploadedBytes))
             }
         }
+        report.tagsLeftOut = Set(tagsByCommit.values.joined()).subtracting(report.tags).sorted()
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         progress?.yield(.phaseFinished(.importingBundle, elapsedSeconds: report.elapsedSeconds))
         return report

@@ -47,6 +47,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
             lines += report.commits.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value) commit(s)" }
             lines.append("  \(report.filesStored) file versions, \(formatBytes(report.storedBytes)) stored" + (report.tags.isEmpty ? "" : "; tags \(report.tags.joined(separator: ", "))"))
             if report.alreadyPresent > 0 { lines.append("  \(report.alreadyPresent) commit(s) exported from this repository are still in it: not imported again") }
+            if !report.tagsLeftOut.isEmpty { lines.append("  tags at no imported promotion, not made: \(report.tagsLeftOut.joined(separator: ", "))") }
             if report.submodulesLeftOut > 0 { lines.append("  \(report.submodulesLeftOut) submodule entries left out (Grace has no submodules)") }
             return lines.joined(separator: "\n")
         }

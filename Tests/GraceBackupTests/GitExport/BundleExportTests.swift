@@ -431,7 +431,23 @@ struct BundleExportTests {
         tree.files["feature.txt"] = .content(Array("two\n".utf8))
         fixture.clock.advance(seconds: 60)
         _ = try await fixture.writer.record(.commit, of: tree, on: child.branchID, message: "Second feature commit")
+        // Another child branch, with a promotion of its own.
+        let other = try await fixture.writer.createBranch(name: "other", parent: main.branchID)
+        var otherTree = WorkingTree()
+        otherTree.files["other.txt"] = .content(Array("only on the other branch\n".utf8))
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.assign(otherTree, to: other.branchID, message: "A promotion of the other branch")
         try await Self.promoteEdits(fixture, repository: repository, rounds: 1)
+
+        // The feature branch alone: its commits and the promotions they hang off, nothing of the other branch.
+        let featureOnly = fixture.root.appendingPathComponent("feature.bundle")
+        let (featureReport, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["feature"], includeCommits: true),
+                                                       base: nil, to: featureOnly)
+        #expect(Set(featureReport.refs.keys) == ["refs/heads/feature"])
+        let reachable = try await ExportCatalogTests.cloneObjects(featureOnly, into: fixture.root.appendingPathComponent("feature-clone")).objects
+        #expect(try await ExportCatalogTests.packedObjects(featureOnly, in: fixture.root.appendingPathComponent("feature-packed")) == reachable)
+        let otherBlob = Array("only on the other branch\n".utf8).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
+        #expect(!reachable.contains(otherBlob))
 
         let bundle = fixture.root.appendingPathComponent("all.bundle")
         let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, includeCommits: true), base: nil, to: bundle)
@@ -471,7 +487,7 @@ struct BundleExportTests {
             _ = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: output)
             Issue.record("\(jsonPath) at the root must stop the export")
         } catch let failure as BundleExportFailure {
-            #expect(failure.kind == .invalidInput && failure.description.contains(named) && failure.description.contains("directory version ."), "\(failure)")
+            #expect(failure.kind == .invalidInput && failure.description.contains(named) && failure.description.contains("in the directory \".\""), "\(failure)")
         }
     }
 

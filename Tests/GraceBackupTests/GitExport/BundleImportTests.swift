@@ -83,6 +83,13 @@ struct BundleImportTests {
             if round == 1 { try await GitTool.run(["tag", "v1"], in: source) }
         }
         try await GitTool.run(["tag", "-a", "v2", "-m", "an annotated tag names a tag object, not the commit"], in: source)
+        // A tag on another branch's commit: that commit becomes a Commit reference, which Grace does not tag.
+        try await GitTool.run(["checkout", "-q", "-b", "side"], in: source)
+        try Data("side\n".utf8).write(to: source.appendingPathComponent("side.txt"))
+        try await GitTool.run(["add", "."], in: source)
+        try await GitTool.run(["commit", "-q", "-m", "on the side"], in: source)
+        try await GitTool.run(["tag", "on-side"], in: source)
+        try await GitTool.run(["checkout", "-q", "main"], in: source)
         try await GitTool.run(["bundle", "create", "-q", "../git.bundle", "--all"], in: source)
         let bundle = fixture.root.appendingPathComponent("git.bundle")
 
@@ -124,7 +131,7 @@ struct BundleImportTests {
         #expect(try await deployment.database.openReadView(.latest).position == before)
 
         let report = try await importer.run(bundles: [bundle], into: .repository(imported))
-        #expect(report.commits["main"] == 3 && report.tags == ["v1", "v2"])
+        #expect(report.commits["main"] == 3 && report.commits["side"] == 1 && report.tags == ["v1", "v2"] && report.tagsLeftOut == ["on-side"])
         let view = try await deployment.database.openReadView(.latest)
         let promotions = try await view.references(in: imported).filter { $0.referenceType == .promotion }.sorted { $0.createdAt < $1.createdAt }
         #expect(promotions.last?.referenceText == "round 2")
