@@ -465,6 +465,30 @@ struct BundleExportTests {
         #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
     }
 
+    /// A default branch whose name Git's rules change is still HEAD, under the name it is exported as.
+    @Test func aDefaultBranchGitRenamesIsStillHEAD() async throws {
+        let fixture = try await VaultFixture(files: 10, operations: 0)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let queue = try DatabaseQueue(path: DeploymentLocation.databasePath(in: fixture.deployment.location.folder!))
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE repositories SET document = replace(document, ?, ?) WHERE repository_id = ?",
+                           arguments: ["\"DefaultBranchName\":\"main\"", "\"DefaultBranchName\":\"main line\"", repository.description])
+            #expect(db.changesCount == 1)
+            try db.execute(sql: "UPDATE branches SET branch_name = 'main line', document = replace(document, ?, ?) WHERE repository_id = ? AND branch_name = 'main'",
+                           arguments: ["\"BranchName\":\"main\"", "\"BranchName\":\"main line\"", repository.description])
+            #expect(db.changesCount == 1)
+        }
+        try queue.close()
+        let bundle = fixture.root.appendingPathComponent("renamed.bundle")
+        let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: bundle)
+        #expect(report.renamedRefs["refs/heads/main line"] == "refs/heads/main-line")
+        #expect(report.refs["HEAD"] != nil && report.refs["HEAD"] == report.refs["refs/heads/main-line"], "\(report.refs)")
+        let clone = fixture.root.appendingPathComponent("renamed-clone")
+        try await GitTool.run(["clone", "-q", bundle.path, clone.path])
+        #expect(try await GitTool.run(["rev-parse", "--abbrev-ref", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == "main-line")
+    }
+
     /// Each a root file's RelativePath as JSON text, and what the refusal names.
     @Test(arguments: [(".git", "\".git\""), ("..", "\"..\""), ("nested/below.txt", "\"nested/below.txt\""), ("nul\\u0000name", "\"nul")])
     func aNameGitCannotHoldStopsTheExport(jsonPath: String, named: String) async throws {
