@@ -190,7 +190,7 @@ public final class PostgresGraceDatabase: GraceDatabase {
                 guard let type = GraceEventType(parsing: typeName) else {
                     throw StorageFailure(.integrity, .query, key: "event_outbox/\(offset)", location: location, message: "unknown event type \(typeName)")
                 }
-                events.append(OutboxEvent(offset: offset, event: try GraceEvent(type: type, envelopeJSON: Data(envelope.utf8)),
+                events.append(OutboxEvent(offset: offset, event: try GraceEvent(outboxRow: offset, type: type, envelope: envelope, location: location),
                                           repositoryID: repositoryID.flatMap { RepositoryID($0) }, changeSequence: changeSequence))
             }
             return events

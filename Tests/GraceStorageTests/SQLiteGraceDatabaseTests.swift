@@ -9,7 +9,28 @@ struct SQLiteGraceDatabaseTests {
     // GracePostgresTests/GraceDatabaseContractTests, run against SQLite and PostgreSQL alike.
 
     @Test func openingAMissingDatabaseIsNotFound() {
-        #expect(throws: StorageFailure.self) { try SQLiteGraceDatabase(path: "/nonexistent/g.sqlite", mode: .openExisting, now: { Instant(secondsSinceEpoch: 0) }) }
+        do {
+            _ = try SQLiteGraceDatabase(path: "/nonexistent/g.sqlite", mode: .openExisting, now: { Instant(secondsSinceEpoch: 0) })
+            Issue.record("a missing database must not open")
+        } catch {
+            #expect((error as? StorageFailure)?.reason == .notFound, "\(error)")
+        }
+    }
+
+    /// An outbox row whose envelope's tag disagrees with its `event_type` is an integrity failure naming
+    /// the row (docs/storage-contract.md), not a decoding error that would exit as a bug.
+    @Test func anEnvelopeThatDisagreesWithItsTypeIsAnIntegrityFailure() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sqlite-outbox-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try SQLiteGraceDatabase(path: folder.appendingPathComponent("grace.sqlite").path, mode: .create, now: { Instant(secondsSinceEpoch: 0) })
+        let owner = Owner(ownerID: OwnerID(UUID()), ownerName: "o", createdAt: Instant(secondsSinceEpoch: 0))
+        let event = try GraceEvent(type: .ownerCreated, payload: owner, metadata: EventMetadata(timestamp: owner.createdAt, correlationID: "c", principal: "p"))
+        _ = try await database.apply(GraceTransaction(changes: [.owner(owner)], events: [(event, nil)]))
+        #expect(try await database.events(after: 0, limit: 10).map(\.event.type) == [.ownerCreated])
+        try await database.pool.write { try $0.execute(sql: "UPDATE event_outbox SET event_type = ?", arguments: [GraceEventType.branchPromoted.description]) }
+        let failure = await #expect(throws: StorageFailure.self) { _ = try await database.events(after: 0, limit: 10) }
+        #expect(failure?.reason == .integrity && failure?.key == "event_outbox/1", "\(String(describing: failure))")
     }
 
     /// Every commit is durable: the writer syncs the WAL on each (GRDB's WAL set-up would leave NORMAL).
@@ -33,8 +54,11 @@ struct SQLiteGraceDatabaseTests {
         _ = try SQLiteGraceDatabase(path: path, mode: .create, now: clock)
         let reader = try SQLiteGraceDatabase(path: path, mode: .readOnly, now: clock)
         #expect(try reader.pool.read { try Int.fetchOne($0, sql: indexes) } == 1)
-        #expect(throws: (any Error).self) {
+        do {
             try reader.pool.write { try $0.execute(sql: "INSERT INTO deployment_info (key, value) VALUES ('probe', 'x')") }
+            Issue.record("a read-only open must refuse a write")
+        } catch {
+            #expect((error as? DatabaseError)?.resultCode == .SQLITE_READONLY, "\(error)")
         }
 
         let current = try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "PRAGMA user_version") }

@@ -1,3 +1,4 @@
+import Foundation
 import GraceModel
 
 /// A position in the change feed: the sequence number of the last change included and the
@@ -71,5 +72,19 @@ public struct CommitReceipt: Hashable, Sendable {
     public init(position: ChangePosition, firstSequence: Int64) {
         self.position = position
         self.firstSequence = firstSequence
+    }
+}
+
+extension GraceEvent {
+    /// An outbox row's event, read as the storage contract says both backends read it: an envelope that
+    /// does not decode as its `event_type` (its tag disagrees, or it is not JSON) is an integrity failure
+    /// naming the row, not a decoding error no one expects.
+    public init(outboxRow offset: Int64, type: GraceEventType, envelope: String, location: String) throws {
+        do {
+            try self.init(type: type, envelopeJSON: Data(envelope.utf8))
+        } catch {
+            throw StorageFailure(.integrity, .query, key: "event_outbox/\(offset)", location: location,
+                                 message: "the envelope does not decode as a \(type) event", underlying: error)
+        }
     }
 }

@@ -148,7 +148,7 @@ public struct SQLiteGraceDatabase: GraceDatabase {
             guard let type = GraceEventType(parsing: typeName) else {
                 throw StorageFailure(.integrity, .query, key: "event_outbox/\(offset)", location: location, message: "unknown event type \(typeName)")
             }
-            return OutboxEvent(offset: offset, event: try GraceEvent(type: type, envelopeJSON: Data(envelope.utf8)),
+            return OutboxEvent(offset: offset, event: try GraceEvent(outboxRow: offset, type: type, envelope: envelope, location: location),
                                repositoryID: repositoryID.flatMap { RepositoryID($0) }, changeSequence: changeSequence)
         }
     }
