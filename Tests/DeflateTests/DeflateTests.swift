@@ -32,8 +32,15 @@ struct DeflateTests {
     @Test func corruptStreamIsReported() throws {
         var compressed = try Deflater.compress(text, format: .gzip)
         compressed[compressed.count - 6] ^= 0xff  // inside the CRC-32 trailer
-        #expect(throws: DeflateError.self) { try Inflater.decompress(compressed, format: .gzip) }
-        #expect(throws: DeflateError.self) { try Inflater.decompress([1, 2, 3, 4, 5], format: .gzip) }
+        // The same reason for both, whatever zlib's own words: a bad checksum is not a cut.
+        for damaged in [compressed, [1, 2, 3, 4, 5]] {
+            do {
+                _ = try Inflater.decompress(damaged, format: .gzip)
+                Issue.record("a corrupt stream must be refused")
+            } catch {
+                #expect((error as? DeflateError)?.reason == .corrupt, "\(error)")
+            }
+        }
     }
 
     /// A whole buffer compressed to a zlib stream (by libdeflate where it is installed) is read back

@@ -107,7 +107,10 @@ struct PostgresRestartTests {
         #expect(try await run(export).exitCode == 0)
         let log = scratch.url.appendingPathComponent("follow.err")
         let follower = try CommandLineTool.start(export + ["--follow", "--poll", "0.2", "--duration", "150"], environment: cluster.environment, errors: log)
-        try await Task.sleep(for: .seconds(1))
+        // Following before the server stops, so what the test shows is a follower outliving a restart, not a slow start.
+        let followed = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        for _ in 0..<400 where !followed().contains("export-bundle: following") && follower.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(followed().contains("export-bundle: following"), "\(followed())")
 
         // Down longer than a connection's own retries (about 4 s), then three more promotions.
         let restart = try await cluster.restart(after: .seconds(6))
@@ -141,6 +144,7 @@ struct PostgresRestartTests {
                                                environment: cluster.environment, errors: log)
         func said() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         for _ in 0..<400 where !said().contains("stream: following") && stream.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(said().contains("stream: following"), "\(said())")
 
         // Down longer than a connection's own retries (about 4 s), then more changes.
         let restart = try await cluster.restart(after: .seconds(6))
@@ -198,7 +202,9 @@ struct PostgresRestartTests {
         let errors = scratch.url.appendingPathComponent("worker.err")
         let worker = try CommandLineTool.start(["worker", "--deployment", cluster.url, "--vault", folder("vault"), "--poll", "0.2", "--name", "patient"],
                                                environment: cluster.environment, errors: errors)
-        try await Task.sleep(for: .seconds(1))
+        let started = { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+        for _ in 0..<400 where !started().contains("worker patient: running jobs") && worker.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(started().contains("worker patient: running jobs"), "\(started())")
 
         // Down longer than a connection's own retries (about 4 s): the worker itself backs off and tries again.
         try await cluster.stopServer()

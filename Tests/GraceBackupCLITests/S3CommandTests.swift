@@ -250,7 +250,7 @@ struct S3CommandTests {
     @Test func aBadBucketOrLocationIsNamed() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let missing = try await Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])
-        #expect(missing.exitCode != 0 && missing.standardError.contains("bucket no-such-vault-bucket does not exist"), "\(missing.standardError)")
+        #expect(missing.exitCode == 3 && missing.standardError.contains("bucket no-such-vault-bucket does not exist"), "\(missing.standardError)")
         let malformed = try await Self.run(["snapshots", "--vault", "s3://No_Such/v"])
         #expect(malformed.exitCode == 64 && malformed.standardError.contains("not a valid bucket name"), "\(malformed.standardError)")
         let noCredentials = try await CommandLineTool.run(["snapshots", "--vault", "s3://grace-cli-vaults/v?endpoint=\(endpoint)"],

@@ -83,10 +83,13 @@ struct StreamCommandTests {
         let vault = scratch.url.appendingPathComponent("vault").path
         #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "30", "--operations", "3"]).exitCode == 0)
         #expect(try await CommandLineTool.run(["init", "--vault", vault]).exitCode == 0)
-        let stream = try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--duration", "2.5", "--interval", "0.2", "--snapshot-every", "1s"])
+        let stream = try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--duration", "3.5", "--interval", "0.2", "--snapshot-every", "1s"])
         #expect(stream.exitCode == 0, "\(stream.standardError)")
+        // One snapshot would not show a schedule: a second one a second later does, each said as it is taken.
+        let taken = stream.standardError.split(separator: "\n").filter { $0.hasPrefix("took snapshot ") }
         let listed = try await CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
-        #expect(((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count ?? 0) >= 1)
+        let count = (try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count ?? 0
+        #expect(taken.count >= 2 && count == taken.count, "\(stream.standardError)")
         #expect(try await CommandLineTool.run(["stream", "--deployment", deployment, "--vault", vault, "--snapshot-every", "soon"]).exitCode == 64)
     }
 }

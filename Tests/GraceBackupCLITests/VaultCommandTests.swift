@@ -14,12 +14,18 @@ struct VaultCommandTests {
         #expect(first.exitCode == 0, "\(first.standardError)")
         let firstID = try #require((try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])?["id"] as? String)
         #expect(try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "10", "--operations", "10"]).exitCode == 0)
-        #expect(try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault]).exitCode == 0)
+        let second = try await CommandLineTool.run(["snapshot", "--deployment", deployment, "--vault", vault, "--json"])
+        #expect(second.exitCode == 0, "\(second.standardError)")
+        let secondID = try #require((try JSONSerialization.jsonObject(with: Data(second.standardOutput.utf8)) as? [String: Any])?["id"] as? String)
 
         let listed = try await CommandLineTool.run(["snapshots", "--vault", vault, "--json"])
         #expect((try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [Any])?.count == 2)
         let diff = try await CommandLineTool.run(["diff", "--vault", vault, String(firstID.prefix(8)), String(firstID.prefix(8))])
         #expect(diff.standardOutput.contains("no repositories, branches or references added or removed"))
+        // The second simulate added a repository with its branches and references: each a line of its own.
+        let changed = try await CommandLineTool.run(["diff", "--vault", vault, String(firstID.prefix(8)), String(secondID.prefix(8))])
+        let added = changed.standardOutput.split(separator: "\n").filter { $0.hasPrefix("+ ") }
+        #expect(changed.exitCode == 0 && added.contains { $0.hasPrefix("+ Repository ") } && added.contains { $0.hasPrefix("+ Reference ") }, "\(changed.standardOutput)")
         #expect(try await CommandLineTool.run(["show", "--vault", vault, "0000abcd"]).exitCode == 3)
 
         let restored = scratch.url.appendingPathComponent("restored").path

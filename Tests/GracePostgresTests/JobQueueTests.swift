@@ -177,10 +177,16 @@ struct JobQueueTests {
         await #expect(throws: StorageFailure.self, "a group keeps its partition count") { try await mismatched.join() }
     }
 
+    /// Partitions are stored with each group, so the hash must never change: FNV-1a 64 of the id's text
+    /// (the expected values computed apart from this code, with a reference FNV-1a whose hash of "a" is
+    /// the published 0xaf63dc4c8601ec8c).
     @Test func partitionsAreStable() {
-        let id = RepositoryID("0b4c5a4e-93a7-4d1c-9d2e-55c0ff8e3a11")!
-        let partition = PostgresConsumerGroup.partition(of: id, partitions: 8)
-        #expect(partition == PostgresConsumerGroup.partition(of: id, partitions: 8) && (0..<8).contains(partition))
+        let expected = [("0b4c5a4e-93a7-4d1c-9d2e-55c0ff8e3a11", 7, 1), ("00000000-0000-0000-0000-000000000001", 6, 0),
+                        ("f47ac10b-58cc-4372-a567-0e02b2c3d479", 0, 0)]
+        for (text, ofEight, ofTwo) in expected {
+            let id = RepositoryID(text)!
+            #expect(PostgresConsumerGroup.partition(of: id, partitions: 8) == ofEight && PostgresConsumerGroup.partition(of: id, partitions: 2) == ofTwo, "\(text)")
+        }
         #expect(PostgresConsumerGroup.partition(of: nil, partitions: 8) == 0)
         let spread = Set((0..<64).map { _ in PostgresConsumerGroup.partition(of: RepositoryID(UUID()), partitions: 8) })
         #expect(spread.count >= 6, "64 repositories spread over the partitions: \(spread.sorted())")

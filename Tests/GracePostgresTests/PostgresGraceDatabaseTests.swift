@@ -25,9 +25,11 @@ struct PostgresGraceDatabaseTests {
     @Test func migrationIsIdempotentUpgradesAnOlderSchemaAndRefusesANewerOneOrAForeignDatabase() async throws {
         guard let location = try await PostgresTestServer.newDatabase() else { return }
         let clock: @Sendable () -> Instant = { Instant(secondsSinceEpoch: 1) }
-        await #expect(throws: StorageFailure.self, "an empty database is not a deployment") {
+        let empty = await #expect(throws: StorageFailure.self, "an empty database is not a deployment") {
             _ = try await PostgresGraceDatabase(location, mode: .openExisting, now: clock)
         }
+        // Refused as no deployment, not for a connection or a query that failed.
+        #expect(empty?.reason == .invalidInput && empty?.description.contains("no deployment_info table") == true, "\(String(describing: empty))")
         let first = try await PostgresGraceDatabase(location, mode: .create, now: clock)
         _ = try await first.apply(GraceTransaction(changes: [.owner(Owner(ownerID: OwnerID(UUID()), ownerName: "o", createdAt: Instant(secondsSinceEpoch: 0)))]))
         let again = try await PostgresGraceDatabase(location, mode: .create, now: clock)

@@ -13,9 +13,10 @@ struct S3VersionTests {
         let versioned = S3ObjectStore(endpoint: store.endpoint, bucket: "versioned-\(UUID().uuidString.prefix(8).lowercased())", prefix: "objects",
                                       region: "us-east-1", credentials: S3TestServer.credentials)
         try await versioned.createBucket()
-        await #expect(throws: StorageFailure.self, "an unversioned bucket has no past to read") {
+        let unversioned = await #expect(throws: StorageFailure.self, "an unversioned bucket has no past to read") {
             _ = try await VersionedRewind.rewind(versioned, to: Instant(Date()), deleteNewer: false, dryRun: true)
         }
+        #expect(unversioned?.reason == .invalidInput && unversioned?.description.contains("does not keep versions") == true, "\(String(describing: unversioned))")
         try await versioned.enableVersioning()
         let kept = try ObjectKey("a/kept.bin"), changed = try ObjectKey("a/changed.bin"), deleted = try ObjectKey("b/deleted.bin")
         try await versioned.put(kept, bytes: [1])

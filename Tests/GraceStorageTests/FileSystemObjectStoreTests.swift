@@ -45,7 +45,14 @@ struct FileSystemObjectStoreTests {
 
     @Test func aMissingFolderIsNotFoundUnlessCreated() throws {
         let folder = try TemporaryFolder()
-        #expect(throws: StorageFailure.self) { try FileSystemObjectStore(root: folder.url.appendingPathComponent("none"), create: false) }
+        do {
+            _ = try FileSystemObjectStore(root: folder.url.appendingPathComponent("none"), create: false)
+            Issue.record("a missing folder must not open")
+        } catch {
+            #expect((error as? StorageFailure)?.reason == .notFound, "\(error)")
+        }
+        _ = try FileSystemObjectStore(root: folder.url.appendingPathComponent("none"), create: true)
+        #expect(FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("none").path))
     }
 
     @Test func putLeavesNoTemporaryFilesAndListHidesIncoming() async throws {

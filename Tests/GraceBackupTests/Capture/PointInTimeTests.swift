@@ -37,8 +37,15 @@ struct PointInTimeTests {
             #expect(try await VaultFixture.documents(of: restored) == (try await Self.documents(of: fixture.deployment, through: target)), "sequence \(target)")
         }
         #expect(try await fixture.vault.restorePoint(at: .latest).cutoff.sequence == position)
-        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(position + 1)) }
-        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .sequence(first - 1)) }
+        do {
+            _ = try await fixture.vault.restorePoint(at: .sequence(position + 1))
+            Issue.record("past the last captured change must be refused")
+        } catch PointInTimeFailure.notCovered(let latest) {
+            #expect(latest.sequence == position)
+        }
+        await #expect(throws: PointInTimeFailure.beforeFirstSnapshot(earliest: snapshot.manifest.cutoff)) {
+            try await fixture.vault.restorePoint(at: .sequence(first - 1))
+        }
     }
 
     @Test func restoringToATimeStopsAtTheLastChangeCommittedByThen() async throws {
@@ -54,7 +61,12 @@ struct PointInTimeTests {
         let expected = changes.last { $0.committedAt <= middle.committedAt }!.sequence
         let point = try await fixture.vault.restorePoint(at: .time(middle.committedAt))
         #expect(point.cutoff.sequence == expected)
-        await #expect(throws: PointInTimeFailure.self) { try await fixture.vault.restorePoint(at: .time(changes.last!.committedAt.adding(seconds: 1))) }
+        do {
+            _ = try await fixture.vault.restorePoint(at: .time(changes.last!.committedAt.adding(seconds: 1)))
+            Issue.record("a time past the last captured change must be refused")
+        } catch PointInTimeFailure.notCovered(let latest) {
+            #expect(latest.sequence == changes.last!.sequence)
+        }
     }
 
     @Test func verifyCoversCapturesAndNamesAGapInTheChain() async throws {

@@ -162,7 +162,13 @@ struct ForgetPruneTests {
         let stream = try await VaultLock.acquire(in: fixture.vault, purpose: "stream of test", scope: "stream", now: { fixture.clock.now() })
         var options = PruneOptions()
         options.immediately = true
-        await #expect(throws: VaultFailure.self) { try await Pruner(vault: fixture.vault, options: options, now: { fixture.clock.now() }).prune() }
+        do {
+            _ = try await Pruner(vault: fixture.vault, options: options, now: { fixture.clock.now() }).prune()
+            Issue.record("prune --now must refuse while a stream holds the vault")
+        } catch let failure as VaultFailure {
+            guard case let .locked(by, _) = failure else { throw failure }
+            #expect(by.contains("stream of test"), "\(failure)")
+        }
         _ = try await Pruner(vault: fixture.vault, options: PruneOptions(), now: { fixture.clock.now() }).prune()  // two-phase runs beside it
         try await stream.release()
         #expect(try await fixture.vault.locks().isEmpty)

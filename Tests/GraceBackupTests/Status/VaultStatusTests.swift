@@ -25,6 +25,9 @@ struct VaultStatusTests {
         let behind = try await fixture.vault.status(now: later, deployment: fixture.deployment,
                                                     bounds: StatusBounds(snapshotAgeSeconds: 86_400, drillAgeSeconds: 86_400, captureLagSeconds: 1))
         #expect((behind.captureLagChanges ?? 0) > 0 && (behind.captureLagSeconds ?? 0) > 1)
-        #expect(behind.warnings.count == 3)  // snapshot too old, no drill, capture behind
+        #expect(behind.warnings.count == 3, "\(behind.warnings)")
+        #expect(behind.warnings.contains { $0.hasPrefix("the newest snapshot is ") && $0.hasSuffix("over the bound of 86400 s") })
+        #expect(behind.warnings.contains("no drill has been run"))
+        #expect(behind.warnings.contains { $0.hasPrefix("capture lags the deployment by ") && $0.hasSuffix("over the bound of 1 s") })
     }
 }

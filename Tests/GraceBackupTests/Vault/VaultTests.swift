@@ -224,7 +224,12 @@ struct VaultIntegrityTests {
         let structural = try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 1).problems
         #expect(structural.contains { $0.key == second.manifest.segments[0].key })
         let target = try await fixture.emptyTarget("restored")
-        await #expect(throws: VaultFailure.self) { try await Restorer(vault: fixture.vault).restore(second, into: target, options: RestoreOptions()) }
+        do {
+            _ = try await Restorer(vault: fixture.vault).restore(second, into: target, options: RestoreOptions())
+            Issue.record("a truncated segment must stop the restore")
+        } catch let failure as VaultFailure {
+            #expect(failure.kind == .integrity && failure.description.contains(second.manifest.segments[0].key), "\(failure)")
+        }
         #expect(try await VaultFixture.documents(of: target).isEmpty)
     }
 
@@ -236,7 +241,12 @@ struct VaultIntegrityTests {
         let manifest = fixture.root.appendingPathComponent("vault/snapshots/\(snapshot.id).json")
         let text = try String(contentsOf: manifest, encoding: .utf8).replacingOccurrences(of: "\"segments\":[]", with: "\"segments\":[ ]")
         try text.write(to: manifest, atomically: true, encoding: .utf8)
-        await #expect(throws: VaultFailure.self) { try await fixture.vault.snapshots() }
+        do {
+            _ = try await fixture.vault.snapshots()
+            Issue.record("a tampered manifest must be named")
+        } catch let failure as VaultFailure {
+            #expect(failure.kind == .integrity && failure.description.contains("snapshots/\(snapshot.id).json"), "\(failure)")
+        }
         let report = try await VaultVerifier(vault: fixture.vault).verify(data: .none, sampleSeed: 1)
         #expect(report.problems.map(\.key) == ["snapshots/\(snapshot.id).json"])
     }
@@ -245,7 +255,13 @@ struct VaultIntegrityTests {
         let fixture = try await VaultFixture(files: 20, operations: 2)
         defer { fixture.remove() }
         let held = try await VaultLock.acquire(in: fixture.vault, purpose: "test", now: { fixture.clock.now() })
-        await #expect(throws: VaultFailure.self) { try await fixture.snapshot() }
+        do {
+            _ = try await fixture.snapshot()
+            Issue.record("a live lock must make a second snapshot wait for no one and refuse")
+        } catch let failure as VaultFailure {
+            guard case let .locked(by, _) = failure else { throw failure }
+            #expect(by.contains("test"), "\(failure)")
+        }
         try await held.release()
 
         // A lock left by a process that no longer exists (pid far above pid_max) is stale.

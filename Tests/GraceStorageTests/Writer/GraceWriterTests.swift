@@ -62,7 +62,12 @@ struct GraceWriterTests {
         _ = try await fixture.writer.record(.commit, of: tree, on: alice.branchID, message: "a")
         _ = try await fixture.writer.record(.commit, of: tree, on: bob.branchID, message: "b")
         _ = try await fixture.writer.promote(alice.branchID, message: "alice first")
-        await #expect(throws: WriterFailure.self) { try await fixture.writer.promote(bob.branchID, message: "bob second") }
+        do {
+            _ = try await fixture.writer.promote(bob.branchID, message: "bob second")
+            Issue.record("a branch behind its parent's latest promotion must not promote")
+        } catch WriterFailure.notBasedOnLatestPromotion(let branch, let parent) {
+            #expect(branch == "bob" && parent == main.branchName)
+        }
     }
 
     @Test func retentionDeletesSavesAfterSaveDaysAndKeepsCommits() async throws {
