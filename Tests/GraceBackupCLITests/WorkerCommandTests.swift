@@ -105,9 +105,15 @@ struct WorkerCommandTests {
         let report = (try? JSONSerialization.jsonObject(with: Data(simulate.standardOutput.utf8))) as? [String: Any] ?? [:]
         let repositories = report["repositoryIDs"] as? [String] ?? []
         #expect(repositories.count == 3)
+        // A history imported from git: promotions assigned to the default branch, not promoted from a child.
+        let imported = try await CommandLineTool.run(["import-bundle", try await BundleCommandTests.gitBundle(in: scratch.url).path,
+                                                "--deployment", database, "--new-repository", "imported", "--json"])
+        let importedID = try #require((try? JSONSerialization.jsonObject(with: Data(imported.standardOutput.utf8)) as? [String: Any])?["repositoryID"] as? String,
+                                      "\(imported.standardError)")
         let promoted = try await PostgresTestServer.query(
-            "SELECT DISTINCT repository_id FROM event_outbox WHERE event_type IN ('BranchEvent.Promoted', 'BranchEvent.Tagged') ORDER BY repository_id", in: database).compactMap { $0 }
-        #expect(!promoted.isEmpty, "the simulation promoted")
+            "SELECT DISTINCT repository_id FROM event_outbox WHERE event_type IN ('BranchEvent.Promoted', 'BranchEvent.Assigned', 'BranchEvent.Tagged') ORDER BY repository_id",
+            in: database).compactMap { $0 }
+        #expect(!promoted.isEmpty && promoted.contains(importedID), "the simulation promoted, the import assigned")
 
         // Each promoted repository gets its bundles; once caught up, no job is open and the chain holds
         // every promotion and tag: its latest export read the whole feed.

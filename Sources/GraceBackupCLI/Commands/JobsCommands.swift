@@ -166,8 +166,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 let consumers = PostgresConsumerGroup("export-on-promotion", member: workerName, database: server)
                 group.addTask {
                     try await consumers.consume(lease: .seconds(lease), poll: .seconds(poll)) { events in
-                        // Promotions and tags are what a bundle's refs are made of.
-                        let promoted = Set(events.filter { [.branchPromoted, .branchTagged].contains($0.event.type) }.compactMap(\.repositoryID))
+                        // Promotions (promoted from a child, or assigned: import-bundle, simulate --from-git) and tags
+                        // are what a bundle's refs are made of.
+                        let promoted = Set(events.filter { [.branchPromoted, .branchAssigned, .branchTagged].contains($0.event.type) }.compactMap(\.repositoryID))
                         for repositoryID in promoted.sorted(by: { $0.description < $1.description }) {
                             _ = try await server.jobQueue.enqueue(try BackupJobs.exportBundle(of: repositoryID), maxAttempts: 5)
                         }
