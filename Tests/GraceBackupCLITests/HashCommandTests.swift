@@ -42,8 +42,13 @@ struct HashCommandTests {
         #expect(lines.map { String($0[2]) } == ["docs/empty", "src/app", "docs", "src", "."])
         #expect(lines.map { String($0[1]) } == ["0", "10", "0", "11", "3"])
         #expect(before.exitCode == 0 && after.exitCode == 0)
-        #expect(after.standardOutput != before.standardOutput)
-        #expect(after.standardOutput.contains("  nested\n"))
+        // The root's .grace folder and the .gracetmp file are not hashed: src is what it was, and no line names .grace.
+        let afterLines = after.standardOutput.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        let line = { (path: String, in: [[String]]) in `in`.first { $0.count == 3 && $0[2] == path } }
+        #expect(line("src", afterLines) != nil && line("src", afterLines) == line("src", lines.map { $0.map(String.init) }))
+        #expect(afterLines.allSatisfy { !$0[2].contains(".grace") })
+        // A .grace below the root is an ordinary file: its folder is hashed, with its one byte.
+        #expect(line("nested", afterLines)?[1] == "1")
     }
 
     @Test func jsonOutputCarriesBothHashes() async throws {
@@ -55,6 +60,12 @@ struct HashCommandTests {
         let hashes = files?.first?["hashes"] as? [String: String]
         #expect(hashes?["blake3"] == "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85")
         #expect(hashes?["sha256"] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+        // One algorithm asked for: the other hash is empty for the folder too, not computed over the files' empty ones.
+        let one = try await CommandLineTool.run(["hash", "--json", "--algorithm", "sha256", scratch.url.path])
+        let root = ((try JSONSerialization.jsonObject(with: Data(one.standardOutput.utf8)) as? [String: Any])?["directories"] as? [[String: Any]])?.last
+        let rootHashes = root?["hashes"] as? [String: String]
+        #expect(rootHashes?["blake3"] == "" && rootHashes?["sha256"]?.count == 64, "\(one.standardOutput)")
     }
 
     @Test func badInputGetsAClearErrorAndItsExitCode() async throws {

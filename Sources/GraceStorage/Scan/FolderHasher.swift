@@ -74,7 +74,14 @@ public struct FolderHasher: Sendable {
             progress?.yield(.advanced(items: 1, bytes: file.size))
         }
         progress?.yield(.phaseFinished(.hashing, elapsedSeconds: (ContinuousClock.now - started).seconds))
-        return (Self.directoryVersions(files: hashed, directories: directories), hashed)
+        // A directory's hash of an algorithm not asked for would be computed over its files' empty ones:
+        // left empty, as theirs are.
+        let versions = Self.directoryVersions(files: hashed, directories: directories).map { directory in
+            HashedDirectory(relativePath: directory.relativePath, size: directory.size,
+                            hashes: FileHashes(sha256: algorithms.contains(.sha256) ? directory.hashes.sha256 : "",
+                                               blake3: algorithms.contains(.blake3) ? directory.hashes.blake3 : ""))
+        }
+        return (versions, hashed)
     }
 
     /// Builds the directory versions from hashed files and the list of every folder.
