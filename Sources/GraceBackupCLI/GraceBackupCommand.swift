@@ -36,15 +36,10 @@ struct GraceBackupCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let failure as any BackupFailure {
+        } catch {
+            guard let failure = (error as? any BackupFailure) ?? SystemRefusal(error) else { exit(withError: error) }
             report(failure, json: wantsJSON)
             Foundation.exit(ExitCode(failure.kind).rawValue)
-        } catch {
-            if let refusal = SystemRefusal(error) {
-                report(refusal, json: wantsJSON)
-                Foundation.exit(ExitCode(refusal.kind).rawValue)
-            }
-            exit(withError: error)
         }
     }
 

@@ -45,6 +45,14 @@ struct CommandLineTool {
         return process
     }
 
+    /// What a started process has written to `log` once it says `text`, or has exited, or 20 s have
+    /// passed: a test starts what it tests once the process is ready, rather than after a sleep.
+    static func waitUntil(_ process: Process, says text: String, in log: URL) async throws -> String {
+        func written() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        for _ in 0..<400 where !written().contains(text) && process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        return written()
+    }
+
     /// Runs `program`; `environment` adds to (or overrides) this process's environment.
     static func runProgram(_ program: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String] = [:]) async throws -> Result {
         let finished = try await ChildProcess.run(program, arguments, in: folder,

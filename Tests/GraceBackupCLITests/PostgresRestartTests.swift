@@ -108,9 +108,8 @@ struct PostgresRestartTests {
         let log = scratch.url.appendingPathComponent("follow.err")
         let follower = try CommandLineTool.start(export + ["--follow", "--poll", "0.2", "--duration", "150"], environment: cluster.environment, errors: log)
         // Following before the server stops, so what the test shows is a follower outliving a restart, not a slow start.
-        let followed = { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        for _ in 0..<400 where !followed().contains("export-bundle: following") && follower.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(followed().contains("export-bundle: following"), "\(followed())")
+        let followed = try await CommandLineTool.waitUntil(follower, says: "export-bundle: following", in: log)
+        #expect(followed.contains("export-bundle: following"), "\(followed)")
 
         // Down longer than a connection's own retries (about 4 s), then three more promotions.
         let restart = try await cluster.restart(after: .seconds(6))
@@ -143,8 +142,8 @@ struct PostgresRestartTests {
         let stream = try CommandLineTool.start(["stream", "--deployment", cluster.url, "--vault", folder("vault"), "--duration", "150"],
                                                environment: cluster.environment, errors: log)
         func said() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-        for _ in 0..<400 where !said().contains("stream: following") && stream.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(said().contains("stream: following"), "\(said())")
+        let following = try await CommandLineTool.waitUntil(stream, says: "stream: following", in: log)
+        #expect(following.contains("stream: following"), "\(following)")
 
         // Down longer than a connection's own retries (about 4 s), then more changes.
         let restart = try await cluster.restart(after: .seconds(6))
@@ -202,9 +201,8 @@ struct PostgresRestartTests {
         let errors = scratch.url.appendingPathComponent("worker.err")
         let worker = try CommandLineTool.start(["worker", "--deployment", cluster.url, "--vault", folder("vault"), "--poll", "0.2", "--name", "patient"],
                                                environment: cluster.environment, errors: errors)
-        let started = { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
-        for _ in 0..<400 where !started().contains("worker patient: running jobs") && worker.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(started().contains("worker patient: running jobs"), "\(started())")
+        let started = try await CommandLineTool.waitUntil(worker, says: "worker patient: running jobs", in: errors)
+        #expect(started.contains("worker patient: running jobs"), "\(started)")
 
         // Down longer than a connection's own retries (about 4 s): the worker itself backs off and tries again.
         try await cluster.stopServer()

@@ -390,8 +390,7 @@ extension ExportBase {
         for id in pack.objectIDs {
             guard let (type, content) = try pack.object(id) else { continue }
             // A trailer that names no Grace id cannot name a reference an export walks.
-            if type == .commit, let trailer = try GitCommit.parse(content).message.split(separator: "\n").last(where: { $0.hasPrefix("Grace-Reference-Id: ") }),
-               let reference = ReferenceID(String(trailer.dropFirst("Grace-Reference-Id: ".count))) {
+            if type == .commit, let trailer = BundleImporter.graceReferenceID(in: try GitCommit.parse(content).message), let reference = ReferenceID(trailer) {
                 base.commits[reference] = id
             } else {
                 base.otherObjects.append(id)
