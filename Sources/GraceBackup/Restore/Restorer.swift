@@ -102,6 +102,8 @@ public struct Restorer: Sendable {
         progress?.yield(.phaseStarted(.writingDatabase, totalItems: changes.count, totalBytes: nil))
         let databaseStarted = ContinuousClock.now
         if !changes.isEmpty { _ = try await target.database.apply(GraceTransaction(changes: changes)) }
+        // One transaction: every document lands at its commit, none before.
+        progress?.yield(.advanced(items: changes.count, bytes: 0))
         progress?.yield(.phaseFinished(.writingDatabase, elapsedSeconds: (ContinuousClock.now - databaseStarted).seconds))
 
         if options.inPlace {

@@ -48,7 +48,9 @@ final class TerminalProgressRenderer: ProgressRenderer {
             case let .phaseFinished(phase, elapsedSeconds):
                 if state.lineIsOpen { writeRaw("\r\u{1B}[K") }
                 state.lineIsOpen = false
-                writeLine("\(phase.rawValue): \(state.items) items, \(formatBytes(state.bytes)) in \(decimal(elapsedSeconds, places: 1)) s")
+                // A phase that counts no bytes (the database's documents) says nothing of them.
+                let bytes = state.bytes > 0 || state.totalBytes != nil ? ", \(formatBytes(state.bytes))" : ""
+                writeLine("\(phase.rawValue): \(state.items) items\(bytes) in \(decimal(elapsedSeconds, places: 1)) s")
             case let .note(text):
                 if state.lineIsOpen { writeRaw("\r\u{1B}[K") }
                 state.lineIsOpen = false

@@ -79,6 +79,32 @@ struct SnapshotRestoreTests {
         #expect(report.objectsCopied == report.objects && report.objects > 50)
     }
 
+    @Test func aRestoresProgressCountsEachPhaseUpToItsTotal() async throws {
+        let fixture = try await VaultFixture()
+        defer { fixture.remove() }
+        let snapshot = try await fixture.snapshot()
+        let target = try await fixture.emptyTarget("restored")
+        let (events, sink) = AsyncStream.makeStream(of: ProgressEvent.self)
+        _ = try await Restorer(vault: fixture.vault).restore(snapshot, into: target, options: RestoreOptions(), progress: sink)
+        sink.finish()
+
+        var counted: [ProgressPhase: (total: Int?, items: Int)] = [:]
+        var current: ProgressPhase?
+        for await event in events {
+            switch event {
+            case let .phaseStarted(phase, totalItems, _): current = phase; counted[phase] = (totalItems, 0)
+            case let .advanced(items, _): if let current { counted[current]?.items += items }
+            case .phaseFinished: current = nil
+            case .note: break
+            }
+        }
+        // The check after a restore finds its objects as it goes, so only it may state no total.
+        #expect(Set(counted.keys) == [.restoringObjects, .writingDatabase, .checkingObjects])
+        for (phase, count) in counted where phase != .checkingObjects {
+            #expect(count.items == count.total, "\(phase.rawValue): \(count.items) of \(count.total.map(String.init) ?? "no total")")
+        }
+    }
+
     @Test func aSecondSnapshotWritesOnlyTheChange() async throws {
         let fixture = try await VaultFixture(files: 200, operations: 10)
         defer { fixture.remove() }
