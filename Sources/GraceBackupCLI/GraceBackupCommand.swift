@@ -19,7 +19,7 @@ struct GraceBackupCommand: AsyncParsableCommand {
         commandName: "grace-backup",
         abstract: "Back up, restore, verify and export Grace deployments.",
         subcommands: [
-            QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self, MigrateCommand.self, JobsCommand.self, WorkerCommand.self,
+            QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self, RepositoriesCommand.self, MigrateCommand.self, JobsCommand.self, WorkerCommand.self,
             InitCommand.self, SnapshotCommand.self, SnapshotsCommand.self, ShowCommand.self, DiffCommand.self,
             RestoreCommand.self, RestoreQuarantineCommand.self, VerifyCommand.self, DrillCommand.self, DrillsCommand.self,
             UnlockCommand.self, StreamCommand.self, StatusCommand.self, ForgetCommand.self, PruneCommand.self, MeasureRecoveryPointCommand.self, ExportBundleCommand.self, ImportBundleCommand.self, CopyCommand.self, RewindObjectsCommand.self, DoctorCommand.self,

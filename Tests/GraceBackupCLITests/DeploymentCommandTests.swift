@@ -32,6 +32,41 @@ struct DeploymentCommandTests {
         #expect(problems.first?["entity"] as? String == key)
     }
 
+    @Test func repositoriesListsTheIdsAndBranchesAnExportTakes() async throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let simulated = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "30", "--operations", "30", "--json"])
+        #expect(simulated.exitCode == 0, "\(simulated.standardError)")
+        let simulation = try #require(try JSONSerialization.jsonObject(with: Data(simulated.standardOutput.utf8)) as? [String: Any])
+
+        let listed = try await CommandLineTool.run(["repositories", "--deployment", deployment, "--json"])
+        #expect(listed.exitCode == 0, "\(listed.standardError)")
+        let listing = try #require(try JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [String: Any])
+        let repositories = try #require(listing["repositories"] as? [[String: Any]])
+        #expect(Set(repositories.compactMap { $0["id"] as? String }) == Set(try #require(simulation["repositoryIDs"] as? [String])))
+        #expect(repositories.map { ($0["branches"] as? [Any])?.count ?? 0 }.reduce(0, +) == simulation["branches"] as? Int)
+
+        // What it says of a branch is what an export of that branch makes: one commit per promotion.
+        let first = try #require(repositories.first)
+        let branches = try #require(first["branches"] as? [[String: Any]])
+        let main = try #require(branches.first { $0["name"] as? String == first["defaultBranch"] as? String })
+        let id = try #require(first["id"] as? String)
+        func exportedCommits(_ selection: [String]) async throws -> Int? {
+            let exported = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", id, "--json",
+                                                          "--output", scratch.url.appendingPathComponent("\(UUID()).bundle").path] + selection)
+            #expect(exported.exitCode == 0, "\(exported.standardError)")
+            return (try JSONSerialization.jsonObject(with: Data(exported.standardOutput.utf8)) as? [String: Any])?["newCommits"] as? Int
+        }
+        let promotions = try #require(main["promotions"] as? Int)
+        #expect(promotions > 1)
+        #expect(try await exportedCommits(["--branch", "main"]) == promotions)
+        #expect(try await exportedCommits(["--all-branches"]) == branches.compactMap { $0["promotions"] as? Int }.reduce(0, +))
+
+        let human = try await CommandLineTool.run(["repositories", "--deployment", deployment])
+        #expect(human.standardOutput.contains("\(id)  \(first["owner"] as? String ?? "?")/\(first["organization"] as? String ?? "?")/\(first["name"] as? String ?? "?")"))
+        #expect(human.standardOutput.contains("  main (default): \(promotions) promotion(s), newest "))
+    }
+
     @Test func simulateFromGitReplaysEveryCommitAndChecksClean() async throws {
         let scratch = try Scratch()
         let repository = scratch.url.appendingPathComponent("git-source")
@@ -101,6 +136,19 @@ struct DeploymentCommandTests {
         #expect(result.exitCode == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("0 problems") && result.standardOutput.contains("check found 0 problems"))
         #expect(result.standardOutput.contains("drilled the newest snapshot: passed"))
+
+        // Each command it suggests next runs as printed.
+        let suggested = result.standardOutput.components(separatedBy: "next:").last?.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+        #expect(suggested.count == 5 && suggested.first?.hasPrefix("git clone ") == true)
+        for line in suggested {
+            let words = line.split(separator: " ").map(String.init)
+            let ran = words.first == "git"
+                ? try await CommandLineTool.system("git", Array(words.dropFirst()) + [scratch.url.appendingPathComponent("clone").path])
+                : try await CommandLineTool.run(Array(words.dropFirst()))
+            #expect(words.first == "git" || words.first == "grace-backup")
+            #expect(ran.exitCode == 0, "\(line): \(ran.standardError)")
+        }
+
         let again = try await CommandLineTool.run(["quickstart", "--folder", scratch.url.path])
         #expect(again.exitCode == 64)
     }

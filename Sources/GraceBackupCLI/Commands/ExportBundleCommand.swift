@@ -65,7 +65,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
             let opened = try await opening
             let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
             try global.emit(report) { Self.describe(report, to: record?.bundle ?? output) }
-            exitLeavingToTheSystem(opened, tip)
+            exitLeavingToTheSystem(opened, tip as Any)
         }
         let opened = try await deployment.open(.readOnly)
         let stop = StopSignal()

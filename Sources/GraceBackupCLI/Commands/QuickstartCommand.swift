@@ -96,6 +96,7 @@ struct QuickstartCommand: AsyncParsableCommand {
                 6. drilled the newest snapshot: \(drill.succeeded ? "passed" : "FAILED"), restore took \(decimal(drill.restoreSeconds, places: 2)) s
                 7. exported the first repository's promotions as a Git bundle: \(bundleReport.newCommits) commits, \(formatBytes(bundleReport.bundleBytes)), in \(bundle.path)
                 next: git clone \(bundle.path)
+                      grace-backup repositories --deployment \(location)
                       grace-backup snapshots --vault \(vaultFolder.path)
                       grace-backup verify --vault \(vaultFolder.path) --read-data
                       grace-backup restore --vault \(vaultFolder.path) --snapshot \(first.shortID) --to \(location) --in-place --dry-run
