@@ -124,7 +124,8 @@ public struct VaultVerifier: Sendable {
         }
 
         var generator = SeededGenerator(seed: sampleSeed)
-        progress?.yield(.phaseStarted(.verifyingObjects, totalItems: referenced.count, totalBytes: nil))
+        // Counted as checked whether read or not: without reading, each is checked present in its pack.
+        progress?.yield(.phaseStarted(.verifyingObjects, totalItems: byPack.values.reduce(0) { $0 + $1.count }, totalBytes: nil))
         let work = byPack.sorted { $0.key < $1.key }.map { pack, items -> (String, [(file: FileVersion, entry: PackEntry)], Bool) in
             let read: Bool = switch data {
             case .none: false
@@ -135,13 +136,14 @@ public struct VaultVerifier: Sendable {
         }
         let verifier = self
         try await forEachConcurrently(work, limit: concurrency, { pack, items, read in
-            await verifier.checkPack(pack, items, read: read)
-        }) { problems, objectsRead, bytes in
+            (items.count, await verifier.checkPack(pack, items, read: read))
+        }) { checked, outcome in
+            let (problems, objectsRead, bytes) = outcome
             for problem in problems { progress?.yield(.note(problem.description)) }
             report.problems += problems
             report.objectsRead += objectsRead
             report.bytesRead += bytes
-            progress?.yield(.advanced(items: objectsRead, bytes: bytes))
+            progress?.yield(.advanced(items: checked, bytes: bytes))
         }
         report.problems.sort { $0.key < $1.key }
         report.elapsedSeconds = (ContinuousClock.now - started).seconds

@@ -64,6 +64,26 @@ struct VaultFixture {
     }
 }
 
+/// For each phase of an operation's progress: the items it said it would cover, and those it counted.
+enum PhaseCounts {
+    static func of(_ operation: (ProgressSink) async throws -> Void) async throws -> [ProgressPhase: (total: Int?, items: Int)] {
+        let (events, sink) = AsyncStream.makeStream(of: ProgressEvent.self)
+        try await operation(sink)
+        sink.finish()
+        var counted: [ProgressPhase: (total: Int?, items: Int)] = [:]
+        var current: ProgressPhase?
+        for await event in events {
+            switch event {
+            case let .phaseStarted(phase, totalItems, _): current = phase; counted[phase] = (totalItems, 0)
+            case let .advanced(items, _): if let current { counted[current]?.items += items }
+            case .phaseFinished: current = nil
+            case .note: break
+            }
+        }
+        return counted
+    }
+}
+
 struct SnapshotRestoreTests {
     @Test func aRestoreHoldsExactlyTheSnapshotsDocumentsAndObjects() async throws {
         let fixture = try await VaultFixture()
@@ -84,23 +104,12 @@ struct SnapshotRestoreTests {
         defer { fixture.remove() }
         let snapshot = try await fixture.snapshot()
         let target = try await fixture.emptyTarget("restored")
-        let (events, sink) = AsyncStream.makeStream(of: ProgressEvent.self)
-        _ = try await Restorer(vault: fixture.vault).restore(snapshot, into: target, options: RestoreOptions(), progress: sink)
-        sink.finish()
-
-        var counted: [ProgressPhase: (total: Int?, items: Int)] = [:]
-        var current: ProgressPhase?
-        for await event in events {
-            switch event {
-            case let .phaseStarted(phase, totalItems, _): current = phase; counted[phase] = (totalItems, 0)
-            case let .advanced(items, _): if let current { counted[current]?.items += items }
-            case .phaseFinished: current = nil
-            case .note: break
-            }
+        let phases = try await PhaseCounts.of { sink in
+            _ = try await Restorer(vault: fixture.vault).restore(snapshot, into: target, options: RestoreOptions(), progress: sink)
         }
         // The check after a restore finds its objects as it goes, so only it may state no total.
-        #expect(Set(counted.keys) == [.restoringObjects, .writingDatabase, .checkingObjects])
-        for (phase, count) in counted where phase != .checkingObjects {
+        #expect(Set(phases.keys) == [.restoringObjects, .writingDatabase, .checkingObjects])
+        for (phase, count) in phases where phase != .checkingObjects {
             #expect(count.items == count.total, "\(phase.rawValue): \(count.items) of \(count.total.map(String.init) ?? "no total")")
         }
     }
@@ -230,6 +239,12 @@ struct VaultIntegrityTests {
         try await fixture.simulate(files: 5, operations: 5, seed: 4)
         let second = try await fixture.snapshot()
         #expect(try await VaultVerifier(vault: fixture.vault).verify(data: .all, sampleSeed: 1).problems == [])
+        // Reading or not, every object referenced is counted as checked.
+        for data in [DataCheck.none, .all] {
+            let phases = try await PhaseCounts.of { sink in _ = try await VaultVerifier(vault: fixture.vault).verify(data: data, sampleSeed: 1, progress: sink) }
+            let counted = try #require(phases[.verifyingObjects])
+            #expect(counted.items == counted.total && counted.items > 50, "\(data): \(counted.items) of \(counted.total ?? -1)")
+        }
 
         // Flip a byte inside one pack: only reading the data finds it, and names the pack and the content.
         let packs = fixture.root.appendingPathComponent("vault/packs")
