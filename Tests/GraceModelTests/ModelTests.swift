@@ -94,3 +94,13 @@ struct EntityJSONTests {
         #expect(decoded.metadata == metadata)
     }
 }
+
+struct SpokenDurationTests {
+    @Test(arguments: [
+        (0.4, "0 s"), (59.6, "60 s"), (119.4, "119 s"), (120, "2 min"), (7199, "120 min"),
+        (7200, "2.0 h"), (22_523, "6.3 h"), (172_799, "48.0 h"), (172_800, "2.0 days"), (28_532_293, "330.2 days"), (-90, "-90 s"),
+    ])
+    func eachRangeIsReadInItsUnit(seconds: Double, spoken: String) {
+        #expect(spokenDuration(seconds: seconds) == spoken)
+    }
+}

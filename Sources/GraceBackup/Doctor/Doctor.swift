@@ -54,9 +54,9 @@ public struct Doctor: Sendable {
             if let age = status.lastSnapshotAgeSeconds {
                 vaultsWithSnapshots += 1
                 if age > maxSnapshotAgeSeconds {
-                    add(.warning, subject, "the newest snapshot is \(Self.describe(age)) old", fix: "check the snapshot schedule (cron or `stream --snapshot-every`)")
+                    add(.warning, subject, "the newest snapshot is \(spokenDuration(seconds: age)) old", fix: "check the snapshot schedule (cron or `stream --snapshot-every`)")
                 } else {
-                    add(.ok, subject, "the newest snapshot is \(Self.describe(age)) old")
+                    add(.ok, subject, "the newest snapshot is \(spokenDuration(seconds: age)) old")
                 }
             } else {
                 add(.critical, subject, "no snapshot: nothing can be restored from it", fix: "grace-backup snapshot --deployment … --vault \(vault.location)")
@@ -68,9 +68,9 @@ public struct Doctor: Sendable {
             case (_, false?):
                 add(.critical, subject, "the last drill failed", fix: "grace-backup drills --vault \(vault.location) shows its problems")
             case let (age?, _) where age > maxDrillAgeSeconds:
-                add(.warning, subject, "the last drill is \(Self.describe(age)) old", fix: "run drills at least weekly (docs/drills.md)")
+                add(.warning, subject, "the last drill is \(spokenDuration(seconds: age)) old", fix: "run drills at least weekly (docs/drills.md)")
             case let (age?, _):
-                add(.ok, subject, "the last drill passed \(Self.describe(age)) ago")
+                add(.ok, subject, "the last drill passed \(spokenDuration(seconds: age)) ago")
             }
         }
         if vaults.count < 2 || vaultsWithSnapshots < 2 {
@@ -97,7 +97,7 @@ public struct Doctor: Sendable {
     private func examine(_ posture: StorePosture, of vault: Vault, subject: String, add: (DoctorFinding.Severity, String, String, String?) -> Void) {
         switch (vault.config.objectLock, posture.objectLock) {
         case let (setting?, true?):
-            add(.ok, subject, "immutable: every record locked (\(setting.mode.rawValue)) for \(Self.describe(Double(setting.retentionSeconds)))", nil)
+            add(.ok, subject, "immutable: every record locked (\(setting.mode.rawValue)) for \(spokenDuration(seconds: Double(setting.retentionSeconds)))", nil)
         case (_?, _):
             add(.critical, subject, "the vault is set for Object Lock but its store cannot lock: its records are not protected",
                 "open it only through an s3:// location whose bucket has Object Lock")
@@ -119,15 +119,6 @@ public struct Doctor: Sendable {
         if let unfinished = posture.unfinishedUploads, unfinished > 0 {
             add(.warning, subject, "\(unfinished) unfinished multipart upload(s): invisible, and billed",
                 "add a lifecycle rule that aborts incomplete multipart uploads after a day")
-        }
-    }
-
-    static func describe(_ seconds: Double) -> String {
-        switch seconds {
-        case ..<120: String(format: "%.0f s", seconds)
-        case ..<7200: String(format: "%.0f min", seconds / 60)
-        case ..<172_800: String(format: "%.1f h", seconds / 3600)
-        default: String(format: "%.1f days", seconds / 86_400)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GraceBackup
+import GraceModel
 import GraceStorage
 
 struct DrillCommand: AsyncParsableCommand {
@@ -50,7 +51,7 @@ struct DrillsCommand: AsyncParsableCommand {
     }
 
     static func describe(_ report: DrillReport) -> String {
-        let age = report.cutoffAgeSeconds.map { decimal($0, places: 0) + " s" } ?? "-"
+        let age = report.cutoffAgeSeconds.map { spokenDuration(seconds: $0) } ?? "-"
         return "\(report.startedAt)  snapshot \(report.snapshot.prefix(12))  \(report.succeeded ? "passed" : "FAILED")  "
             + "restore \(decimal(report.restoreSeconds, places: 2)) s (RTO), cutoff age \(age), \(report.documents) documents, "
             + "\(report.objects) objects, \(formatBytes(report.bytesRestored))"

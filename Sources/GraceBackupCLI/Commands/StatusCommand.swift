@@ -25,7 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
                                   captureLagSeconds: maxCaptureLagSeconds)
         let status = try await opened.status(now: wallClock(), deployment: live, bounds: bounds)
         try global.emit(status) {
-            func age(_ seconds: Double?) -> String { seconds.map { decimal($0, places: 0) + " s ago" } ?? "never" }
+            func age(_ seconds: Double?) -> String { seconds.map { spokenDuration(seconds: $0) + " ago" } ?? "never" }
             var lines = [
                 "vault \(status.vault)",
                 "  restorable from  \(status.earliestRestorable.map { "change \($0)" } ?? "nothing yet")",
