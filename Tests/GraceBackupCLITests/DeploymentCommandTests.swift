@@ -130,6 +130,23 @@ struct DeploymentCommandTests {
         #expect(badLocation.exitCode == 64)
     }
 
+    @Test func everyCommandsHelpReadsAsProse() async throws {
+        let root = try await CommandLineTool.run(["--help"])
+        let listed = root.standardOutput.components(separatedBy: "SUBCOMMANDS:").last ?? ""
+        let commands = listed.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.split(separator: " ").first,
+                  name.allSatisfy({ $0.isLowercase || $0 == "-" }) else { return nil }
+            return String(name)
+        }
+        #expect(commands.count > 25 && commands.contains("export-bundle") && commands.contains("repositories"))
+        for command in commands {
+            let help = try await CommandLineTool.run([command, "--help"])
+            #expect(help.exitCode == 0 && help.standardOutput.contains("USAGE: grace-backup \(command)"), "\(command)")
+            // A line continuation written `\\` in a multi-line literal prints a backslash.
+            #expect(!help.standardOutput.contains("\\"), "\(command): \(help.standardOutput)")
+        }
+    }
+
     @Test func quickstartRunsEndToEnd() async throws {
         let scratch = try Scratch()
         let result = try await CommandLineTool.run(["quickstart", "--folder", scratch.url.path])

@@ -9,9 +9,9 @@ struct ExportBundleCommand: AsyncParsableCommand {
         commandName: "export-bundle",
         abstract: "Export a Grace repository as a Git bundle that `git clone` reads: promotions as commits.",
         discussion: """
-            --output FILE.bundle writes one bundle: full, or with --since PREVIOUS.bundle an incremental one whose \\
-            prerequisites are the commits PREVIOUS holds. --output LOCATION (a folder or file:// URL) keeps a catalog \\
-            there: each run writes the next bundle of the chain, holding only what is new (nothing at all when nothing \\
+            --output FILE.bundle writes one bundle: full, or with --since PREVIOUS.bundle an incremental one whose \
+            prerequisites are the commits PREVIOUS holds. --output LOCATION (a folder or file:// URL) keeps a catalog \
+            there: each run writes the next bundle of the chain, holding only what is new (nothing at all when nothing \
             is). --follow keeps running and exports after every promotion. docs/git-mapping.md says how Grace maps to Git.
             """)
 

@@ -9,9 +9,9 @@ struct ImportBundleCommand: AsyncParsableCommand {
         commandName: "import-bundle",
         abstract: "Create the history a Git bundle holds (one, or a chain in order) in a Grace repository.",
         discussion: """
-            Each commit of main (or the bundle's first branch) becomes a promotion, each commit of another branch a \\
-            Commit reference on a child branch of that name, each tag a Tag reference. Every bundle is read and checked \\
-            (pack checksum, every object id, prerequisites present in the bundles before it) before anything is written. \\
+            Each commit of main (or the bundle's first branch) becomes a promotion, each commit of another branch a \
+            Commit reference on a child branch of that name, each tag a Tag reference. Every bundle is read and checked \
+            (pack checksum, every object id, prerequisites present in the bundles before it) before anything is written. \
             Bundles from `grace-backup export-bundle` and from `git bundle create` both work.
             """)
 

@@ -12,13 +12,13 @@ struct MeasureRecoveryPointCommand: AsyncParsableCommand {
         commandName: "measure-recovery-point",
         abstract: "Kill a live writer and its stream, restore, and report how much acknowledged work was lost.",
         discussion: """
-            Runs in --work (a new temporary folder by default): simulates a deployment, snapshots it, measures an idle \\
-            stream's storage requests, then --runs times: starts `stream` and a writer at --rate operations per second \\
-            (promotions acknowledged once the vault holds them), SIGKILLs both at a random moment (--kill-between \\
-            seconds after the writer's first acknowledgement, 2-4 s by default), restores --to-latest into an empty \\
-            folder with `check`, and compares with the writer's acknowledgements. The \\
-            recovery point of a run is the time between the last acknowledged write and the last acknowledged write \\
-            present after the restore. Exits 4 when an acknowledged promotion is missing or check finds a problem, 8 \\
+            Runs in --work (a new temporary folder by default): simulates a deployment, snapshots it, measures an idle \
+            stream's storage requests, then --runs times: starts `stream` and a writer at --rate operations per second \
+            (promotions acknowledged once the vault holds them), SIGKILLs both at a random moment (--kill-between \
+            seconds after the writer's first acknowledgement, 2-4 s by default), restores --to-latest into an empty \
+            folder with `check`, and compares with the writer's acknowledgements. The \
+            recovery point of a run is the time between the last acknowledged write and the last acknowledged write \
+            present after the restore. Exits 4 when an acknowledged promotion is missing or check finds a problem, 8 \
             when the p99 recovery point exceeds --max-recovery-point.
             """)
 
