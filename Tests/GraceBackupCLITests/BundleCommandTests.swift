@@ -30,6 +30,36 @@ struct BundleCommandTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not JSON: \(text)")
     }
 
+    @Test func aBranchThatIsNotThereOrHasNothingToExportIsRefusedByName() async throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let simulated = try await CommandLineTool.run(["simulate", "--deployment", deployment, "--files", "50", "--operations", "20", "--json"])
+        #expect(simulated.exitCode == 0, "\(simulated.standardError)")
+        let repository = try #require((try Self.json(simulated.standardOutput)["repositoryIDs"] as? [String])?.first)
+        let output = scratch.url.appendingPathComponent("out.bundle").path
+        func export(_ selection: String...) async throws -> CommandLineTool.Result {
+            try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--output", output] + selection)
+        }
+
+        let unknown = try await export("--branch", "nosuch")
+        #expect(unknown.exitCode == 3 && unknown.standardError.contains("branch \"nosuch\" does not exist; the repository has alice, bob, main"),
+                "\(unknown.standardError)")
+        // alice works on commits and has promoted nothing: no ref, so no bundle, and a word on what would export it.
+        let empty = try await export("--branch", "alice")
+        #expect(empty.exitCode == 3 && empty.standardError.contains("branch \"alice\" has no promotions to export; --include commits exports its commits"),
+                "\(empty.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let mixed = try await export("--branch", "main", "--branch", "alice")
+        #expect(mixed.exitCode == 3 && !FileManager.default.fileExists(atPath: output))
+
+        let commits = try await export("--branch", "alice", "--include", "commits", "--json")
+        #expect(commits.exitCode == 0, "\(commits.standardError)")
+        let refs = try #require(try Self.json(commits.standardOutput)["refs"] as? [String: String])
+        #expect(Set(refs.keys) == ["refs/heads/alice"])
+        let verified = try await CommandLineTool.system("git", ["bundle", "list-heads", output])
+        #expect(verified.exitCode == 0 && verified.standardOutput.contains("refs/heads/alice"), "\(verified.standardError)")
+    }
+
     @Test func exportFollowImportAndBadInputThroughTheCLI() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path

@@ -133,6 +133,8 @@ public struct BundleExportReport: Sendable, Codable, Hashable {
 public enum BundleExportFailure: BackupFailure {
     case repositoryNotFound(RepositoryID, location: String)
     case branchNotFound(String, available: [String])
+    /// The branch has no promotion (nor, with `--include commits`, commit) to make a commit of.
+    case nothingToExport(branch: String, hasCommits: Bool)
     case unsafeName(String, directory: String)
     case missingObject(key: String, path: String, location: String)
     case objectDoesNotMatch(key: String, path: String, detail: String)
@@ -142,7 +144,7 @@ public enum BundleExportFailure: BackupFailure {
 
     public var kind: FailureKind {
         switch self {
-        case .repositoryNotFound, .branchNotFound: .notFound
+        case .repositoryNotFound, .branchNotFound, .nothingToExport: .notFound
         case .unsafeName: .invalidInput
         case .missingObject, .objectDoesNotMatch, .missingDirectory, .previousBundleDamaged: .integrity
         }
@@ -152,6 +154,8 @@ public enum BundleExportFailure: BackupFailure {
         switch self {
         case let .repositoryNotFound(id, location): "repository \(id) is not in \(location)"
         case let .branchNotFound(name, available): "branch \"\(name)\" does not exist; the repository has \(available.joined(separator: ", "))"
+        case let .nothingToExport(branch, hasCommits):
+            "branch \"\(branch)\" has no promotions to export" + (hasCommits ? "; --include commits exports its commits" : "")
         case let .unsafeName(name, directory): "\"\(name)\" in the directory \"\(directory)\" is not a name Git can hold (\".\", \"..\", \".git\" or a name Windows or macOS opens as \".git\", a NUL byte, or a path not directly in that directory, whose name would hold a \"/\"); nothing was written"
         case let .missingObject(key, path, location): "the content of \(path) is missing: \(key) is not in \(location); nothing was written"
         case let .objectDoesNotMatch(key, path, detail): "the content of \(path) at \(key) \(detail); nothing was written"
@@ -245,14 +249,23 @@ public struct BundleExporter: Sendable {
                 return branch
             }
         }
-        var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil || full)
-        progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
         // Each branch's references of each type in the order they were made, sorted once: the walk asks often.
         let inOrder = references.sorted { ($0.createdAt, $0.referenceID) < ($1.createdAt, $1.referenceID) }
         let byBranchAndType = Dictionary(grouping: inOrder) { BranchAndType(branch: $0.branchID, type: $0.referenceType) }
         func ordered(_ type: ReferenceType, on branch: Branch) -> [ReferenceSummary] {
             byBranchAndType[BranchAndType(branch: branch.branchID, type: type)] ?? []
         }
+        // A branch asked for by name that would give no ref is refused, as `git bundle create` refuses an
+        // empty bundle; --all-branches passes over such branches.
+        if request.branches != nil, let empty = selected.first(where: { branch in
+            ordered(.promotion, on: branch).isEmpty && !(request.includeCommits && branch.parentBranchID != nil && !ordered(.commit, on: branch).isEmpty)
+        }) {
+            // Without --include commits no commit was read: one more read, on the way out, says whether to suggest it.
+            let commits = request.includeCommits ? [] : try await view.referenceSummaries(in: repository.repositoryID, ofTypes: [.commit])
+            throw BundleExportFailure.nothingToExport(branch: empty.branchName, hasCommits: commits.contains { $0.branchID == empty.branchID && $0.deletedAt == nil })
+        }
+        var report = BundleExportReport(repositoryID: repository.repositoryID.description, position: view.position.sequence, full: base == nil || full)
+        progress?.yield(.phaseStarted(.exportingBundle, totalItems: nil, totalBytes: nil))
 
         // The refs first, each naming the Grace reference whose commit it will point at: the bundle's
         // header then has a known length and goes before the pack, which is written in place.

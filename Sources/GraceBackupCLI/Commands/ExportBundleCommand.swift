@@ -17,7 +17,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
-    @Option(help: "The Grace repository to export.", transform: { text in
+    @Option(help: "The Grace repository to export (`grace-backup repositories` lists them).", transform: { text in
         guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
         return id
     })
