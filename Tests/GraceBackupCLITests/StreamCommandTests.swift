@@ -72,6 +72,8 @@ struct StreamCommandTests {
         let restore = try await CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence)", "--to", restored])
         #expect(restore.exitCode == 0, "\(restore.standardError)")
         #expect(restore.standardOutput.contains("no problems found"))
+        // Past the snapshot: the first line says the captured changes were applied, up to where.
+        #expect(restore.standardOutput.contains(" and the changes captured after it, up to change sequence \(sequence) at "), "\(restore.standardOutput)")
         let tooLate = try await CommandLineTool.run(["restore", "--vault", vault.path, "--to-sequence", "\(sequence + 1000)", "--to", scratch.url.appendingPathComponent("late").path])
         #expect(tooLate.exitCode == 3)
         #expect(tooLate.standardError.contains("latest covered is change sequence \(sequence)"))

@@ -7,6 +7,8 @@ import GraceStorage
 public struct RestorePoint: Sendable {
     /// The snapshot id, with `+captures` when changes after it are applied.
     public let label: String
+    /// Ends the label of a point past its snapshot's cutoff, reached by applying captured changes.
+    public static let withCapturesSuffix = "+captures"
     public let cutoff: ChangePosition
     let state: DatabaseState
 }
@@ -103,6 +105,6 @@ extension Vault {
             default: throw PointInTimeFailure.notCovered(latest: position)
             }
         }
-        return RestorePoint(label: position == base.manifest.cutoff ? base.id : "\(base.id.prefix(12))+captures", cutoff: position, state: state)
+        return RestorePoint(label: position == base.manifest.cutoff ? base.id : "\(base.id.prefix(12))\(RestorePoint.withCapturesSuffix)", cutoff: position, state: state)
     }
 }

@@ -77,7 +77,9 @@ struct RestoreCommand: AsyncParsableCommand {
 
     static func describe(_ report: RestoreReport) -> String {
         var lines = [
-            "\(report.dryRun ? "would restore" : "restored") snapshot \(report.snapshot.prefix(12)) (change \(report.cutoff)) into \(report.target)"
+            "\(report.dryRun ? "would restore" : "restored") snapshot \(report.snapshot.prefix(12))"
+                + (report.snapshot.hasSuffix(RestorePoint.withCapturesSuffix) ? " and the changes captured after it, up to" : "")
+                + " change \(report.cutoff) into \(report.target)"
                 + (report.repositoryID.map { ", repository \($0) only" } ?? ""),
             "  \(report.documents) documents written, \(report.documentsRemoved) removed; \(report.objects) objects referenced, "
                 + "\(report.objectsCopied) copied (\(formatBytes(report.bytesCopied)))",
