@@ -35,7 +35,7 @@ final class TerminalProgressRenderer: ProgressRenderer {
             switch event {
             case let .phaseStarted(phase, totalItems, totalBytes):
                 state = State(phase: phase, totalItems: totalItems, totalBytes: totalBytes)
-                if !isTerminal { writeLine("\(phase.rawValue)..." + (totalItems.map { " (\($0) items)" } ?? "")) }
+                if !isTerminal { writeLine("\(phase.rawValue)..." + (totalItems.map { " (\(itemCount($0)))" } ?? "")) }
             case let .advanced(items, bytes):
                 state.items += items
                 state.bytes += bytes
@@ -50,7 +50,7 @@ final class TerminalProgressRenderer: ProgressRenderer {
                 state.lineIsOpen = false
                 // A phase that counts no bytes (the database's documents) says nothing of them.
                 let bytes = state.bytes > 0 || state.totalBytes != nil ? ", \(formatBytes(state.bytes))" : ""
-                writeLine("\(phase.rawValue): \(state.items) items\(bytes) in \(decimal(elapsedSeconds, places: 1)) s")
+                writeLine("\(phase.rawValue): \(itemCount(state.items))\(bytes) in \(decimal(elapsedSeconds, places: 1)) s")
             case let .note(text):
                 if state.lineIsOpen { writeRaw("\r\u{1B}[K") }
                 state.lineIsOpen = false
@@ -81,6 +81,8 @@ final class TerminalProgressRenderer: ProgressRenderer {
         return line
     }
 }
+
+private func itemCount(_ count: Int) -> String { count == 1 ? "1 item" : "\(count) items" }
 
 /// One JSON object per line on standard error; the fields are listed in docs/json-output.md.
 final class JSONLinesProgressRenderer: ProgressRenderer {
