@@ -269,31 +269,35 @@ public struct BundleExporter: Sendable {
 
         // The refs first, each naming the Grace reference whose commit it will point at: the bundle's
         // header then has a known length and goes before the pack, which is written in place.
-        var planned: [(name: String, reference: ReferenceID)] = []
-        for branch in selected {
+        // In the order they were made, so that a ref keeps its name as later ones come (GitRefName.uniqueNames).
+        var planned: [(prefix: String, name: String, reference: ReferenceID)] = []
+        var tags: [(tag: ReferenceSummary, promotion: ReferenceID)] = []
+        for branch in selected.sorted(by: { ($0.createdAt, $0.branchID) < ($1.createdAt, $1.branchID) }) {
             let promotions = ordered(.promotion, on: branch)
-            if let last = promotions.last { planned.append(("refs/heads/" + branch.branchName, last.referenceID)) }
+            if let last = promotions.last { planned.append(("refs/heads/", branch.branchName, last.referenceID)) }
             if request.includeCommits, branch.parentBranchID != nil, promotions.isEmpty, let last = ordered(.commit, on: branch).last {
-                planned.append(("refs/heads/" + branch.branchName, last.referenceID))
+                planned.append(("refs/heads/", branch.branchName, last.referenceID))
             }
             for tag in ordered(.tag, on: branch) {
                 guard let promotion = promotions.last(where: { $0.createdAt <= tag.createdAt && $0.directoryID == tag.directoryID }) else {
                     report.tagsLeftOut.append(tag.referenceText)
                     continue
                 }
-                planned.append(("refs/tags/" + tag.referenceText, promotion.referenceID))
+                tags.append((tag, promotion.referenceID))
             }
         }
-        // Valid, unique ref names; a later tag of the same name wins, as a moved tag would.
+        // A later tag of the same text wins, as a moved tag would.
+        planned += tags.sorted { ($0.tag.createdAt, $0.tag.referenceID) < ($1.tag.createdAt, $1.tag.referenceID) }
+            .map { ("refs/tags/", $0.tag.referenceText, $0.promotion) }
         var named: [String: ReferenceID] = [:]
-        for (name, reference) in planned {
-            let prefix = name.hasPrefix("refs/tags/") ? "refs/tags/" : "refs/heads/"
-            let valid = prefix + GitRefName.component(String(name.dropFirst(prefix.count)))
-            if valid != name { report.renamedRefs[name] = valid }
-            named[valid] = reference
+        var defaultBranchRef: String?
+        for ((prefix, name, reference), ref) in zip(planned, GitRefName.uniqueNames(for: planned.map { ($0.prefix, $0.name) })) {
+            if ref != prefix + name { report.renamedRefs[prefix + name] = ref }
+            named[ref] = reference
+            if prefix == "refs/heads/" && name == repository.defaultBranchName { defaultBranchRef = ref }
         }
         // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
-        if let head = named["refs/heads/" + GitRefName.component(repository.defaultBranchName)] { named["HEAD"] = head }
+        if let defaultBranchRef { named["HEAD"] = named[defaultBranchRef] }
         // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
         let baseRefs = base?.refs ?? [:]
         let prerequisites = full ? [] : Set(baseRefs.values.compactMap { GitObjectID(hex: $0) }).sorted()

@@ -1,3 +1,6 @@
+import Foundation
+import GraceGit
+
 /// Turns Grace branch names and tag texts into names `git check-ref-format` accepts: characters
 /// Git forbids in a ref (control characters, space, `~ ^ : ? * [ \`) become `-`, as do `..` and
 /// `@{`; a component may not start with `.` or end with `.lock` or `.`; empty components go.
@@ -6,6 +9,38 @@
 /// By Unicode scalar, as Git reads bytes: taken by character, a combining mark after a `.` or a `~`
 /// made one character of the two, and the `..` or `~` Git refuses went through.
 enum GitRefName {
+    /// Each wanted ref's full name, in the order given (the order the refs were made): `prefix` (`refs/heads/`
+    /// or `refs/tags/`) and the valid `component` of `name`, unless another ref took that name first or Git
+    /// could not hold both, one being a folder of the other (`refs/tags/v1` beside `refs/tags/v1/rc`: `git clone`
+    /// refuses the bundle). Such a ref is flattened (`/` becomes `-`) and takes `-` and the first eight hex digits
+    /// of its original name's blob id (`git hash-object --stdin`). A ref keeps its name when later ones come, so
+    /// the bundles of a chain agree; refs of one original name share a name, the later one winning.
+    static func uniqueNames(for wanted: [(prefix: String, name: String)]) -> [String] {
+        var holders: [String: String] = [:]
+        var folders: Set<String> = []
+        func isFree(_ ref: String, for original: String, prefix: String) -> Bool {
+            if let holder = holders[ref] { return holder == original }
+            if folders.contains(ref) { return false }
+            let parts = ref.dropFirst(prefix.count).split(separator: "/")
+            return !parts.indices.dropLast().contains { holders[prefix + parts[...$0].joined(separator: "/")] != nil }
+        }
+        return wanted.map { prefix, name in
+            let original = prefix + name
+            var ref = prefix + component(name)
+            if !isFree(ref, for: original, prefix: prefix) {
+                let flat = component(name).replacingOccurrences(of: "/", with: "-")
+                let tag = GitObjectID.of(.blob, content: Array(name.utf8)).hex.prefix(8)
+                ref = prefix + "\(flat)-\(tag)"
+                var attempt = 2
+                while !isFree(ref, for: original, prefix: prefix) { ref = prefix + "\(flat)-\(tag)-\(attempt)"; attempt += 1 }
+            }
+            holders[ref] = original
+            let parts = ref.dropFirst(prefix.count).split(separator: "/")
+            for end in parts.indices.dropLast() { folders.insert(prefix + parts[...end].joined(separator: "/")) }
+            return ref
+        }
+    }
+
     static func component(_ text: String) -> String {
         var scalars = text.unicodeScalars.map { scalar -> Unicode.Scalar in
             scalar.value < 0x20 || scalar.value == 0x7f || " ~^:?*[\\".unicodeScalars.contains(scalar) ? "-" : scalar

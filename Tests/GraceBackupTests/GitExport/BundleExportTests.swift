@@ -465,6 +465,37 @@ struct BundleExportTests {
         #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
     }
 
+    /// Tags whose names would take one ref, or a ref and a folder of it (which makes `git clone` refuse the
+    /// whole bundle), each get a ref of their own, the first made keeping its name.
+    @Test func tagsGitCouldNotHoldTogetherEachGetARef() async throws {
+        let fixture = try await VaultFixture(files: 20, operations: 0)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
+        var tagged: [String: ReferenceID] = [:]
+        for text in ["v1", "v1/rc", "a b", "a:b"] {
+            try await Self.promoteEdits(fixture, repository: repository, rounds: 1)
+            fixture.clock.advance(seconds: 60)
+            _ = try await fixture.writer.tag(main.branchID, text: text)
+            tagged[text] = try await Self.latestPromotion(fixture, repository: repository).referenceID
+        }
+        let bundle = fixture.root.appendingPathComponent("tags.bundle")
+        let (report, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository), base: nil, to: bundle)
+        func blobID(_ text: String) async throws -> String {
+            String(try await GitTool.run(["hash-object", "--stdin"], input: Data(text.utf8)).prefix(8))
+        }
+        let expected = ["v1": "refs/tags/v1", "v1/rc": "refs/tags/v1-rc-\(try await blobID("v1/rc"))",
+                        "a b": "refs/tags/a-b", "a:b": "refs/tags/a-b-\(try await blobID("a:b"))"]
+        #expect(report.renamedRefs == ["refs/tags/v1/rc": expected["v1/rc"]!, "refs/tags/a b": expected["a b"]!, "refs/tags/a:b": expected["a:b"]!])
+
+        let clone = fixture.root.appendingPathComponent("clone")
+        try await GitTool.run(["clone", "-q", "--mirror", bundle.path, clone.path])
+        for (text, ref) in expected {
+            let message = try await GitTool.run(["log", "-1", "--format=%B", ref], in: clone)
+            #expect(message.contains("Grace-Reference-Id: \(tagged[text]!)"), "\(ref) for \(text)")
+        }
+    }
+
     /// A default branch whose name Git's rules change is still HEAD, under the name it is exported as.
     @Test func aDefaultBranchGitRenamesIsStillHEAD() async throws {
         let fixture = try await VaultFixture(files: 10, operations: 0)

@@ -1,6 +1,7 @@
 import Foundation
 @testable import GraceBackup
 import GraceBackupTesting
+import GraceGit
 import Testing
 
 /// Ref names: what `git check-ref-format` accepts, and the same names as the Foundation-based
@@ -24,6 +25,23 @@ struct GitRefNameTests {
     @Test func namesGitRefusedAreMended() {
         for (name, component) in Self.changed {
             #expect(GitRefName.component(name) == component, "\(name.debugDescription)")
+        }
+    }
+
+    @Test func refsOfOneNameOrAFolderOfAnotherAreMadeUnique() {
+        let wanted: [(prefix: String, name: String)] = [
+            ("refs/tags/", "v1"), ("refs/tags/", "v1/rc"), ("refs/tags/", "x/y"), ("refs/tags/", "x"), ("refs/tags/", "a b"), ("refs/tags/", "a:b"),
+            ("refs/tags/", "a b"), ("refs/heads/", "v1"), ("refs/heads/", "v1-rc"), ("refs/tags/", "v2"),
+        ]
+        func blobID(_ text: String) -> String { String(GitObjectID.of(.blob, content: Array(text.utf8)).hex.prefix(8)) }
+        let names = GitRefName.uniqueNames(for: wanted)
+        #expect(names == [
+            "refs/tags/v1", "refs/tags/v1-rc-\(blobID("v1/rc"))", "refs/tags/x/y", "refs/tags/x-\(blobID("x"))", "refs/tags/a-b",
+            "refs/tags/a-b-\(blobID("a:b"))", "refs/tags/a-b", "refs/heads/v1", "refs/heads/v1-rc", "refs/tags/v2",
+        ])
+        // A ref keeps its name as later ones come: what the bundles of a chain must agree on.
+        for count in wanted.indices {
+            #expect(GitRefName.uniqueNames(for: Array(wanted.prefix(count))) == Array(names.prefix(count)))
         }
     }
 
