@@ -494,6 +494,9 @@ struct BundleExportTests {
             let message = try await GitTool.run(["log", "-1", "--format=%B", ref], in: clone)
             #expect(message.contains("Grace-Reference-Id: \(tagged[text]!)"), "\(ref) for \(text)")
         }
+        _ = try await GitTool.run(["bundle", "verify", "-q", bundle.path], in: clone)
+        let fsck = try await GitTool.runAllowingFailure(["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsck.status == 0 && fsck.output.isEmpty, "fsck said: \(fsck.output)")
     }
 
     /// A default branch whose name Git's rules change is still HEAD, under the name it is exported as.
