@@ -22,7 +22,7 @@ struct GraceBackupCommand: AsyncParsableCommand {
             QuickstartCommand.self, HashCommand.self, SimulateCommand.self, CheckCommand.self, RepositoriesCommand.self, MigrateCommand.self, JobsCommand.self, WorkerCommand.self,
             InitCommand.self, SnapshotCommand.self, SnapshotsCommand.self, ShowCommand.self, DiffCommand.self,
             RestoreCommand.self, RestoreQuarantineCommand.self, VerifyCommand.self, DrillCommand.self, DrillsCommand.self,
-            UnlockCommand.self, StreamCommand.self, StatusCommand.self, ForgetCommand.self, PruneCommand.self, MeasureRecoveryPointCommand.self, ExportBundleCommand.self, ImportBundleCommand.self, CopyCommand.self, RewindObjectsCommand.self, DoctorCommand.self,
+            UnlockCommand.self, StreamCommand.self, StatusCommand.self, ForgetCommand.self, PruneCommand.self, MeasureRecoveryPointCommand.self, ExportBundleCommand.self, ImportBundleCommand.self, FetchBundlesCommand.self, CopyCommand.self, RewindObjectsCommand.self, DoctorCommand.self,
         ])
 
     /// The one place that turns a library failure, or a file operation the system refused, into a

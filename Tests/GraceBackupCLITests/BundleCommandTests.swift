@@ -60,6 +60,74 @@ struct BundleCommandTests {
         #expect(verified.exitCode == 0 && verified.standardOutput.contains("refs/heads/alice"), "\(verified.standardError)")
     }
 
+    @Test func fetchBundlesCopiesTheChainThatRebuildsTheRepositoryAndRefusesADamagedOne() async throws {
+        let scratch = try Scratch()
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let catalog = scratch.url.appendingPathComponent("catalog").path
+        #expect(try await CommandLineTool.run(["migrate", "--deployment", deployment]).exitCode == 0)
+        let source = try await Self.gitBundle(in: scratch.url)
+        let imported = try await CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--new-repository", "project", "--json"])
+        #expect(imported.exitCode == 0, "\(imported.standardError)")
+        let repository = try #require(try Self.json(imported.standardOutput)["repositoryID"] as? String)
+        let export = ["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", catalog]
+        #expect(try await CommandLineTool.run(export).exitCode == 0)
+        // The same history again: three more promotions, the second bundle of the chain.
+        #expect(try await CommandLineTool.run(["import-bundle", source.path, "--deployment", deployment, "--repository-id", repository]).exitCode == 0)
+        #expect(try await CommandLineTool.run(export).exitCode == 0)
+
+        let folder = scratch.url.appendingPathComponent("fetched")
+        let fetch = ["fetch-bundles", "--from", catalog, "--repository-id", repository, "--to", folder.path]
+        let fetched = try await CommandLineTool.run(fetch + ["--json"])
+        #expect(fetched.exitCode == 0, "\(fetched.standardError)")
+        let report = try Self.json(fetched.standardOutput)
+        let names = try #require(report["bundles"] as? [String])
+        let stored = try FileManager.default.contentsOfDirectory(atPath: "\(catalog)/\(repository)/bundles").sorted()
+        #expect(names == stored && names.count == 2 && report["copied"] as? Int == 2)
+        for name in names {
+            #expect(try Data(contentsOf: folder.appendingPathComponent(name)) == Data(contentsOf: URL(fileURLWithPath: "\(catalog)/\(repository)/bundles/\(name)")))
+        }
+
+        // Run again, it copies nothing; the commands it prints rebuild the repository as the newest export left it.
+        let again = try await CommandLineTool.run(fetch)
+        #expect(again.exitCode == 0 && again.standardOutput.contains("0 copied, 2 already there"), "\(again.standardOutput)")
+        let commands = again.standardOutput.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("git ") }
+        #expect(commands.count == 2)
+        for command in commands {
+            let ran = try await CommandLineTool.system("bash", ["-c", command + " -q"], in: scratch.url)
+            #expect(ran.exitCode == 0, "\(command): \(ran.standardError)")
+        }
+        let rebuilt = scratch.url.appendingPathComponent("repository.git")
+        let refs = try #require(report["refs"] as? [String: String])
+        #expect(try await Self.git(["rev-parse", "refs/heads/main"], in: rebuilt).trimmingCharacters(in: .whitespacesAndNewlines) == refs["refs/heads/main"])
+        #expect(try await Self.git(["rev-list", "--count", "refs/heads/main"], in: rebuilt).trimmingCharacters(in: .whitespacesAndNewlines) == "7")
+        let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: rebuilt)
+        #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
+
+        // A bundle damaged in the catalog: refused by name, nothing under its name, no scratch file left.
+        let newest = URL(fileURLWithPath: "\(catalog)/\(repository)/bundles/\(names[1])")
+        let intact = try Data(contentsOf: newest)
+        var bytes = intact
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: newest)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(names[1]))
+        let damaged = try await CommandLineTool.run(fetch)
+        #expect(damaged.exitCode == 4 && damaged.standardError.contains("\(repository)/bundles/\(names[1])") && damaged.standardError.contains("is damaged"),
+                "\(damaged.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == [names[0]])
+
+        // After a --full export the chain starts again: that bundle alone rebuilds the repository.
+        try intact.write(to: newest)
+        #expect(try await CommandLineTool.run(export + ["--full"]).exitCode == 0)
+        let fromFull = try await CommandLineTool.run(["fetch-bundles", "--from", catalog, "--repository-id", repository, "--json",
+                                                      "--to", scratch.url.appendingPathComponent("from-full").path])
+        let fullReport = try Self.json(fromFull.standardOutput)
+        #expect((fullReport["bundles"] as? [String])?.count == 1 && fullReport["firstExport"] as? Int == 3 && fullReport["newestExport"] as? Int == 3,
+                "\(fromFull.standardOutput)")
+
+        let unknown = try await CommandLineTool.run(["fetch-bundles", "--from", catalog, "--repository-id", "00000000-0000-0000-0000-000000000001", "--to", folder.path])
+        #expect(unknown.exitCode == 3 && unknown.standardError.contains("no export of repository"), "\(unknown.standardError)")
+    }
+
     @Test func exportFollowImportAndBadInputThroughTheCLI() async throws {
         let scratch = try Scratch()
         let deployment = scratch.url.appendingPathComponent("deployment").path

@@ -22,6 +22,7 @@ public enum ProgressPhase: String, Sendable, Hashable, Codable {
     case deleting = "deleting"
     case exportingBundle = "exporting bundle"
     case importingBundle = "importing bundle"
+    case fetchingBundles = "fetching bundles"
 }
 
 /// Where a long operation sends its progress; `nil` means nobody listens.
