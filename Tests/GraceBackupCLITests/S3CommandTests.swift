@@ -245,6 +245,14 @@ struct S3CommandTests {
         }
         let exportedTip = try #require((full["refs"] as? [String: String])?["refs/heads/main"])
         #expect(tips == [exportedTip, exportedTip], "the chain and the full bundle end at the exported commit: \(tips) \(full)")
+
+        // fetch-bundles, through the failing connection too, copies the chain from the full bundle on: that one alone.
+        let fetchedFolder = scratch.url.appendingPathComponent("fetched")
+        let fetched = try await Self.run(["fetch-bundles", "--from", catalog, "--repository-id", repository, "--to", fetchedFolder.path, "--json"])
+        #expect(fetched.exitCode == 0, "\(fetched.standardError)")
+        let names = try #require(try BundleCommandTests.json(fetched.standardOutput)["bundles"] as? [String])
+        #expect(names == [URL(fileURLWithPath: bundles[2]).lastPathComponent], "\(names)")
+        #expect(try Data(contentsOf: fetchedFolder.appendingPathComponent(names[0])) == Data(contentsOf: URL(fileURLWithPath: bundles[2])))
     }
 
     @Test func aBadBucketOrLocationIsNamed() async throws {
