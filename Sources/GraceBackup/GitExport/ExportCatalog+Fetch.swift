@@ -46,6 +46,11 @@ extension ExportCatalog {
         for record in records {
             let key = try ObjectKey(record.bundle)
             let name = String(record.bundle.split(separator: "/").last ?? "")
+            // The record names the file written here: only a bundle's name, never one that leaves the folder.
+            guard name.hasSuffix(".bundle"), !name.hasPrefix(".") else {
+                throw ExportCatalogFailure.damaged(key: "\(root)/exports/\(Self.numbered(record.number)).json", detail: "its bundle \"\(record.bundle)\" is not a bundle's name",
+                                                   location: store.location)
+            }
             let destination = folder.appendingPathComponent(name)
             if try Self.sha256(ofFile: destination) != record.bundleSHA256 {
                 try await copy(key, of: record, to: destination)

@@ -29,10 +29,10 @@ enum GitRefName {
             var ref = prefix + component(name)
             if !isFree(ref, for: original, prefix: prefix) {
                 let flat = component(name).replacingOccurrences(of: "/", with: "-")
-                let tag = GitObjectID.of(.blob, content: Array(name.utf8)).hex.prefix(8)
-                ref = prefix + "\(flat)-\(tag)"
+                let mark = GitObjectID.of(.blob, content: Array(name.utf8)).hex.prefix(8)
+                ref = prefix + "\(flat)-\(mark)"
                 var attempt = 2
-                while !isFree(ref, for: original, prefix: prefix) { ref = prefix + "\(flat)-\(tag)-\(attempt)"; attempt += 1 }
+                while !isFree(ref, for: original, prefix: prefix) { ref = prefix + "\(flat)-\(mark)-\(attempt)"; attempt += 1 }
             }
             holders[ref] = original
             let parts = ref.dropFirst(prefix.count).split(separator: "/")
