@@ -103,6 +103,22 @@ struct BundleCommandTests {
         let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: rebuilt)
         #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
 
+        // The import it prints, into another deployment, brings the same tree back into Grace.
+        let other = scratch.url.appendingPathComponent("other").path
+        #expect(try await CommandLineTool.run(["migrate", "--deployment", other]).exitCode == 0)
+        let importLine = try #require(again.standardOutput.split(separator: "\n").first { $0.contains("grace-backup import-bundle ") })
+        let importArguments = importLine.components(separatedBy: "grace-backup ").last?.split(separator: " ").map {
+            $0 == "DEPLOYMENT" ? other : $0 == "NAME" ? "rebuilt" : String($0)
+        } ?? []
+        let reimported = try await CommandLineTool.run(importArguments + ["--json"])
+        #expect(reimported.exitCode == 0, "\(importLine): \(reimported.standardError)")
+        let rebuiltID = try #require(try Self.json(reimported.standardOutput)["repositoryID"] as? String)
+        let reexported = scratch.url.appendingPathComponent("reexported.bundle").path
+        #expect(try await CommandLineTool.run(["export-bundle", "--deployment", other, "--repository-id", rebuiltID, "--branch", "main", "--output", reexported]).exitCode == 0)
+        _ = try await Self.git(["fetch", "-q", reexported, "refs/heads/main:refs/reexported/main"], in: rebuilt)
+        let reexportedTree = try await Self.git(["rev-parse", "refs/reexported/main^{tree}"], in: rebuilt)
+        #expect(reexportedTree == (try await Self.git(["rev-parse", "refs/heads/main^{tree}"], in: rebuilt)))
+
         // A bundle damaged in the catalog: refused by name, nothing under its name, no scratch file left.
         let newest = URL(fileURLWithPath: "\(catalog)/\(repository)/bundles/\(names[1])")
         let intact = try Data(contentsOf: newest)
