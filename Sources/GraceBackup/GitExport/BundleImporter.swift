@@ -16,8 +16,11 @@ public struct BundleImportReport: Sendable, Codable, Hashable {
     public var tagsLeftOut: [String] = []
     public var filesStored = 0
     public var storedBytes: Int64 = 0
-    /// Entries Grace has no word for: submodules are left out, symbolic links become files holding their target.
+    /// Entries Grace has no word for, counted in every commit's tree that holds them: submodules are left
+    /// out, symbolic links become files holding their target, executable files plain files.
     public var submodulesLeftOut = 0
+    public var symbolicLinksAsFiles = 0
+    public var executableBitsDropped = 0
     /// Commits exported from this repository whose reference it still has (their `Grace-Reference-Id:`
     /// trailer names it): not imported again, so re-importing a chain only adds what is missing.
     public var alreadyPresent = 0
@@ -247,6 +250,8 @@ public struct BundleImporter: Sendable {
                 case .directory: pending.append((entry.id, path + "/"))
                 case .submodule: report.submodulesLeftOut += 1
                 case .file, .executable, .symlink:
+                    if entry.mode == .symlink { report.symbolicLinksAsFiles += 1 }
+                    if entry.mode == .executable { report.executableBitsDropped += 1 }
                     do {
                         try SafePath.validate(path, for: .filesystem)
                     } catch {

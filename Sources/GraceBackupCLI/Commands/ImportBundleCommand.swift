@@ -49,6 +49,12 @@ struct ImportBundleCommand: AsyncParsableCommand {
             if report.alreadyPresent > 0 { lines.append("  \(report.alreadyPresent) commit(s) exported from this repository are still in it: not imported again") }
             if !report.tagsLeftOut.isEmpty { lines.append("  tags at no imported promotion, not made: \(report.tagsLeftOut.joined(separator: ", "))") }
             if report.submodulesLeftOut > 0 { lines.append("  \(report.submodulesLeftOut) submodule entries left out (Grace has no submodules)") }
+            if report.symbolicLinksAsFiles > 0 {
+                lines.append("  \(report.symbolicLinksAsFiles) symbolic link entries stored as files holding their targets (Grace has no links)")
+            }
+            if report.executableBitsDropped > 0 {
+                lines.append("  \(report.executableBitsDropped) executable file entries stored without the executable bit (Grace keeps no modes)")
+            }
             return lines.joined(separator: "\n")
         }
     }

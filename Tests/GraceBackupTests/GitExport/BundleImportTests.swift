@@ -67,6 +67,37 @@ struct BundleImportTests {
         #expect(again.commits.isEmpty && again.alreadyPresent == original.count)
     }
 
+    /// What Grace has no word for is counted: a submodule left out, a symbolic link stored as a file
+    /// holding its target, an executable stored as a plain file.
+    @Test func submodulesLinksAndExecutablesAreCountedAsTheyAreMapped() async throws {
+        let fixture = try await VaultFixture(files: 1, operations: 0)
+        defer { fixture.remove() }
+        let source = fixture.root.appendingPathComponent("modes")
+        try await GitTool.run(["init", "-q", "-b", "main", source.path])
+        try Data("echo hi\n".utf8).write(to: source.appendingPathComponent("run.sh"))
+        try await GitTool.run(["add", "run.sh"], in: source)
+        try await GitTool.run(["update-index", "--chmod=+x", "run.sh"], in: source)
+        try FileManager.default.createSymbolicLink(atPath: source.appendingPathComponent("link").path, withDestinationPath: "run.sh")
+        try await GitTool.run(["add", "link"], in: source)
+        try await GitTool.run(["commit", "-q", "-m", "first"], in: source)
+        let first = try await GitTool.run(["rev-parse", "HEAD"], in: source).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await GitTool.run(["update-index", "--add", "--cacheinfo", "160000,\(first),vendor/sub"], in: source)
+        try await GitTool.run(["commit", "-q", "-m", "second"], in: source)
+        let modes = try await GitTool.run(["ls-tree", "-r", "HEAD"], in: source)
+        #expect(modes.contains("100755 blob") && modes.contains("120000 blob") && modes.contains("160000 commit"), "\(modes)")
+        try await GitTool.run(["bundle", "create", "-q", "../modes.bundle", "main"], in: source)
+
+        let (deployment, imported, importer) = try await Self.target(fixture, name: "target")
+        let report = try await importer.run(bundles: [fixture.root.appendingPathComponent("modes.bundle")], into: .repository(imported))
+        // Two commits hold the link and the executable, one the submodule.
+        #expect(report.commits["main"] == 2 && report.symbolicLinksAsFiles == 2 && report.executableBitsDropped == 2 && report.submodulesLeftOut == 1,
+                "\(report)")
+        let promotions = try await deployment.database.openReadView(.latest).references(in: imported)
+            .filter { $0.referenceType == .promotion }.sorted { $0.createdAt < $1.createdAt }
+        let files = try await BundleExportTests.graceTreeIn(deployment, root: try #require(promotions.last?.directoryID))
+        #expect(files == ["run.sh": Array("echo hi\n".utf8), "link": Array("run.sh".utf8)])
+    }
+
     @Test func aBundleGitWroteImportsAndADamagedOneImportsNothing() async throws {
         let fixture = try await VaultFixture(files: 1, operations: 0)
         defer { fixture.remove() }
