@@ -55,9 +55,13 @@ struct BundleCommandTests {
         let commits = try await export("--branch", "alice", "--include", "commits", "--json")
         #expect(commits.exitCode == 0, "\(commits.standardError)")
         let refs = try #require(try Self.json(commits.standardOutput)["refs"] as? [String: String])
-        #expect(Set(refs.keys) == ["refs/heads/alice"])
-        let verified = try await CommandLineTool.system("git", ["bundle", "list-heads", output])
-        #expect(verified.exitCode == 0 && verified.standardOutput.contains("refs/heads/alice"), "\(verified.standardError)")
+        // The default branch is not exported: HEAD is the one branch that is, so a plain clone checks it out.
+        #expect(Set(refs.keys) == ["refs/heads/alice", "HEAD"] && refs["HEAD"] == refs["refs/heads/alice"])
+        let clone = scratch.url.appendingPathComponent("clone")
+        let cloned = try await CommandLineTool.system("git", ["clone", "-q", output, clone.path])
+        #expect(cloned.exitCode == 0 && cloned.standardError.isEmpty, "\(cloned.standardError)")
+        #expect(try await Self.git(["rev-parse", "--abbrev-ref", "HEAD"], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == "alice")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: clone.path).contains { $0 != ".git" })
     }
 
     @Test func fetchBundlesCopiesTheChainThatRebuildsTheRepositoryAndRefusesADamagedOne() async throws {

@@ -296,8 +296,10 @@ public struct BundleExporter: Sendable {
             named[ref] = reference
             if prefix == "refs/heads/" && name == repository.defaultBranchName { defaultBranchRef = ref }
         }
-        // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out.
-        if let defaultBranchRef { named["HEAD"] = named[defaultBranchRef] }
+        // HEAD names the default branch, as `git bundle create --all` does, so a clone checks it out; without
+        // it, the one branch exported (`git clone` of a bundle with no HEAD checks nothing out).
+        let branchRefs = named.keys.filter { $0.hasPrefix("refs/heads/") }
+        if let head = defaultBranchRef ?? (branchRefs.count == 1 ? branchRefs.first : nil) { named["HEAD"] = named[head] }
         // The receiver has every earlier tip; Git needs those the new commits build on, and the rest cost a line.
         let baseRefs = base?.refs ?? [:]
         let prerequisites = full ? [] : Set(baseRefs.values.compactMap { GitObjectID(hex: $0) }).sorted()

@@ -443,7 +443,7 @@ struct BundleExportTests {
         let featureOnly = fixture.root.appendingPathComponent("feature.bundle")
         let (featureReport, _) = try await Self.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["feature"], includeCommits: true),
                                                        base: nil, to: featureOnly)
-        #expect(Set(featureReport.refs.keys) == ["refs/heads/feature"])
+        #expect(Set(featureReport.refs.keys) == ["refs/heads/feature", "HEAD"] && featureReport.refs["HEAD"] == featureReport.refs["refs/heads/feature"])
         let reachable = try await ExportCatalogTests.cloneObjects(featureOnly, into: fixture.root.appendingPathComponent("feature-clone")).objects
         #expect(try await ExportCatalogTests.packedObjects(featureOnly, in: fixture.root.appendingPathComponent("feature-packed")) == reachable)
         let otherBlob = Array("only on the other branch\n".utf8).withUnsafeBytes { GitObjectID.of(.blob, content: $0).hex }
