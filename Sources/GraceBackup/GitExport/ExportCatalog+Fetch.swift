@@ -66,12 +66,7 @@ extension ExportCatalog {
 
     private func copy(_ key: ObjectKey, of record: BundleExportRecord, to destination: URL) async throws {
         let folder = destination.deletingLastPathComponent()
-        let partialPrefix = ".\(destination.lastPathComponent).partial"
-        ScratchFiles.removeAbandoned(in: folder, prefix: partialPrefix)
-        let partial = folder.appendingPathComponent(ScratchFiles.name(partialPrefix))
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-            throw StorageFailure(.unavailable, .write, location: folder.path, message: "cannot create a file there: \(String(cString: strerror(errno)))")
-        }
+        let partial = try ScratchFiles.create(beside: destination)
         defer { try? FileManager.default.removeItem(at: partial) }
         let handle = try FileHandle(forWritingTo: partial)
         var hasher = SHA256()

@@ -1,4 +1,3 @@
-import Foundation
 import GraceGit
 
 /// Turns Grace branch names and tag texts into names `git check-ref-format` accepts: characters
@@ -28,7 +27,7 @@ enum GitRefName {
             let original = prefix + name
             var ref = prefix + component(name)
             if !isFree(ref, for: original, prefix: prefix) {
-                let flat = component(name).replacingOccurrences(of: "/", with: "-")
+                let flat = String(component(name).map { $0 == "/" ? "-" : $0 })
                 let mark = GitObjectID.of(.blob, content: Array(name.utf8)).hex.prefix(8)
                 ref = prefix + "\(flat)-\(mark)"
                 var attempt = 2

@@ -106,15 +106,8 @@ struct ExportBundleCommand: AsyncParsableCommand {
 
     private func exportToFile(_ opened: Deployment) async throws -> BundleExportReport {
         let destination = URL(fileURLWithPath: output)
-        let folder = destination.deletingLastPathComponent()
         let base = try since.map { try ExportBase.reading(bundle: URL(fileURLWithPath: $0)) }
-        // Written beside its final name and renamed when complete: a failure leaves nothing under that name.
-        let partialPrefix = ".\(destination.lastPathComponent).partial"
-        ScratchFiles.removeAbandoned(in: folder, prefix: partialPrefix)
-        let partial = folder.appendingPathComponent(ScratchFiles.name(partialPrefix))
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-            throw StorageFailure(.unavailable, .write, location: folder.path, message: "cannot create the bundle's file there: \(String(cString: strerror(errno)))")
-        }
+        let partial = try ScratchFiles.create(beside: destination)
         defer { try? FileManager.default.removeItem(at: partial) }
         let handle = try FileHandle(forUpdating: partial)
         let (report, _) = try await withProgress(rendering: global.renderer) { sink in

@@ -17,6 +17,19 @@ public enum ScratchFiles {
         "\(prefix)-\(host)-\(getpid())-\(String(UInt32.random(in: .min ... .max), radix: 16))"
     }
 
+    /// A new empty file beside `destination`, to be renamed over it once written whole, so that a
+    /// failure leaves nothing under that name; those a killed run left beside it go first.
+    public static func create(beside destination: URL) throws -> URL {
+        let folder = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent).partial"
+        removeAbandoned(in: folder, prefix: prefix)
+        let partial = folder.appendingPathComponent(name(prefix))
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+            throw StorageFailure(.unavailable, .write, location: folder.path, message: "cannot create \(destination.lastPathComponent) there: \(String(cString: strerror(errno)))")
+        }
+        return partial
+    }
+
     /// Removes from `folder` what `name(prefix)` named for a process of this machine that is gone,
     /// unchanged for `abandonedAfter`; returns the names removed. Failures are left for a later run.
     @discardableResult
