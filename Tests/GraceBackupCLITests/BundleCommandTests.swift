@@ -51,6 +51,13 @@ struct BundleCommandTests {
         #expect(!FileManager.default.fileExists(atPath: output))
         let mixed = try await export("--branch", "main", "--branch", "alice")
         #expect(mixed.exitCode == 3 && !FileManager.default.fileExists(atPath: output))
+        // A follower of such a branch waits for it, through the promotions of main it sees, and writes nothing.
+        let catalog = scratch.url.appendingPathComponent("catalog")
+        let follower = try await CommandLineTool.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--branch", "alice",
+                                                      "--output", catalog.path, "--follow", "--poll", "0.2", "--duration", "1"])
+        #expect(follower.exitCode == 0 && follower.standardError.contains("branch \"alice\" has no promotions to export")
+                && follower.standardError.contains("waiting until it has one"), "\(follower.standardError)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: catalog.appendingPathComponent("\(repository)/bundles").path)) ?? []).isEmpty)
 
         let commits = try await export("--branch", "alice", "--include", "commits", "--json")
         #expect(commits.exitCode == 0, "\(commits.standardError)")

@@ -76,6 +76,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
         var tip: CatalogTip?
         writeLine("export-bundle: following \(opened.location) for promotions of repository \(repositoryID)")
         var backoff = Backoff(first: .seconds(poll), limit: .seconds(60))
+        var saidNothingToExport = false
         while true {
             let stopping = stop.isSet || duration.map { ContinuousClock.now - started >= .seconds($0) } ?? false
             do {
@@ -83,9 +84,17 @@ struct ExportBundleCommand: AsyncParsableCommand {
                 if changes.contains(where: { $0.repositoryID == repositoryID && $0.isNewPromotion }) || stopping && !changes.isEmpty {
                     // Promotions often come in a burst (a promotion set): one bundle for what arrived together.
                     if !stopping { try await Task.sleep(for: .milliseconds(200)) }
-                    let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
-                    if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
-                    seen = report.position
+                    do {
+                        let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
+                        if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
+                        seen = report.position
+                    } catch let failure as BundleExportFailure {
+                        // A branch followed by name that has nothing to export yet: a follower waits for it.
+                        guard case .nothingToExport = failure else { throw failure }
+                        if !saidNothingToExport { writeLine("export-bundle: \(failure); waiting until it has one") }
+                        saidNothingToExport = true
+                        seen = changes.last?.sequence ?? seen
+                    }
                 } else if let last = changes.last {
                     seen = last.sequence
                 }
