@@ -17,10 +17,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
-    @Option(help: "The Grace repository to export (`grace-backup repositories` lists them).", transform: { text in
-        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
-        return id
-    })
+    @Option(help: "The Grace repository to export (`grace-backup repositories` lists them).", transform: parseRepositoryID)
     var repositoryID: RepositoryID
     @Option(name: .customLong("branch"), help: "A branch to export (repeat for several).") var branches: [String] = []
     @Flag(help: "Export every branch that has promotions.") var allBranches = false

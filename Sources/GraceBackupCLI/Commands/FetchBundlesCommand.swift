@@ -18,10 +18,7 @@ struct FetchBundlesCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The catalog export-bundle --output LOCATION keeps: a folder, a file:// or s3:// URL.") var from: String
-    @Option(help: "The exported Grace repository.", transform: { text in
-        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
-        return id
-    })
+    @Option(help: "The exported Grace repository.", transform: parseRepositoryID)
     var repositoryID: RepositoryID
     @Option(help: "The folder to copy the bundles into (created when missing).") var to: String
 

@@ -18,10 +18,7 @@ struct ImportBundleCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
     @Argument(help: "The bundle files, the full one first.") var bundles: [String]
-    @Option(help: "The Grace repository to import into (`grace-backup repositories` lists them).", transform: { text in
-        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
-        return id
-    })
+    @Option(help: "The Grace repository to import into (`grace-backup repositories` lists them).", transform: parseRepositoryID)
     var repositoryID: RepositoryID?
     @Option(help: "Create a new repository of this name (with its owner and organization) and import into it.") var newRepository: String?
 

@@ -33,10 +33,7 @@ struct JobsAddCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var deployment: DeploymentOptions
     @Argument(help: "snapshot or export-bundle.") var kind: JobKind
-    @Option(name: .customLong("repository-id"), help: "export-bundle: a repository (repeat for several).", transform: { text in
-        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
-        return id
-    })
+    @Option(name: .customLong("repository-id"), help: "export-bundle: a repository (repeat for several).", transform: parseRepositoryID)
     var repositoryIDs: [RepositoryID] = []
     @Flag(help: "export-bundle: every repository of the deployment.") var allRepositories = false
     @Option(help: "Attempts before the job is marked failed.") var maxAttempts = 5

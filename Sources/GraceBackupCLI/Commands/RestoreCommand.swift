@@ -33,10 +33,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(help: "With --in-place, move orphans under quarantine/<restore id>/.") var quarantine = false
     @Flag(help: "With --in-place, delete orphans.") var deleteOrphans = false
     @Flag(help: "Print the plan (counts, bytes, orphans) and change nothing.") var dryRun = false
-    @Option(help: "Restore this Grace repository alone, leaving the others untouched.", transform: { text in
-        guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
-        return id
-    })
+    @Option(help: "Restore this Grace repository alone, leaving the others untouched.", transform: parseRepositoryID)
     var repositoryID: RepositoryID?
 
     func validate() throws {

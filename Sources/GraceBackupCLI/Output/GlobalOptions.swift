@@ -22,6 +22,12 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// A `--repository-id` option's value: one parser for every command that takes it.
+func parseRepositoryID(_ text: String) throws -> RepositoryID {
+    guard let id = RepositoryID(text) else { throw ValidationError("\"\(text)\" is not a repository id (a Guid)") }
+    return id
+}
+
 /// `--deployment LOCATION`, parsed once at the edge.
 struct DeploymentOptions: ParsableArguments {
     @Option(name: .customLong("deployment"),
