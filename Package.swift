@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"], swiftSettings: strictSettings),
         .testTarget(name: "GraceS3Tests", dependencies: ["GraceS3", "GraceStorage", "GraceBackup", "GraceModel", "GraceBackupTesting", .product(name: "AsyncHTTPClient", package: "async-http-client")], swiftSettings: strictSettings),
         .testTarget(name: "GracePostgresTests", dependencies: ["GracePostgres", "GraceStorage", "GraceModel", "GraceBackup", "GraceBackupTesting"], swiftSettings: strictSettings),
-        .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "GraceBackupTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "GraceGitTests", dependencies: ["GraceGit", "Deflate", "GraceBackupTesting"], swiftSettings: strictSettings),
         .testTarget(name: "GraceStorageTests", dependencies: ["GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupTests", dependencies: ["GraceBackup", "GraceStorage", "GraceBackupTesting", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strictSettings),
         .testTarget(name: "GraceBackupCLITests", dependencies: ["GraceBackupCLI", "GraceBackupTesting"], swiftSettings: strictSettings),

@@ -20,6 +20,10 @@ public final class GitPackWriter {
     /// Where the next entry starts in the pack.
     public private(set) var nextOffset = GitPackWriter.headerSize
     public private(set) var count = 0
+    /// Where the entry being streamed in begins (`startEntry`).
+    private var entryStart: Int64?
+    /// The furthest into the pack anything was written: past `nextOffset` after `discardEntry`.
+    private var highestWritten: Int64 = 0
 
     /// Starts a pack at `destination`'s current offset. The handle must be open for reading too
     /// (`FileHandle(forUpdating:)`): `finish` reads the pack back.
@@ -67,6 +71,46 @@ public final class GitPackWriter {
         return offset
     }
 
+    /// Starts an object stored whole whose zlib stream comes in pieces (`appendToEntry`), for content too
+    /// large to hold in memory; returns its offset. `endEntry` counts it, or `discardEntry` takes it back.
+    @discardableResult
+    public func startEntry(_ type: GitObjectType, size: Int) throws -> Int64 {
+        precondition(entryStart == nil, "one entry at a time")
+        let offset = nextOffset
+        entryStart = offset
+        var header: [UInt8] = []
+        Self.appendEntryHeader(type: type.rawValue, size: size, to: &header)
+        try append(header)
+        return offset
+    }
+
+    /// Appends a piece of the started entry's zlib stream.
+    public func appendToEntry(_ piece: UnsafeRawBufferPointer) throws {
+        precondition(entryStart != nil, "an entry was started")
+        try append(piece)
+    }
+
+    public func endEntry() {
+        precondition(entryStart != nil, "an entry was started")
+        entryStart = nil
+        count += 1
+    }
+
+    /// Takes back the started entry (its object turned out to be in the pack already): the next entry
+    /// goes where it began, and `finish` cuts off what of it was written past the pack's end.
+    public func discardEntry() {
+        guard let entryStart else { preconditionFailure("an entry was started") }
+        let bufferStart = nextOffset - Int64(buffer.count)
+        highestWritten = max(highestWritten, nextOffset)
+        if entryStart >= bufferStart {
+            buffer.removeLast(Int(nextOffset - entryStart))
+        } else {
+            buffer.removeAll(keepingCapacity: true)
+        }
+        nextOffset = entryStart
+        self.entryStart = nil
+    }
+
     /// Adds an object as a delta against the entry at `baseOffset` (an OFS_DELTA).
     @discardableResult
     public func addDelta(baseOffset: Int64, delta: [UInt8]) throws -> Int64 {
@@ -96,10 +140,14 @@ public final class GitPackWriter {
     /// to the pack's end, trailer included (a bundle's, header and all), hashed from the same pages on
     /// another core while this one computes the SHA-1: reading the file again for it cost as much.
     public func finish(alsoHashingFromStart: Bool) throws -> (pack: GitObjectID, sha256FromStart: [UInt8]?) {
+        precondition(entryStart == nil, "the entry started was ended or discarded")
         try flush()
         let descriptor = destination.fileDescriptor
         try Self.write(withUnsafeBytes(of: UInt32(count).bigEndian, Array.init), to: descriptor, at: start + 8)
         let start = self.start, end = start + UInt64(nextOffset)
+        if highestWritten > nextOffset + 20 {
+            guard ftruncate(descriptor, off_t(end + 20)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
         nonisolated(unsafe) var packSHA1 = Insecure.SHA1()
         nonisolated(unsafe) var wholeSHA256 = SHA256()
         // Each iteration touches only its own hasher and its own error; both are read after both end.

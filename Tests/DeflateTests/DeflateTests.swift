@@ -97,6 +97,53 @@ struct DeflateTests {
         }
     }
 
+    /// Cuts `bytes` into pieces of random sizes, single bytes among them.
+    static func pieces(_ bytes: [UInt8], using generator: inout some RandomNumberGenerator) -> [[UInt8]] {
+        var pieces: [[UInt8]] = []
+        var start = 0
+        while start < bytes.count {
+            let length = Bool.random(using: &generator) ? 1 : Int.random(in: 1...70_000, using: &generator)
+            pieces.append(Array(bytes[start..<min(bytes.count, start + length)]))
+            start += length
+        }
+        return pieces
+    }
+
+    /// A content read in pieces becomes the same zlib stream as the whole buffer would: a gzip member
+    /// re-wrapped (its header with a file name, cut anywhere), and stored blocks.
+    @Test func piecesMakeTheSameStreamsAsTheWholeBuffer() throws {
+        var generator = SystemRandomNumberGenerator()
+        let plain = text + (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var gzip = try Deflater.compress(plain, format: .gzip)
+        gzip[3] |= 0x08  // FNAME: a zero-terminated name after the 10 fixed bytes
+        gzip.insert(contentsOf: Array("grace-file.txt".utf8) + [0], at: 10)
+        let whole = try #require(gzip.withUnsafeBytes { GzipToZlib.convert(gzip: $0, adler32: plain.withUnsafeBytes(Adler32.checksum)) })
+        for _ in 0..<20 {
+            var stream = GzipToZlib.Stream()
+            var output: [UInt8] = [], adler = Adler32.initial
+            for piece in Self.pieces(gzip, using: &generator) {
+                #expect(piece.withUnsafeBytes { stream.feed($0) { output += $0 } })
+            }
+            for piece in Self.pieces(plain, using: &generator) { adler = piece.withUnsafeBytes { Adler32.update(adler, with: $0) } }
+            #expect(stream.finish(adler32: adler) { output += $0 } == UInt32(plain.count))
+            #expect(output == whole)
+        }
+        #expect(try Inflater.decompress(whole, format: .zlib) == plain)
+        var notGzip = GzipToZlib.Stream(), passed = 0
+        #expect(!Array("not a gzip member at all".utf8).withUnsafeBytes { notGzip.feed($0) { passed += $0.count } } && passed == 0)
+
+        let random = Array(plain.suffix(200_001))
+        let stored = random.withUnsafeBytes { StoredZlib.stream($0, adler32: Adler32.checksum($0)) }
+        var storedStream = StoredZlib.Stream(size: Int64(random.count)), output: [UInt8] = []
+        for piece in Self.pieces(random, using: &generator) { #expect(piece.withUnsafeBytes { storedStream.feed($0) { output += $0 } }) }
+        #expect(storedStream.finish { output += $0 } == random.withUnsafeBytes(Adler32.checksum))
+        #expect(output == stored)
+        // More or fewer bytes than the size given: refused, not a stream of the wrong length.
+        var tooMany = StoredZlib.Stream(size: 10), tooFew = StoredZlib.Stream(size: 10)
+        #expect(!random.prefix(11).withUnsafeBytes { tooMany.feed($0) { _ in } })
+        #expect(random.prefix(9).withUnsafeBytes { tooFew.feed($0) { _ in } } && tooFew.finish { _ in } == nil)
+    }
+
     @Test func adler32IsZlibsChecksum() {
         var generator = SystemRandomNumberGenerator()
         for size in [0, 1, 5_551, 5_552, 5_553, 1_000_000] {

@@ -1,3 +1,4 @@
+import Deflate
 import Foundation
 import GraceBackupTesting
 import GraceGit
@@ -152,6 +153,44 @@ struct GitPackTests {
         #expect(pack.objectIDs.count == 12)
         let parsed = try GitCommit.parse(try #require(try pack.object(commits.last!)).content)
         #expect(parsed.parents == [commits[1]] && parsed.authorName == "Ada -Lovelace-")
+    }
+
+    /// An entry streamed in pieces reads back as if added whole; one taken back leaves nothing behind,
+    /// not even bytes already written past where the pack ends (git refuses a pack with junk after it).
+    @Test func streamedEntriesReadBackAndADiscardedOneLeavesNothing() async throws {
+        let folder = try TemporaryFolder()
+        var generator = SystemRandomNumberGenerator()
+        // Larger than the writer's 1 MiB buffer, so part of each is on disk before it ends.
+        let kept = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let discarded = (0..<2_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let after = Array("written after the discarded entry\n".utf8)
+        for discardLast in [false, true] {
+            let file = folder.url.appendingPathComponent("streamed-\(discardLast).pack")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forUpdating: file)
+            let writer = try GitPackWriter(writingTo: handle)
+            func stream(_ content: [UInt8]) throws {
+                try writer.startEntry(.blob, size: content.count)
+                let deflater = try Deflater(.zlib, level: 6)
+                for start in stride(from: 0, to: content.count, by: 65_536) {
+                    try content[start..<min(content.count, start + 65_536)].withUnsafeBytes { piece in try deflater.feed(piece) { try writer.appendToEntry($0) } }
+                }
+                try deflater.finish { try writer.appendToEntry($0) }
+            }
+            try stream(kept)
+            writer.endEntry()
+            try stream(discarded)
+            writer.discardEntry()
+            if !discardLast { _ = try after.withUnsafeBytes { try writer.add(.blob, content: $0) } }
+            _ = try writer.finish()
+            try handle.close()
+            let pack = try GitPackReader(bytes: try Data(contentsOf: file))
+            let expected = [kept] + (discardLast ? [] : [after])
+            #expect(Set(pack.objectIDs) == Set(expected.map { GitObjectID.of(.blob, content: $0) }), "discarded last: \(discardLast)")
+            #expect(try pack.object(GitObjectID.of(.blob, content: kept))?.content == kept)
+            let indexed = try await GitTool.runAllowingFailure(["index-pack", file.path], in: folder.url)
+            #expect(indexed.status == 0, "\(indexed.output)")
+        }
     }
 
     @Test func ourReaderReadsWhatGitWritesThinPacksIncluded() async throws {
