@@ -99,10 +99,9 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
 
     /// The id of an object of `type` with `content`.
     public static func of(_ type: GitObjectType, content: UnsafeRawBufferPointer) -> GitObjectID {
-        var hasher = Insecure.SHA1()
-        hasher.update(data: Array("\(type.name) \(content.count)\0".utf8))
-        hasher.update(bufferPointer: content)
-        return hasher.finalize().withUnsafeBytes { GitObjectID($0) }
+        var hasher = GitObjectHasher(type, size: Int64(content.count))
+        hasher.update(content)
+        return hasher.finalize()
     }
 
     public static func of(_ type: GitObjectType, content: [UInt8]) -> GitObjectID {
@@ -121,6 +120,24 @@ public struct GitObjectID: Hashable, Sendable, Comparable, CustomStringConvertib
         case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+/// The id of an object whose content comes in pieces: Git's SHA-1 of its header and content.
+public struct GitObjectHasher {
+    private var hasher = Insecure.SHA1()
+
+    /// `size` is the content's whole length: Git's header holds it.
+    public init(_ type: GitObjectType, size: Int64) {
+        hasher.update(data: Array("\(type.name) \(size)\0".utf8))
+    }
+
+    public mutating func update(_ piece: UnsafeRawBufferPointer) {
+        hasher.update(bufferPointer: piece)
+    }
+
+    public func finalize() -> GitObjectID {
+        hasher.finalize().withUnsafeBytes { GitObjectID($0) }
     }
 }
 

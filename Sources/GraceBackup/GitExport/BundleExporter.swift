@@ -211,6 +211,11 @@ public struct BundleExporter: Sendable {
     var smallestBatchBytes: Int64 = 64 << 10
     /// How many references' directory versions an export reads ahead and holds at once.
     var directoryWindow = 64
+    /// A content this large or larger is streamed into the pack, never held whole, and stored without
+    /// a delta (`StreamedContent`), as git does past `core.bigFileThreshold`. Git's is 512 MiB; this is
+    /// lower because up to `ObjectBuilder.concurrency` contents are prepared at once, each held whole
+    /// with its stored bytes and delta.
+    var streamedContentBytes: Int64 = 32 << 20
 
     public init(deployment: Deployment) { self.deployment = deployment }
 
@@ -316,7 +321,7 @@ public struct BundleExporter: Sendable {
         // A full bundle's state is written whole: counting its changes would be work for nothing.
         let builder = ObjectBuilder(view: view, objects: deployment.objects, repositoryID: repository.repositoryID, pack: writer, base: (consume base) ?? ExportBase(),
                                     countingChanges: !full, known: known, number: number, maxDeltaDepth: maxDeltaDepth,
-                                    batchBytes: min(batchBytes, smallestBatchBytes)...batchBytes,
+                                    batchBytes: min(batchBytes, smallestBatchBytes)...batchBytes, streamedContentBytes: streamedContentBytes,
                                     progress: progress)
 
         // Promotions, oldest first, chained per branch; a child branch's commits hang off the promotion it
@@ -472,7 +477,7 @@ final class ObjectBuilder {
     /// The window's batches of contents being prepared, in the order planned (at most `concurrency`), and
     /// those not started yet: `blob` writes up to a content's batch when a tree asks for it, so the trees
     /// of one promotion are built while the contents of the next are still being prepared.
-    private var preparing: [Task<[PreparedBlob], any Error>] = []
+    private var preparing: [Task<[PreparedContent], any Error>] = []
     private var unstarted: ArraySlice<[BlobWork]> = []
     /// Each content of the window not written yet, and the number of its batch; how many are written.
     private var batchOfContent: [String: Int] = [:]
@@ -485,13 +490,16 @@ final class ObjectBuilder {
     let maxDeltaDepth: Int
     /// How many bytes of contents a batch holds at least and at most (`BundleExporter.batchBytes`).
     let batchBytes: ClosedRange<Int64>
+    /// Contents this large or larger are streamed (`BundleExporter.streamedContentBytes`).
+    let streamedContentBytes: Int64
 
     /// - Parameters:
     ///   - known: objects the receiver has, left out; `base` beyond them only caches ids.
     ///   - number: the bundle's number in its catalog chain, recorded as the holder of what it writes.
     ///   - countingChanges: false when the state will be written whole, whatever `base` counted.
     init(view: any GraceReadView, objects: any ObjectStore, repositoryID: RepositoryID, pack: GitPackWriter, base: consuming ExportBase,
-         countingChanges: Bool, known: KnownObjects, number: Int?, maxDeltaDepth: Int, batchBytes: ClosedRange<Int64>, progress: ProgressSink?) {
+         countingChanges: Bool, known: KnownObjects, number: Int?, maxDeltaDepth: Int, batchBytes: ClosedRange<Int64>,
+         streamedContentBytes: Int64, progress: ProgressSink?) {
         self.view = view
         self.objects = objects
         self.repositoryID = repositoryID
@@ -505,6 +513,7 @@ final class ObjectBuilder {
         self.number = number
         self.maxDeltaDepth = maxDeltaDepth
         self.batchBytes = batchBytes
+        self.streamedContentBytes = streamedContentBytes
     }
 
     /// An export that failed leaves no preparation running.
@@ -673,6 +682,15 @@ final class ObjectBuilder {
     /// an earlier export recorded of it.
     typealias BlobWork = (file: FileVersion, base: FileVersion?, cached: (id: GitObjectID, adler: UInt32)?)
 
+    /// A content of the window as its batch's task leaves it for the pack writer.
+    enum PreparedContent: Sendable {
+        case held(PreparedBlob)
+        /// Too large to hold: the writer streams it in (`StreamedContent`).
+        case streamed(FileVersion)
+    }
+
+    private func isStreamed(_ file: FileVersion) -> Bool { file.size >= streamedContentBytes }
+
     /// What one content becomes in the pack, worked out away from the pack writer.
     struct PreparedBlob: Sendable {
         /// Everything compressed already: the pack writer only appends.
@@ -729,7 +747,7 @@ final class ObjectBuilder {
                     if let id = state.blobs[file.sha256Hash], isKnown(id) { continue }
                     let name = try Self.entryName(file.relativePath, in: directory.relativePath)
                     let suffix = Self.fileExtension(name)
-                    let base = deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
+                    let base = isStreamed(file) ? nil : deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
                     // A chain's depth is bounded by planning every delta as if it succeeds: one that does not
                     // only makes the chain shorter.
                     planned[file.relativePath] = (file, base.map { $0.depth + 1 } ?? 0)
@@ -764,16 +782,22 @@ final class ObjectBuilder {
     /// Starts preparing the next batch of the window, if any is left, on another core.
     private func startPreparing() {
         guard let batch = unstarted.popFirst() else { return }
-        let objects = self.objects, repositoryID = self.repositoryID, bases = deltaBases
-        preparing.append(Task { try await ObjectBuilder.prepare(batch, objects: objects, repositoryID: repositoryID, bases: bases) })
+        let objects = self.objects, repositoryID = self.repositoryID, bases = deltaBases, streamedContentBytes = self.streamedContentBytes
+        preparing.append(Task {
+            try await ObjectBuilder.prepare(batch, objects: objects, repositoryID: repositoryID, bases: bases, streamedContentBytes: streamedContentBytes)
+        })
     }
 
     private static func prepare(_ batch: [BlobWork], objects: any ObjectStore, repositoryID: RepositoryID,
-                                bases: DeltaBaseContents) async throws -> [PreparedBlob] {
+                                bases: DeltaBaseContents, streamedContentBytes: Int64) async throws -> [PreparedContent] {
         let deflater = try Deflater(.zlib, level: GitPackWriter.compressionLevel)
-        var prepared: [PreparedBlob] = []
+        var prepared: [PreparedContent] = []
         for (file, base, cached) in batch {
-            prepared.append(try await prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID, deflater: deflater, bases: bases))
+            if file.size >= streamedContentBytes {
+                prepared.append(.streamed(file))
+                continue
+            }
+            prepared.append(.held(try await prepare(file, base: base, cached: cached, objects: objects, repositoryID: repositoryID, deflater: deflater, bases: bases)))
         }
         return prepared
     }
@@ -782,7 +806,7 @@ final class ObjectBuilder {
     /// whose base is not the pack's newest entry at its path is written whole when its tree asks for it.
     private func writeNextBatch() async throws -> Bool {
         guard !preparing.isEmpty else { return false }
-        let prepared: [PreparedBlob]
+        let prepared: [PreparedContent]
         let next = preparing.removeFirst()
         do {
             // Not a child task: the export's cancellation is passed on by hand.
@@ -794,9 +818,15 @@ final class ObjectBuilder {
             throw error
         }
         startPreparing()
-        for blob in prepared {
-            _ = try write(blob)
-            batchOfContent[blob.file.sha256Hash] = nil
+        for content in prepared {
+            switch content {
+            case let .held(blob):
+                _ = try write(blob)
+                batchOfContent[blob.file.sha256Hash] = nil
+            case let .streamed(file):
+                try await writeStreamed(file)
+                batchOfContent[file.sha256Hash] = nil
+            }
         }
         batchesWritten += 1
         return true
@@ -818,7 +848,7 @@ final class ObjectBuilder {
                            planned: [String: (file: FileVersion, depth: Int)]) -> (file: FileVersion, depth: Int)? {
         // The pack's newest content at a path (where it is written is known by then), with room for one more delta.
         func newest(at path: String) -> (file: FileVersion, depth: Int)? {
-            guard let newest = planned[path] ?? lastBlob[path].map({ ($0.file, $0.depth) }), newest.depth < maxDeltaDepth else { return nil }
+            guard let newest = planned[path] ?? lastBlob[path].map({ ($0.file, $0.depth) }), newest.depth < maxDeltaDepth, !isStreamed(newest.file) else { return nil }
             return newest
         }
         guard file.size >= Int64(Self.smallestDelta) else { return nil }
@@ -933,8 +963,25 @@ final class ObjectBuilder {
         return true
     }
 
+    /// Streams a content too large to hold into the pack, unless the pack or the receiver has it.
+    private func writeStreamed(_ file: FileVersion) async throws {
+        let key = try ObjectKey.fileVersion(file, in: repositoryID)
+        let (offset, id, adler) = try await StreamedContent.write(file, key: key, objects: objects, into: pack, progress: progress)
+        state.record(blob: id, adler: adler, of: file.sha256Hash)
+        guard known.insert(id, holders: state.holders) else {
+            pack.discardEntry()
+            return
+        }
+        lastBlob[file.relativePath] = (offset, file, 0)
+        pack.endEntry()
+        wrote(id)
+        newBlobs += 1
+        progress?.yield(.advanced(items: 1, bytes: 0))
+    }
+
     /// Prepares and writes one content whole.
     private func writeWhole(_ file: FileVersion) async throws {
+        if isStreamed(file) { return try await writeStreamed(file) }
         let prepared = try await Self.prepare(file, base: nil, cached: Self.cached(file, in: state), objects: objects, repositoryID: repositoryID,
                                               deflater: try Deflater(.zlib, level: GitPackWriter.compressionLevel))
         let written = try write(prepared)

@@ -381,16 +381,20 @@ extension ExportBase {
         let header: GitBundleHeader, packOffset: Int, pack: GitPackReader
         do {
             (header, packOffset) = try GitBundleHeader.parse(data)
-            pack = try GitPackReader(bytes: data.subdata(in: packOffset..<data.count))
+            pack = try GitPackReader(bytes: data[(data.startIndex + packOffset)...])  // a slice of the mapped file, not a copy
         } catch let failure as GitFormatError {
             throw BundleExportFailure.previousBundleDamaged(file: file.path, detail: failure.description)
         }
         var base = ExportBase()
         for reference in header.references { base.refs[reference.name] = reference.id.hex }
         for id in pack.objectIDs {
-            guard let (type, content) = try pack.object(id) else { continue }
+            // Only commits are inflated again: a blob may be hundreds of MB.
+            guard pack.type(of: id) == .commit, let (_, content) = try pack.object(id) else {
+                base.otherObjects.append(id)
+                continue
+            }
             // A trailer that names no Grace id cannot name a reference an export walks.
-            if type == .commit, let trailer = BundleImporter.graceReferenceID(in: try GitCommit.parse(content).message), let reference = ReferenceID(trailer) {
+            if let trailer = BundleImporter.graceReferenceID(in: try GitCommit.parse(content).message), let reference = ReferenceID(trailer) {
                 base.commits[reference] = id
             } else {
                 base.otherObjects.append(id)

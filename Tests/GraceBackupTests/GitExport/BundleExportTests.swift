@@ -119,18 +119,19 @@ struct BundleExportTests {
     }
 
     /// Every object in a bundle's pack, as `git verify-pack -v` reads them: its delta depth (0 for an
-    /// object stored whole) and the object it is a delta against.
-    static func packEntries(_ bundle: URL, in folder: URL) async throws -> [String: (depth: Int, base: String?)] {
+    /// object stored whole), the object it is a delta against, and its entry's length in the pack.
+    static func packEntries(_ bundle: URL, in folder: URL) async throws -> [String: (depth: Int, base: String?, sizeInPack: Int)] {
         try await GitTool.run(["init", "-q", "--bare", folder.path])
         try await GitTool.run(["bundle", "unbundle", bundle.path], in: folder)
         let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("objects/pack").path).first { $0.hasSuffix(".idx") })
         let verbose = try await GitTool.run(["verify-pack", "-v", folder.appendingPathComponent("objects/pack/\(pack)").path], in: folder)
         // "id type size size-in-pack offset", then "depth base-id" for a delta.
-        var entries: [String: (depth: Int, base: String?)] = [:]
+        var entries: [String: (depth: Int, base: String?, sizeInPack: Int)] = [:]
         for line in verbose.split(separator: "\n") {
-            let fields = line.split(separator: " ")
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 5, fields[0].count == 40 else { continue }
-            entries[String(fields[0])] = fields.count >= 7 ? (try #require(Int(fields[5])), String(fields[6])) : (0, nil)
+            let sizeInPack = try #require(Int(fields[3]))
+            entries[String(fields[0])] = fields.count >= 7 ? (try #require(Int(fields[5])), String(fields[6]), sizeInPack) : (0, nil, sizeInPack)
         }
         return entries
     }
@@ -279,6 +280,114 @@ struct BundleExportTests {
         let clone = fixture.root.appendingPathComponent("twice-clone")
         _ = try await ExportCatalogTests.cloneObjects(file, into: clone)
         #expect(try await GitTool.run(["rev-parse", "main:" + copyPath], in: clone).trimmingCharacters(in: .whitespacesAndNewlines) == editedID)
+    }
+
+    /// A content at or over `streamedContentBytes` is streamed into the pack, never held whole: the
+    /// same objects as when it is held, each stored whole (held, the edited ones are deltas), and git
+    /// clones the bundle to the promotion's files; the same bytes under a second SHA-256 (metadata
+    /// written wrong) are in the pack once; bytes that are not their file version's stop the export.
+    @Test func aContentTooLargeToHoldIsStreamedIntoTheSameObjects() async throws {
+        let fixture = try await VaultFixture(files: 30, operations: 3)
+        defer { fixture.remove() }
+        let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
+        let promotion = try await Self.latestPromotion(fixture, repository: repository)
+        var tree = WorkingTree()
+        for (path, bytes) in try await Self.graceTree(fixture, root: promotion.directoryID) { tree.files[path] = .content(bytes) }
+        var generator = SystemRandomNumberGenerator()
+        let text = Array((0..<60_000).map { "line \($0) of a large generated file\n" }.joined().utf8)
+        let noise = (0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let pattern = (0..<1_200_000).map { UInt8($0 % 1000 % 16) }  // sixteen byte values, NUL among them: a binary that compresses
+        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
+        for round in 0..<2 {
+            let edit = Array("edited in round \(round)\n".utf8)
+            tree.files["large/generated.txt"] = .content(text + edit)
+            tree.files["large/noise.bin"] = .content(noise)
+            tree.files["large/pattern.bin"] = .content(pattern + edit)
+            let branch = try await fixture.writer.createBranch(name: "large-\(round)", parent: main.branchID)
+            fixture.clock.advance(seconds: 60)
+            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Large files, round \(round)")
+            _ = try await fixture.writer.promote(branch.branchID, message: "Promote large files, round \(round)")
+        }
+        let newest = try await Self.latestPromotion(fixture, repository: repository)
+        let view = try await fixture.deployment.database.openReadView(.latest)
+        let root = try #require(try await view.directoryVersion(newest.directoryID))
+        let large = try #require(try await view.directoryVersions(root.directories).first { $0.relativePath == "large" })
+        #expect(Set(large.files.map(\.isBinary)) == [false, true])
+
+        func export(_ name: String, streamedContentBytes: Int64) async throws -> URL {
+            var exporter = BundleExporter(deployment: fixture.deployment)
+            exporter.streamedContentBytes = streamedContentBytes
+            let file = fixture.root.appendingPathComponent("\(name).bundle")
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+            let handle = try FileHandle(forUpdating: file)
+            defer { try? handle.close() }
+            _ = try await exporter.export(BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, destination: handle)
+            return file
+        }
+        let held = try await export("held", streamedContentBytes: 1 << 30)
+        let streamed = try await export("streamed", streamedContentBytes: 1 << 20)
+        let heldObjects = try await ExportCatalogTests.cloneObjects(held, into: fixture.root.appendingPathComponent("held-clone")).objects
+        #expect(try await ExportCatalogTests.cloneObjects(streamed, into: fixture.root.appendingPathComponent("streamed-clone")).objects == heldObjects)
+        let largeIDs = [text, pattern].flatMap { content in (0..<2).map { content + Array("edited in round \($0)\n".utf8) } } + [noise]
+        let heldEntries = try await Self.packEntries(held, in: fixture.root.appendingPathComponent("held-unbundled"))
+        let streamedEntries = try await Self.packEntries(streamed, in: fixture.root.appendingPathComponent("streamed-unbundled"))
+        for content in largeIDs {
+            let id = GitObjectID.of(.blob, content: content).hex
+            #expect(streamedEntries[id].map { $0.depth == 0 } == true, "streamed whole")
+            #expect(heldEntries[id] != nil)
+        }
+        #expect(heldEntries.values.contains { $0.depth > 0 } && streamedEntries.count == heldEntries.count)
+        // Encoded as held contents are: the text as Grace's deflate data re-wrapped (gzip's 10-byte header and
+        // 8-byte trailer become zlib's 2 and 4), the noise in stored blocks, the pattern deflated.
+        let firstText = try #require(large.files.first { $0.relativePath == "large/generated.txt" })
+        let storedText = try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(firstText, in: repository))
+        let textEntry = try #require(streamedEntries[GitObjectID.of(.blob, content: text + Array("edited in round 1\n".utf8)).hex])
+        #expect(storedText[3] == 0 && textEntry.sizeInPack - 4 == storedText.count - 12, "entry header 4 bytes for \(text.count + 18) bytes")
+        #expect(try #require(streamedEntries[GitObjectID.of(.blob, content: noise).hex]).sizeInPack > noise.count)
+        #expect(try #require(streamedEntries[GitObjectID.of(.blob, content: pattern + Array("edited in round 1\n".utf8)).hex]).sizeInPack < pattern.count / 4)
+        let clone = fixture.root.appendingPathComponent("streamed-checkout")
+        try await GitTool.run(["clone", "-q", "-b", "main", streamed.path, clone.path])
+        #expect(try Self.checkout(clone) == (try await Self.graceTree(fixture, root: newest.directoryID)))
+
+        // The large text's bytes again at another path, under a SHA-256 that is not theirs: streamed twice, packed once.
+        let original = try #require(large.files.first { $0.relativePath == "large/generated.txt" })
+        var copy = FileVersion(relativePath: "copies/generated.txt", hashes: FileHashes(sha256: String(repeating: "cd", count: 32), blake3: original.blake3Hash),
+                               isBinary: false, size: original.size, createdAt: fixture.clock.now(), blobUri: "")
+        let copyKey = try ObjectKey.fileVersion(copy, in: repository)
+        copy.blobUri = copyKey.rawValue
+        try await fixture.deployment.objects.put(copyKey, bytes: try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(original, in: repository)))
+        tree.files[copy.relativePath] = .stored(copy)
+        let branch = try await fixture.writer.createBranch(name: "copy", parent: main.branchID)
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "A copy")
+        _ = try await fixture.writer.promote(branch.branchID, message: "Promote a copy")
+        let twice = try await export("twice", streamedContentBytes: 1 << 20)
+        let unbundled = fixture.root.appendingPathComponent("twice-unbundled")
+        let entries = try await Self.packEntries(twice, in: unbundled)
+        let pack = try #require(try FileManager.default.contentsOfDirectory(atPath: unbundled.appendingPathComponent("objects/pack").path).first { $0.hasSuffix(".idx") })
+        let listed = try await GitTool.run(["verify-pack", "-v", unbundled.appendingPathComponent("objects/pack/\(pack)").path], in: unbundled)
+        let copyID = GitObjectID.of(.blob, content: text + Array("edited in round 1\n".utf8)).hex
+        #expect(entries[copyID] != nil && listed.split(separator: "\n").filter { $0.hasPrefix(copyID) }.count == 1)
+        _ = try await ExportCatalogTests.cloneObjects(twice, into: fixture.root.appendingPathComponent("twice-clone"))
+
+        // Bytes that are not the file version's: the noise changed in place, then the text cut short.
+        let noiseFile = try #require(large.files.first { $0.relativePath == "large/noise.bin" })
+        let noiseKey = try ObjectKey.fileVersion(noiseFile, in: repository)
+        try await fixture.deployment.objects.put(noiseKey, bytes: noise.reversed())
+        let textKey = try ObjectKey.fileVersion(original, in: repository)
+        let gzip = try await fixture.deployment.objects.getBytes(textKey)
+        for (damage, expected) in [("BLAKE3", "hashes to BLAKE3"), ("cut", "does not decode")] {
+            if damage == "cut" {
+                try await fixture.deployment.objects.put(noiseKey, bytes: noise)
+                try await fixture.deployment.objects.put(textKey, bytes: Array(gzip.prefix(gzip.count / 2)))
+            }
+            do {
+                _ = try await export("damaged-\(damage)", streamedContentBytes: 1 << 20)
+                Issue.record("an export of damaged content must fail (\(damage))")
+            } catch let failure as BundleExportFailure {
+                #expect(failure.kind == .integrity && failure.description.contains(expected), "\(failure)")
+            }
+        }
     }
 
     /// A delta's base is read from object storage once, for its own blob, and kept for the delta.
