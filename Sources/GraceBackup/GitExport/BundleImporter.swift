@@ -196,28 +196,32 @@ public struct BundleImporter: Sendable {
                     progress?.yield(.advanced(items: 1, bytes: 0))
                     continue
                 }
-                var tree = WorkingTree()
-                for (path, blob) in treeFiles {
-                    if let stored = known["\(blob.hex) \(path)"] {
-                        tree.files[path] = .stored(stored)
-                    } else {
-                        guard let (_, content) = try chain.object(blob) else {
-                            throw BundleImportFailure.missingObject(id: blob.hex, neededBy: "commit \(id.hex)", file: paths.last!.path)
-                        }
-                        tree.files[path] = .content(content)
-                    }
-                }
                 // Grace stamps references when it records them, so they are stamped in the order recorded, at the
                 // commit's author time where that is later than the reference before (it is not, when importing
                 // history made before the import started: the import's own time then).
                 let authorTime = commit.authorSeconds.map { Instant(secondsSinceEpoch: $0) } ?? clock.now()
                 clock.set(max(authorTime, clock.now().adding(seconds: 0.001)))
+                // Each new content is stored as it is read, so that one content at a time is held, not a commit's.
+                var tree = WorkingTree()
+                var uploaded: Int64 = 0
+                for (path, blob) in treeFiles {
+                    if let stored = known["\(blob.hex) \(path)"] {
+                        tree.files[path] = .stored(stored)
+                        continue
+                    }
+                    guard let (_, content) = try chain.object(blob) else {
+                        throw BundleImportFailure.missingObject(id: blob.hex, neededBy: "commit \(id.hex)", file: paths.last!.path)
+                    }
+                    let (version, bytes) = try await writer.store(content, at: path, in: repositoryID)
+                    known["\(blob.hex) \(path)"] = version
+                    tree.files[path] = .stored(version)
+                    uploaded += bytes
+                }
                 let message = Self.messageWithoutGraceTrailer(commit.message)
                 let recorded = isMain ? try await writer.assign(tree, to: branchID, message: message)
                     : try await writer.record(.commit, of: tree, on: branchID, message: message)
-                for (path, blob) in treeFiles { if let version = recorded.files[path] { known["\(blob.hex) \(path)"] = version } }
                 report.filesStored += recorded.files.count
-                report.storedBytes += recorded.uploadedBytes
+                report.storedBytes += uploaded
                 report.commits[branchName, default: 0] += 1
                 if isMain {
                     for tag in (tagsByCommit[id] ?? []).sorted() {
@@ -225,7 +229,7 @@ public struct BundleImporter: Sendable {
                         report.tags.append(tag)
                     }
                 }
-                progress?.yield(.advanced(items: 1, bytes: recorded.uploadedBytes))
+                progress?.yield(.advanced(items: 1, bytes: uploaded))
             }
         }
         report.tagsLeftOut = Set(tagsByCommit.values.joined()).subtracting(report.tags).sorted()

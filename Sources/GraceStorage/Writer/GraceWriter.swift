@@ -239,21 +239,29 @@ public actor GraceWriter {
             case let .stored(version):
                 files[path] = version
             case let .content(bytes):
-                var hasher = FileHasher()
-                hasher.update(bytes)
-                let hashes = hasher.finalize()
-                let key = try ObjectKey("\(ObjectName.container(for: repository.repositoryID))/\(ObjectName.wholeFileContent(relativePath: path, hashes: hashes))")
-                let version = FileVersion(relativePath: path, hashes: hashes, isBinary: hasher.sawNulInFirst8KiB, size: Int64(bytes.count),
-                                          createdAt: now(), blobUri: key.rawValue)
-                if try await deployment.objects.head(key) == nil {
-                    let stored = try GraceBlob.encode(bytes, isBinary: version.isBinary)
-                    try await deployment.objects.put(key, bytes: stored)
-                    uploaded += Int64(stored.count)
-                }
+                let (version, stored) = try await store(bytes, at: path, in: repository.repositoryID)
                 files[path] = version
+                uploaded += stored
             }
         }
         return (files, uploaded)
+    }
+
+    /// Stores one file's content as Grace names and encodes it, unless the object is there already;
+    /// returns its file version (for a `TreeFile.stored`) and the bytes uploaded. A caller with many
+    /// contents stores them one at a time this way, rather than holding them all in a `WorkingTree`.
+    public func store(_ bytes: [UInt8], at path: String, in repositoryID: RepositoryID) async throws -> (FileVersion, uploadedBytes: Int64) {
+        try SafePath.validate(path, for: .storage)
+        var hasher = FileHasher()
+        hasher.update(bytes)
+        let hashes = hasher.finalize()
+        let key = try ObjectKey("\(ObjectName.container(for: repositoryID))/\(ObjectName.wholeFileContent(relativePath: path, hashes: hashes))")
+        let version = FileVersion(relativePath: path, hashes: hashes, isBinary: hasher.sawNulInFirst8KiB, size: Int64(bytes.count),
+                                  createdAt: now(), blobUri: key.rawValue)
+        guard try await deployment.objects.head(key) == nil else { return (version, 0) }
+        let stored = try GraceBlob.encode(bytes, isBinary: version.isBinary)
+        try await deployment.objects.put(key, bytes: stored)
+        return (version, Int64(stored.count))
     }
 
     /// Directory versions for the tree, deepest first; reuses any the repository already has
