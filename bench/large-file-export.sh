@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Git bundle export of large files (issue 5: "memory stays bounded whatever the repository's size"),
-# side by side in one run with Debian's git on the same content: a repository of two commits holding a
-# 512 MiB binary that does not compress and a 200 MB text file (edited in the second commit), replayed
-# with `simulate --from-git`. Full `export-bundle` vs `git bundle create --all` on an equivalent git
-# repository (our bundle cloned bare, then `git repack -adf`; built once, untimed): wall time, bundle
-# size and peak memory (GNU time's maximum resident set size) of each. Contents of 32 MiB or more are
-# streamed through the pack (docs/git-mapping.md), so the peak does not grow with them.
+# Git bundle export and import of large files (issue 5: "memory stays bounded whatever the repository's
+# size"), side by side in one run with Debian's git on the same content: a repository of two commits
+# holding a 512 MiB binary that does not compress and a 200 MB text file (edited in the second commit),
+# replayed with `simulate --from-git`.
+#  1. full `export-bundle` vs `git bundle create --all` on an equivalent git repository (our bundle
+#     cloned bare, then `git repack -adf`; built once, untimed): wall time, bundle size, peak memory
+#     (GNU time's maximum resident set size);
+#  2. `import-bundle` of that bundle into an empty deployment vs `git clone --bare` of it: wall time
+#     (one run each: an import writes 550 MB) and peak memory.
+# Contents of 32 MiB or more are streamed both ways (docs/git-mapping.md), so the peaks do not grow with them.
 # Usage: bench/large-file-export.sh [work folder]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,3 +54,28 @@ echo "bundle size: grace-backup $grace_size bytes, git $git_size bytes, ratio $(
 grace_peak=$(grep 'Maximum resident' "$dir/grace-time.txt" | awk '{print $6}')
 git_peak=$(grep 'Maximum resident' "$dir/git-time.txt" | awk '{print $6}')
 echo "peak memory: grace-backup $grace_peak KB, git $git_peak KB, ratio $(echo "scale=3; $grace_peak / $git_peak" | bc)"
+
+echo "== import-bundle of that bundle into an empty deployment"
+# GNU time's maximum resident set counts the bundle's pages an import maps and reads; the anonymous part
+# (RssAnon in /proc/PID/status, sampled every 50 ms) is the memory the process itself holds.
+descendants() { local child; for child in $(pgrep -P "$1"); do echo "$child"; descendants "$child"; done; }
+measure() {  # label command...: wall time, maximum resident set, peak anonymous memory
+    local label=$1; shift
+    local start=$(date +%s.%N) peak=0 anon process
+    /usr/bin/time -f %M -o "$dir/rss.txt" "$@" >/dev/null 2>&1 &
+    local pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        anon=0  # summed over the processes below GNU time (git clone runs index-pack)
+        for process in $(descendants "$pid"); do
+            anon=$((anon + $(awk '/RssAnon/ {print $2}' "/proc/$process/status" 2>/dev/null || echo 0)))
+        done
+        [ "$anon" -gt "$peak" ] && peak=$anon
+        sleep 0.05
+    done
+    wait "$pid"
+    echo "$label: $(echo "$(date +%s.%N) - $start" | bc) s wall, maximum resident set $(cat "$dir/rss.txt") KB, peak anonymous $peak KB"
+}
+rm -rf "$dir/imported" "$dir/git-clone.git"
+"$tool" migrate --deployment "$dir/imported" >/dev/null
+measure "import-bundle" "$tool" import-bundle "$dir/grace.bundle" --deployment "$dir/imported" --new-repository large
+measure "git clone --bare" git clone -q --bare "$dir/grace.bundle" "$dir/git-clone.git"

@@ -24,6 +24,9 @@ public final class GitPackReader {
     public private(set) var entries: [Entry] = []
     public private(set) var ids: [GitObjectID: Int] = [:]  // id → entry index
     private var typesByOffset: [Int: GitObjectType] = [:]
+    /// Whole objects of `GitLargeObject.bytes` or more: identified while the pack is first read, and
+    /// streamed (`streamContent`) rather than inflated whole.
+    private var largeEntries = Set<Int>()
     private var entryIndexByOffset: [Int: Int] = [:]
     private var cache: [Int: [UInt8]] = [:]
     private var cacheOrder: [Int] = []
@@ -49,9 +52,16 @@ public final class GitPackReader {
         for index in 0..<count {
             guard position < trailerStart else { throw GitFormatError("the pack says \(count) objects but ends after \(index)") }
             let entry = try parseHeader(at: position, end: trailerStart)
-            let (consumed, inflatedSize) = try inflatedLength(from: entry.dataStart, end: trailerStart)
+            let type = GitObjectType(rawValue: entry.kind)
+            var hasher = type.flatMap { entry.size >= GitLargeObject.bytes ? GitObjectHasher($0, size: Int64(entry.size)) : nil }
+            let (consumed, inflatedSize) = try inflatedLength(from: entry.dataStart, end: trailerStart) { hasher?.update($0) }
             guard inflatedSize == entry.size else {
                 throw GitFormatError("object \(index) at offset \(position) inflates to \(inflatedSize) bytes, its header says \(entry.size)")
+            }
+            if let hasher, let type {
+                ids[hasher.finalize()] = index
+                typesByOffset[position] = type
+                largeEntries.insert(index)
             }
             entries.append(entry)
             entryIndexByOffset[position] = index
@@ -59,7 +69,7 @@ public final class GitPackReader {
         }
         guard position == trailerStart else { throw GitFormatError("the pack has \(trailerStart - position) bytes after its last object") }
         // A REF_DELTA may name a base later in the pack: resolve what can be, then the rest, until done.
-        var pending = Array(entries.indices)
+        var pending = entries.indices.filter { !largeEntries.contains($0) }
         while !pending.isEmpty {
             var deferred: [Int] = []
             for index in pending {
@@ -85,6 +95,24 @@ public final class GitPackReader {
     }
 
     public var objectIDs: Dictionary<GitObjectID, Int>.Keys { ids.keys }
+
+    /// The size of object `id` when the pack holds it whole, not as a delta: what `streamContent` passes.
+    public func wholeSize(of id: GitObjectID) -> Int? {
+        guard let index = ids[id], (1...4).contains(entries[index].kind) else { return nil }
+        return entries[index].size
+    }
+
+    /// Passes the content of object `id`, held whole in the pack, to `body` in pieces as it is inflated,
+    /// each valid during its call: for an object too large to hold. False when the pack does not hold
+    /// `id` whole (a delta is rebuilt whole by `object`). The pieces were checked when the pack was read.
+    public func streamContent(of id: GitObjectID, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        guard let index = ids[id], (1...4).contains(entries[index].kind) else { return false }
+        try inflater.reset()
+        _ = try bytes.withUnsafeBytes { raw in
+            try inflater.feed(UnsafeRawBufferPointer(rebasing: raw[entries[index].dataStart..<(raw.count - 20)]), output: body)
+        }
+        return true
+    }
 
     /// The type of object `id`, if the pack holds it, without inflating it again: every object's type
     /// is known once the pack is read.
@@ -133,12 +161,16 @@ public final class GitPackReader {
         return entry
     }
 
-    /// Inflates the zlib stream at `start` to find where it ends; returns the compressed length and the inflated size.
-    private func inflatedLength(from start: Int, end: Int) throws -> (Int, Int) {
+    /// Inflates the zlib stream at `start` to find where it ends, passing what it inflates to `body`;
+    /// returns the compressed length and the inflated size.
+    private func inflatedLength(from start: Int, end: Int, _ body: (UnsafeRawBufferPointer) -> Void = { _ in }) throws -> (Int, Int) {
         try inflater.reset()
         var produced = 0
         let consumed = try bytes.withUnsafeBytes { raw in
-            try inflater.feed(UnsafeRawBufferPointer(rebasing: raw[start..<end])) { produced += $0.count }
+            try inflater.feed(UnsafeRawBufferPointer(rebasing: raw[start..<end])) {
+                produced += $0.count
+                body($0)
+            }
         }
         guard inflater.isFinished else { throw GitFormatError("an object's compressed data at offset \(start) is cut short") }
         return (consumed, produced)

@@ -193,6 +193,32 @@ struct GitPackTests {
         }
     }
 
+    /// A whole object of `GitLargeObject.bytes` or more is identified as the pack is first read and passed
+    /// on in pieces; a delta against it is still rebuilt whole, and is not streamed.
+    @Test func aLargeObjectIsStreamedAndADeltaAgainstItRebuilt() throws {
+        let folder = try TemporaryFolder()
+        let large = Array(try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: GitLargeObject.bytes + 10))
+        let edited = large + Array("one more line\n".utf8)
+        let file = folder.url.appendingPathComponent("large.pack")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        let handle = try FileHandle(forUpdating: file)
+        let writer = try GitPackWriter(writingTo: handle)
+        let base = try large.withUnsafeBytes { try writer.add(.blob, content: $0) }
+        let delta = try #require(large.withUnsafeBytes { b in edited.withUnsafeBytes { GitDelta.encode(base: b, target: $0, limit: 1 << 20) } })
+        try writer.addDelta(baseOffset: base, delta: delta)
+        _ = try writer.finish()
+        try handle.close()
+
+        let pack = try GitPackReader(bytes: try Data(contentsOf: file, options: .alwaysMapped))
+        let (largeID, editedID) = (GitObjectID.of(.blob, content: large), GitObjectID.of(.blob, content: edited))
+        #expect(Set(pack.objectIDs) == [largeID, editedID])
+        var streamed: [UInt8] = [], pieces = 0
+        #expect(try pack.streamContent(of: largeID) { streamed += $0; pieces += 1 })
+        #expect(streamed == large && pieces > 1 && pack.wholeSize(of: largeID) == large.count)
+        #expect(try !pack.streamContent(of: editedID) { _ in } && pack.wholeSize(of: editedID) == nil)
+        #expect(try pack.object(editedID)?.content == edited)
+    }
+
     @Test func ourReaderReadsWhatGitWritesThinPacksIncluded() async throws {
         let folder = try TemporaryFolder()
         let repository = folder.url.appendingPathComponent("repository")

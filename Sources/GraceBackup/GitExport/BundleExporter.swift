@@ -215,7 +215,7 @@ public struct BundleExporter: Sendable {
     /// a delta (`StreamedContent`), as git does past `core.bigFileThreshold`. Git's is 512 MiB; this is
     /// lower because up to `ObjectBuilder.concurrency` contents are prepared at once, each held whole
     /// with its stored bytes and delta.
-    var streamedContentBytes: Int64 = 32 << 20
+    var streamedContentBytes = Int64(GitLargeObject.bytes)
 
     public init(deployment: Deployment) { self.deployment = deployment }
 

@@ -82,6 +82,11 @@ public struct BundleImporter: Sendable {
         func type(of id: GitObjectID) -> GitObjectType? {
             packs.lazy.compactMap { $0.type(of: id) }.first
         }
+
+        /// The pack that holds `id` whole when it is too large to hold in memory (`GitLargeObject`).
+        func packHoldingLarge(_ id: GitObjectID) -> GitPackReader? {
+            packs.last { ($0.wholeSize(of: id) ?? 0) >= GitLargeObject.bytes }
+        }
     }
 
     static func read(_ files: [URL]) throws -> Chain {
@@ -209,10 +214,15 @@ public struct BundleImporter: Sendable {
                         tree.files[path] = .stored(stored)
                         continue
                     }
-                    guard let (_, content) = try chain.object(blob) else {
-                        throw BundleImportFailure.missingObject(id: blob.hex, neededBy: "commit \(id.hex)", file: paths.last!.path)
+                    let (version, bytes): (FileVersion, Int64)
+                    if let pack = chain.packHoldingLarge(blob) {
+                        (version, bytes) = try await writer.store(at: path, in: repositoryID) { piece in _ = try pack.streamContent(of: blob, piece) }
+                    } else {
+                        guard let (_, content) = try chain.object(blob) else {
+                            throw BundleImportFailure.missingObject(id: blob.hex, neededBy: "commit \(id.hex)", file: paths.last!.path)
+                        }
+                        (version, bytes) = try await writer.store(content, at: path, in: repositoryID)
                     }
-                    let (version, bytes) = try await writer.store(content, at: path, in: repositoryID)
                     known["\(blob.hex) \(path)"] = version
                     tree.files[path] = .stored(version)
                     uploaded += bytes

@@ -9,8 +9,11 @@ import NIOCore
 public enum GraceBlob {
     /// The stored form of a file's bytes.
     public static func encode(_ bytes: [UInt8], isBinary: Bool) throws -> [UInt8] {
-        isBinary ? bytes : try Deflater.compress(bytes, format: .gzip, level: 9)
+        isBinary ? bytes : try Deflater.compress(bytes, format: .gzip, level: textCompressionLevel)
     }
+
+    /// zlib's level for .NET's `CompressionLevel.SmallestSize`.
+    public static let textCompressionLevel: Int32 = 9
 
     /// What reading an object back gave.
     public struct Contents: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Crypto
+import Deflate
 import Foundation
 import GraceModel
 
@@ -251,17 +252,64 @@ public actor GraceWriter {
     /// returns its file version (for a `TreeFile.stored`) and the bytes uploaded. A caller with many
     /// contents stores them one at a time this way, rather than holding them all in a `WorkingTree`.
     public func store(_ bytes: [UInt8], at path: String, in repositoryID: RepositoryID) async throws -> (FileVersion, uploadedBytes: Int64) {
-        try SafePath.validate(path, for: .storage)
         var hasher = FileHasher()
         hasher.update(bytes)
-        let hashes = hasher.finalize()
-        let key = try ObjectKey("\(ObjectName.container(for: repositoryID))/\(ObjectName.wholeFileContent(relativePath: path, hashes: hashes))")
-        let version = FileVersion(relativePath: path, hashes: hashes, isBinary: hasher.sawNulInFirst8KiB, size: Int64(bytes.count),
-                                  createdAt: now(), blobUri: key.rawValue)
+        let (version, key) = try fileVersion(at: path, hashed: hasher, in: repositoryID)
         guard try await deployment.objects.head(key) == nil else { return (version, 0) }
         let stored = try GraceBlob.encode(bytes, isBinary: version.isBinary)
         try await deployment.objects.put(key, bytes: stored)
         return (version, Int64(stored.count))
+    }
+
+    /// The same for a content too large to hold in memory, which `read` passes in pieces, each valid
+    /// during its call; read twice: once to hash and name it, then, unless the object is there
+    /// already, to encode it into a scratch file the object store takes (a folder store renames it
+    /// into place). Memory stays a few pieces and zlib's state, whatever the content's size.
+    public nonisolated func store(at path: String, in repositoryID: RepositoryID,
+                                  reading read: (_ piece: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) async throws -> (FileVersion, uploadedBytes: Int64) {
+        var hasher = FileHasher()
+        try read { hasher.update($0) }
+        let (version, key) = try fileVersion(at: path, hashed: hasher, in: repositoryID)
+        guard try await deployment.objects.head(key) == nil else { return (version, 0) }
+        let scratch = try ScratchFiles.create(beside: FileManager.default.temporaryDirectory.appendingPathComponent("grace-encoded-content"))
+        do {
+            let handle = try FileHandle(forWritingTo: scratch)
+            var stored: Int64 = 0
+            do {
+                var pending: [UInt8] = []
+                func write(_ bytes: UnsafeRawBufferPointer) throws {
+                    stored += Int64(bytes.count)
+                    pending.append(contentsOf: bytes)
+                    if pending.count >= 1 << 20 { try handle.write(contentsOf: pending); pending.removeAll(keepingCapacity: true) }
+                }
+                if version.isBinary {
+                    try read(write)
+                } else {
+                    let deflater = try Deflater(.gzip, level: GraceBlob.textCompressionLevel)
+                    try read { try deflater.feed($0, output: write) }
+                    try deflater.finish(output: write)
+                }
+                try handle.write(contentsOf: pending)
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            _ = try await deployment.objects.put(key, movingFile: scratch)
+            return (version, stored)
+        } catch {
+            try? FileManager.default.removeItem(at: scratch)
+            throw error
+        }
+    }
+
+    /// The file version of a content at `path`, as Grace names it from its hashes, and its object's key.
+    private nonisolated func fileVersion(at path: String, hashed hasher: FileHasher, in repositoryID: RepositoryID) throws -> (FileVersion, ObjectKey) {
+        try SafePath.validate(path, for: .storage)
+        let hashes = hasher.finalize()
+        let key = try ObjectKey("\(ObjectName.container(for: repositoryID))/\(ObjectName.wholeFileContent(relativePath: path, hashes: hashes))")
+        return (FileVersion(relativePath: path, hashes: hashes, isBinary: hasher.sawNulInFirst8KiB, size: hasher.byteCount,
+                            createdAt: now(), blobUri: key.rawValue), key)
     }
 
     /// Directory versions for the tree, deepest first; reuses any the repository already has
