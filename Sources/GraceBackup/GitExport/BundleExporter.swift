@@ -195,8 +195,9 @@ public struct ReusedEntriesUnreachable: Error {}
 /// trees, file versions blobs (docs/git-mapping.md). Deterministic: the same history gives the same
 /// object ids, so each export can build on the last. Memory stays bounded by the directory versions
 /// of a window of promotions, not by the history's length or its contents: the pack streams into the
-/// destination, and a delta's base is kept from its own preparation only within a budget
-/// (`DeltaBaseContents`), else read again from object storage. (The ids of what
+/// destination, a content of `GitLargeObject.bytes` or more streams through it (`StreamedContent`), and
+/// a delta's base is kept from its own preparation only within a budget (`DeltaBaseContents`), else
+/// read again from object storage. (The ids of what
 /// was exported, kept for the next export, grow with the repository: about a hundred bytes an object.)
 public struct BundleExporter: Sendable {
     public let deployment: Deployment

@@ -276,6 +276,8 @@ public actor GraceWriter {
             let handle = try FileHandle(forWritingTo: scratch)
             var stored: Int64 = 0
             do {
+                // The second reading is hashed too: the object's name must hold for the bytes it holds.
+                var again = FileHasher()
                 var pending: [UInt8] = []
                 func write(_ bytes: UnsafeRawBufferPointer) throws {
                     stored += Int64(bytes.count)
@@ -283,11 +285,21 @@ public actor GraceWriter {
                     if pending.count >= 1 << 20 { try handle.write(contentsOf: pending); pending.removeAll(keepingCapacity: true) }
                 }
                 if version.isBinary {
-                    try read(write)
+                    try read {
+                        again.update($0)
+                        try write($0)
+                    }
                 } else {
                     let deflater = try Deflater(.gzip, level: GraceBlob.textCompressionLevel)
-                    try read { try deflater.feed($0, output: write) }
+                    try read {
+                        again.update($0)
+                        try deflater.feed($0, output: write)
+                    }
                     try deflater.finish(output: write)
+                }
+                guard again.finalize() == version.hashes, again.byteCount == version.size else {
+                    throw StorageFailure(.integrity, .read, key: key.rawValue, location: deployment.objects.location,
+                                         message: "\(path) read differently the second time (its hashes or size changed); nothing was stored")
                 }
                 try handle.write(contentsOf: pending)
                 try handle.close()

@@ -19,6 +19,42 @@ struct GraceWriterTests {
         }
     }
 
+    /// A content stored in pieces, read twice, is the same file version and the same stored object as one
+    /// stored whole; one that reads differently the second time is refused and nothing is stored.
+    @Test func aContentStoredInPiecesIsTheSameAsOneStoredWholeAndMustReadTheSameTwice() async throws {
+        let fixture = try await Fixture()
+        let (whole, pieces) = (try await Fixture(seed: 2), fixture)
+        let text = Array(String(repeating: "a line of a file stored in pieces\n", count: 5_000).utf8)
+        let binary = [UInt8](repeating: 0, count: 3) + Array(text.prefix(100_000))
+        let repository = RepositoryID(UUID())
+        for (path, content) in [("docs/notes.txt", text), ("data/table.bin", binary)] {
+            let (expected, expectedBytes) = try await whole.writer.store(content, at: path, in: repository)
+            let (version, uploaded) = try await pieces.writer.store(at: path, in: repository) { piece in
+                for start in stride(from: 0, to: content.count, by: 7_777) {
+                    try content[start..<min(content.count, start + 7_777)].withUnsafeBytes(piece)
+                }
+            }
+            #expect(version == expected && uploaded == expectedBytes, "\(path)")
+            let key = try ObjectKey(version.blobUri)
+            #expect(try await pieces.deployment.objects.getBytes(key) == whole.deployment.objects.getBytes(key), "\(path)")
+            // Stored once: a second store finds the object there and uploads nothing.
+            #expect(try await pieces.writer.store(at: path, in: repository) { try content.withUnsafeBytes($0) }.uploadedBytes == 0)
+        }
+        var readings = 0
+        do {
+            _ = try await fixture.writer.store(at: "changing.txt", in: repository) { piece in
+                readings += 1
+                try Array("reading \(readings)\n".utf8).withUnsafeBytes(piece)
+            }
+            Issue.record("a content that reads differently the second time must be refused")
+        } catch let failure as StorageFailure {
+            #expect(failure.reason == .integrity && failure.message.contains("changing.txt"), "\(failure)")
+        }
+        var objects: [ObjectSummary] = []
+        for try await object in fixture.deployment.objects.list(under: .all) where object.key.rawValue.contains("changing") { objects.append(object) }
+        #expect(readings == 2 && objects.isEmpty)
+    }
+
     @Test func promotionPointsTheParentAtTheChildsCommitAndRebasesTheChild() async throws {
         let fixture = try await Fixture()
         let owner = try await fixture.writer.createOwner(name: "o")
