@@ -7,13 +7,15 @@ public final class FailureProxy: Sendable {
     let input: Pipe
     public let endpoint: URL
 
-    public init(upstream: URL, share: Double, failures: [String], seed: Int = 7, delaySeconds: Double = 2) throws {
+    /// - Parameter truncatingAbove: every GET answer longer than this many bytes is also cut in half.
+    public init(upstream: URL, share: Double, failures: [String], seed: Int = 7, delaySeconds: Double = 2, truncatingAbove: Int? = nil) throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tests/Support/failure-proxy.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script.path, upstream.absoluteString, "--share", "\(share)", "--seed", "\(seed)",
-                             "--delay", "\(delaySeconds)", "--failures", failures.joined(separator: ",")]
+                             "--delay", "\(delaySeconds)", "--failures", failures.joined(separator: ","),
+                             "--truncate-above", "\(truncatingAbove ?? 0)"]
         let output = Pipe()
         let input = Pipe()
         process.standardOutput = output

@@ -255,6 +255,39 @@ struct S3CommandTests {
         #expect(try Data(contentsOf: fetchedFolder.appendingPathComponent(names[0])) == Data(contentsOf: URL(fileURLWithPath: bundles[2])))
     }
 
+    /// A content too large to hold (32 MiB or more) streams into a bundle from a bucket through a proxy
+    /// that cuts off every answer over 16 MiB and refuses, throttles or drops a share of the requests: its
+    /// read breaks, resumes where it broke, breaks again and resumes, and git clones the bundle to the
+    /// original bytes.
+    @Test func aLargeContentStreamsIntoABundleFromABucketThroughAFailingConnection() async throws {
+        guard let endpoint = Self.endpoint(), let server = URL(string: endpoint) else { return }
+        let proxy = try FailureProxy(upstream: server, share: 0.1, failures: ["refuse", "throttle", "drop"], seed: 9, truncatingAbove: 16 << 20)
+        let scratch = try Scratch()
+        let source = scratch.url.appendingPathComponent("source")
+        try FileManager.default.createDirectory(at: source.appendingPathComponent("media"), withIntermediateDirectories: true)
+        let large = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: (32 << 20) + 100)
+        try large.write(to: source.appendingPathComponent("media/large.bin"))
+        try Data("beside a large file\n".utf8).write(to: source.appendingPathComponent("README"))
+        _ = try await BundleCommandTests.git(["init", "-q", "-b", "main", "."], in: source)
+        _ = try await BundleCommandTests.git(["add", "."], in: source)
+        _ = try await BundleCommandTests.git(["commit", "-q", "-m", "A large file"], in: source)
+        let objects = "s3://grace-cli-tests/\(UUID().uuidString.prefix(8).lowercased())/objects?endpoint=\(proxy.endpoint.absoluteString)&region=us-east-1"
+        let deployment = scratch.url.appendingPathComponent("deployment").path
+        let replayed = try await Self.run(["simulate", "--deployment", deployment, "--objects", objects, "--from-git", source.path, "--json"])
+        let repository = try #require(try BundleCommandTests.json(replayed.standardOutput)["repositoryID"] as? String, "\(replayed.standardError)")
+        let truncatedBefore = try await proxy.stats()["truncate"] ?? 0
+        let bundle = scratch.url.appendingPathComponent("large.bundle")
+        let export = try await Self.run(["export-bundle", "--deployment", deployment, "--repository-id", repository, "--all-branches", "--output", bundle.path])
+        #expect(export.exitCode == 0, "\(export.standardError)")
+        #expect(try await proxy.stats()["truncate"] ?? 0 >= truncatedBefore + 2, "the read broke twice: at half of 32 MiB, then at half of the rest")
+        let clone = scratch.url.appendingPathComponent("clone")
+        _ = try await BundleCommandTests.git(["clone", "-q", "-b", "main", bundle.path, clone.path], in: scratch.url)
+        let fsck = try await CommandLineTool.system("git", ["fsck", "--strict", "--no-dangling"], in: clone)
+        #expect(fsck.exitCode == 0 && fsck.standardOutput.isEmpty && fsck.standardError.isEmpty, "\(fsck.standardError)")
+        let cloned = try Data(contentsOf: clone.appendingPathComponent("media/large.bin"))
+        #expect(cloned == large, "the large file is the original's \(large.count) bytes")
+    }
+
     @Test func aBadBucketOrLocationIsNamed() async throws {
         guard let endpoint = Self.endpoint() else { return }
         let missing = try await Self.run(["snapshots", "--vault", "s3://no-such-vault-bucket/v?endpoint=\(endpoint)"])

@@ -2,7 +2,7 @@
 """An HTTP proxy that fails a share of the requests it forwards: the S3 retry tests put it between
 grace-backup and moto. Prints the port it listens on (127.0.0.1), then serves until killed.
 
-usage: failure-proxy.py UPSTREAM_URL [--share 0.3] [--seed 1] [--delay 3]
+usage: failure-proxy.py UPSTREAM_URL [--share 0.3] [--seed 1] [--delay 3] [--truncate-above BYTES]
 
 For each request, with probability --share, one failure is drawn at random:
   refuse    answer 503 SlowDown without forwarding
@@ -11,6 +11,8 @@ For each request, with probability --share, one failure is drawn at random:
   applied   forward, then close the connection without answering (the request took effect)
   truncate  forward, then send the headers and half of the body, and close
   delay     wait --delay seconds, then forward
+With --truncate-above, every GET whose body is longer than BYTES is also truncated (and counted):
+a large object's read breaks for certain, and its resumed reads until one is short enough.
 GET /__proxy/stats answers a JSON count of requests and of each failure injected.
 """
 import argparse
@@ -34,6 +36,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--delay", type=float, default=3.0)
     parser.add_argument("--failures", default=",".join(FAILURES))
+    parser.add_argument("--truncate-above", type=int, default=0)
     options = parser.parse_args()
     upstream = urllib.parse.urlsplit(options.upstream)
     failures = options.failures.split(",")
@@ -106,6 +109,10 @@ def main():
             length = response.getheader("Content-Length") if self.command == "HEAD" else None
             self.send_header("Content-Length", length or str(len(data)))
             self.end_headers()
+            if options.truncate_above and self.command == "GET" and len(data) > options.truncate_above and failure != "truncate":
+                failure = "truncate"
+                with lock:
+                    stats["truncate"] += 1
             if failure == "truncate" and self.command == "GET" and response.status in (200, 206) and len(data) > 1:
                 self.wfile.write(data[: len(data) // 2])
                 return self.cut()
