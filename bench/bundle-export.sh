@@ -15,11 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/bundle
 mkdir -p "$work" && work=$(cd "$work" && pwd)  # absolute: git -C changes directory
-for tool in hyperfine git; do
-    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-. scripts/lib/release.sh && build_release
+. scripts/lib/release.sh
+require_tools hyperfine git time
+build_release
 project="$PWD"
 mkdir -p "$work"
 git_() { git -c user.name=Bench -c user.email=bench@example.com "$@"; }

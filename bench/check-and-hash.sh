@@ -13,11 +13,10 @@ work=${1:-bench/work}
 files=${FILES:-20000}
 mean=${MEAN_FILE_SIZE:-25000}
 big_mib=${BIG_FILE_MIB:-1024}
-for tool in hyperfine b3sum; do
-    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
 
-. scripts/lib/release.sh && build_release
+. scripts/lib/release.sh
+require_tools hyperfine b3sum
+build_release
 
 mkdir -p "$work"
 deployment="$work/deployment"

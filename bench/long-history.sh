@@ -13,10 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/long-history
 mkdir -p "$work" && work=$(cd "$work" && pwd)
-for tool in hyperfine git; do
-    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
-. scripts/lib/release.sh && build_release
+. scripts/lib/release.sh
+require_tools hyperfine git
+build_release
 git_() { git -c user.name=Bench -c user.email=bench@example.com "$@"; }
 
 deployment="$work/replayed"

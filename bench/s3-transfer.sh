@@ -12,12 +12,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}/s3
 mkdir -p "$work" && work=$(cd "$work" && pwd)
-for tool in hyperfine rclone; do
-    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
 python3 -c 'import moto.server, flask' 2>/dev/null || python3 -m pip install -q 'moto[server]'
 python3 -c 'import awscli' 2>/dev/null || python3 -m pip install -q awscli
-. scripts/lib/release.sh && build_release
+. scripts/lib/release.sh
+require_tools hyperfine rclone
+build_release
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &

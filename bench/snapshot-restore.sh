@@ -13,13 +13,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 work=${1:-bench/work}
-for tool in hyperfine restic b3sum; do
-    command -v "$tool" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
-done
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 export RESTIC_PASSWORD=bench
 
-. scripts/lib/release.sh && build_release
+. scripts/lib/release.sh
+require_tools hyperfine restic b3sum time
+build_release
 [ -f "$work/deployment/grace.sqlite" ] || FILES=${FILES:-20000} bash bench/check-and-hash.sh "$work" >/dev/null
 
 run="$work/snapshot-restore"
