@@ -24,9 +24,6 @@ public final class GitPackReader {
     public private(set) var entries: [Entry] = []
     public private(set) var ids: [GitObjectID: Int] = [:]  // id → entry index
     private var typesByOffset: [Int: GitObjectType] = [:]
-    /// Whole objects of `GitLargeObject.bytes` or more: identified while the pack is first read, and
-    /// streamed (`streamContent`) rather than inflated whole.
-    private var largeEntries = Set<Int>()
     private var entryIndexByOffset: [Int: Int] = [:]
     private var cache: [Int: [UInt8]] = [:]
     private var cacheOrder: [Int] = []
@@ -49,6 +46,9 @@ public final class GitPackReader {
             throw GitFormatError("the pack's checksum does not match its bytes: it is truncated or damaged")
         }
         var position = 12
+        // Whole objects of `GitLargeObject.bytes` or more are identified as they are first inflated, never held
+        // whole (`streamContent` passes them on in pieces).
+        var largeEntries = Set<Int>()
         for index in 0..<count {
             guard position < trailerStart else { throw GitFormatError("the pack says \(count) objects but ends after \(index)") }
             let entry = try parseHeader(at: position, end: trailerStart)
