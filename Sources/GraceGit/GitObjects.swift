@@ -183,7 +183,7 @@ public struct GitFormatError: Error, Sendable, CustomStringConvertible {
 
 /// Objects this large or larger are streamed, never held whole: by the pack reader as it checks their
 /// ids and by an import as it stores them, and by an export as it writes them (git's own line, its
-/// `core.bigFileThreshold`, is 512 MiB; an export prepares several contents at once).
+/// `core.bigFileThreshold`, is 512 MiB; an export prepares several batches of contents at once).
 public enum GitLargeObject {
     public static let bytes = 32 << 20
 }

@@ -214,8 +214,8 @@ public struct BundleExporter: Sendable {
     var directoryWindow = 64
     /// A content this large or larger is streamed into the pack, never held whole, and stored without
     /// a delta (`StreamedContent`), as git does past `core.bigFileThreshold`. Git's is 512 MiB; this is
-    /// lower because up to `ObjectBuilder.concurrency` contents are prepared at once, each held whole
-    /// with its stored bytes and delta.
+    /// lower because up to `ObjectBuilder.concurrency` batches of contents are prepared at once, each
+    /// content held whole with its stored bytes and delta.
     var streamedContentBytes = Int64(GitLargeObject.bytes)
 
     public init(deployment: Deployment) { self.deployment = deployment }
