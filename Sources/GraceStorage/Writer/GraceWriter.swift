@@ -271,7 +271,10 @@ public actor GraceWriter {
         try read { hasher.update($0) }
         let (version, key) = try fileVersion(at: path, hashed: hasher, in: repositoryID)
         guard try await deployment.objects.head(key) == nil else { return (version, 0) }
-        let scratch = try ScratchFiles.create(beside: FileManager.default.temporaryDirectory.appendingPathComponent("grace-encoded-content"))
+        // A folder of their own, so looking for what killed runs left reads only theirs, not the whole temporary folder.
+        let scratchFolder = FileManager.default.temporaryDirectory.appendingPathComponent("grace-backup-contents")
+        try FileManager.default.createDirectory(at: scratchFolder, withIntermediateDirectories: true)
+        let scratch = try ScratchFiles.create(beside: scratchFolder.appendingPathComponent("encoded"))
         do {
             let handle = try FileHandle(forWritingTo: scratch)
             var stored: Int64 = 0
