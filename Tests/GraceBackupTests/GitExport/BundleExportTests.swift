@@ -69,6 +69,23 @@ struct BundleExportTests {
         return try #require(try await view.references(in: repository).filter { $0.branchID == main.branchID && $0.referenceType == .promotion }.max { $0.createdAt < $1.createdAt })
     }
 
+    /// The files of main's latest promotion, each as its bytes: a tree to change and promote again.
+    static func latestTree(_ fixture: VaultFixture, repository: RepositoryID) async throws -> WorkingTree {
+        var tree = WorkingTree()
+        for (path, bytes) in try await graceTree(fixture, root: try await latestPromotion(fixture, repository: repository).directoryID) { tree.files[path] = .content(bytes) }
+        return tree
+    }
+
+    /// Records `tree` as a commit on a new child branch of main, a minute after the last change, and promotes it.
+    static func promote(_ tree: WorkingTree, _ fixture: VaultFixture, repository: RepositoryID, branch name: String,
+                        recording: String, promoting: String) async throws {
+        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
+        let branch = try await fixture.writer.createBranch(name: name, parent: main.branchID)
+        fixture.clock.advance(seconds: 60)
+        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: recording)
+        _ = try await fixture.writer.promote(branch.branchID, message: promoting)
+    }
+
     /// Edits a few files of the latest promotion on a new child branch and promotes them, `rounds` times.
     static func promoteEdits(_ fixture: VaultFixture, repository: RepositoryID, rounds: Int) async throws {
         for round in 0..<rounds {
@@ -88,11 +105,7 @@ struct BundleExportTests {
                 tree.files[path] = .content(plain + Array("edited in round \(round)\n".utf8))
             }
             tree.files["added/round-\(round).txt"] = .content(Array("new in round \(round)\n".utf8))
-            let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
-            let branch = try await fixture.writer.createBranch(name: "edit-\(round)", parent: main.branchID)
-            fixture.clock.advance(seconds: 60)
-            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Edit round \(round)")
-            _ = try await fixture.writer.promote(branch.branchID, message: "Promote round \(round)")
+            try await Self.promote(tree, fixture, repository: repository, branch: "edit-\(round)", recording: "Edit round \(round)", promoting: "Promote round \(round)")
         }
     }
 
@@ -206,11 +219,7 @@ struct BundleExportTests {
             tree.files[folderMovedTo + path.dropFirst(leaf.count)] = .content(contents[path]!)
         }
         tree.files[folderMovedTo + "/added.txt"] = .content(Array("added with the move\n".utf8))
-        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
-        let branch = try await fixture.writer.createBranch(name: "moves", parent: main.branchID)
-        fixture.clock.advance(seconds: 60)
-        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Move and rename")
-        _ = try await fixture.writer.promote(branch.branchID, message: "Promote the move")
+        try await Self.promote(tree, fixture, repository: repository, branch: "moves", recording: "Move and rename", promoting: "Promote the move")
         contents[movedTo] = tree.files[movedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
         contents[renamedTo] = tree.files[renamedTo].flatMap { if case let .content(bytes) = $0 { bytes } else { nil } }
         let editedBefore = contents[edited]!
@@ -261,14 +270,10 @@ struct BundleExportTests {
         let copyKey = try ObjectKey.fileVersion(copy, in: repository)
         copy.blobUri = copyKey.rawValue
         try await fixture.deployment.objects.put(copyKey, bytes: stored)
-        let main = try #require(try await view.branches(in: repository).first { $0.branchName == "main" })
         let edited = plain + Array("edited after the copy\n".utf8)
         for (round, entry) in [TreeFile.stored(copy), .content(edited)].enumerated() {
             tree.files[copyPath] = entry
-            let branch = try await fixture.writer.createBranch(name: "copy-\(round)", parent: main.branchID)
-            fixture.clock.advance(seconds: 60)
-            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Copy round \(round)")
-            _ = try await fixture.writer.promote(branch.branchID, message: "Promote copy round \(round)")
+            try await Self.promote(tree, fixture, repository: repository, branch: "copy-\(round)", recording: "Copy round \(round)", promoting: "Promote copy round \(round)")
         }
 
         let file = fixture.root.appendingPathComponent("twice.bundle")
@@ -290,23 +295,17 @@ struct BundleExportTests {
         let fixture = try await VaultFixture(files: 30, operations: 3)
         defer { fixture.remove() }
         let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
-        let promotion = try await Self.latestPromotion(fixture, repository: repository)
-        var tree = WorkingTree()
-        for (path, bytes) in try await Self.graceTree(fixture, root: promotion.directoryID) { tree.files[path] = .content(bytes) }
+        var tree = try await Self.latestTree(fixture, repository: repository)
         var generator = SystemRandomNumberGenerator()
         let text = Array((0..<60_000).map { "line \($0) of a large generated file\n" }.joined().utf8)
         let noise = (0..<1_500_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let pattern = (0..<1_200_000).map { UInt8($0 % 1000 % 16) }  // sixteen byte values, NUL among them: a binary that compresses
-        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
         for round in 0..<2 {
             let edit = Array("edited in round \(round)\n".utf8)
             tree.files["large/generated.txt"] = .content(text + edit)
             tree.files["large/noise.bin"] = .content(noise)
             tree.files["large/pattern.bin"] = .content(pattern + edit)
-            let branch = try await fixture.writer.createBranch(name: "large-\(round)", parent: main.branchID)
-            fixture.clock.advance(seconds: 60)
-            _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Large files, round \(round)")
-            _ = try await fixture.writer.promote(branch.branchID, message: "Promote large files, round \(round)")
+            try await Self.promote(tree, fixture, repository: repository, branch: "large-\(round)", recording: "Large files, round \(round)", promoting: "Promote large files, round \(round)")
         }
         let newest = try await Self.latestPromotion(fixture, repository: repository)
         let view = try await fixture.deployment.database.openReadView(.latest)
@@ -357,10 +356,7 @@ struct BundleExportTests {
         copy.blobUri = copyKey.rawValue
         try await fixture.deployment.objects.put(copyKey, bytes: try await fixture.deployment.objects.getBytes(try ObjectKey.fileVersion(original, in: repository)))
         tree.files[copy.relativePath] = .stored(copy)
-        let branch = try await fixture.writer.createBranch(name: "copy", parent: main.branchID)
-        fixture.clock.advance(seconds: 60)
-        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "A copy")
-        _ = try await fixture.writer.promote(branch.branchID, message: "Promote a copy")
+        try await Self.promote(tree, fixture, repository: repository, branch: "copy", recording: "A copy", promoting: "Promote a copy")
         let twice = try await export("twice", streamedContentBytes: 1 << 20)
         let unbundled = fixture.root.appendingPathComponent("twice-unbundled")
         let entries = try await Self.packEntries(twice, in: unbundled)

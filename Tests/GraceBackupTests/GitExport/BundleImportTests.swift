@@ -31,19 +31,13 @@ struct BundleImportTests {
         let fixture = try await VaultFixture(files: 10, operations: 2)
         defer { fixture.remove() }
         let repository = try await fixture.deployment.database.openReadView(.latest).repositories()[0].repositoryID
-        let promotion = try await BundleExportTests.latestPromotion(fixture, repository: repository)
-        var tree = WorkingTree()
-        for (path, bytes) in try await BundleExportTests.graceTree(fixture, root: promotion.directoryID) { tree.files[path] = .content(bytes) }
+        var tree = try await BundleExportTests.latestTree(fixture, repository: repository)
         let large = GitLargeObject.bytes + 1_000
         let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom")).readData(ofLength: large)
         tree.files["media/large.bin"] = .content(Array(noise))
         let rows = Array((0..<1_000).map { "\($0),\($0 % 97),row of a large table\n" }.joined().utf8)
         tree.files["data/large.csv"] = .content(Array(repeating: rows, count: large / rows.count + 1).flatMap { $0 })
-        let main = try #require(try await fixture.deployment.database.openReadView(.latest).branches(in: repository).first { $0.branchName == "main" })
-        let branch = try await fixture.writer.createBranch(name: "large", parent: main.branchID)
-        fixture.clock.advance(seconds: 60)
-        _ = try await fixture.writer.record(.commit, of: tree, on: branch.branchID, message: "Large files")
-        _ = try await fixture.writer.promote(branch.branchID, message: "Promote large files")
+        try await BundleExportTests.promote(tree, fixture, repository: repository, branch: "large", recording: "Large files", promoting: "Promote large files")
         let bundle = fixture.root.appendingPathComponent("large.bundle")
         _ = try await BundleExportTests.export(fixture, BundleExportRequest(repositoryID: repository, branches: ["main"]), base: nil, to: bundle)
 
