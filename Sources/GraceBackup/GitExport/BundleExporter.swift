@@ -30,6 +30,8 @@ public struct ExportBase: Sendable {
 
     /// Ref name → commit, in hexadecimal as reports show them.
     public var refs: [String: String] = [:]
+    // The maps below hold the entries added or changed since the state was last written whole
+    // (`written`), or, without it, every entry. Look entries up through `commit(of:)` and the others.
     /// Grace reference id → the commit made of it. Ids, not their text: a long history's state holds
     /// tens of thousands of these keys and of the trees', each a string on the heap, read on every export.
     public var commits: [ReferenceID: GitObjectID] = [:]
@@ -46,6 +48,10 @@ public struct ExportBase: Sendable {
     /// Object → the number of the newest catalog bundle whose pack holds it. Empty in a base read
     /// from a bundle file, and in states written before it was kept.
     public var holders: [GitObjectID: Int] = [:]
+    /// The state as last written whole (version 3), searched where it lies: an export looks up a few
+    /// of its entries, and reading them all into the maps cost more than the rest of a long history's
+    /// incremental export. Nil for a base read from an older state or a bundle, or grown from nothing.
+    var written: WrittenState?
     /// The keys changed since the catalog's state was last written whole, while they are counted: the
     /// next state is then written as those changes (`ExportCatalog.append`). Nil when the next state
     /// must be written whole: a base not read from a catalog, or one a full export starts from.
@@ -60,8 +66,97 @@ public struct ExportBase: Sendable {
 
     public init() {}
 
-    /// How many entries the state has, `R` lines aside: what its changes are weighed against.
-    var entryCount: Int { commits.count + blobs.count + trees.count + holders.count + otherObjects.count }
+    /// A base whose every entry but its refs and other objects is in `written`.
+    init(written: WrittenState, refs: [String: String], otherObjects: [GitObjectID]) {
+        self.written = written
+        self.refs = refs
+        self.otherObjects = otherObjects
+    }
+
+    /// How many entries the state has, `R` lines aside: what its changes are weighed against. With
+    /// `written`, the entries changed since are counted as if new (they are few; a bound is enough).
+    var entryCount: Int {
+        (written?.entryCount ?? 0) + commits.count + blobs.count + trees.count + holders.count + otherObjects.count
+    }
+
+    // Entries are looked up through these: in the maps, then in the state as written.
+
+    func commit(of reference: ReferenceID) -> GitObjectID? {
+        if let id = commits[reference] { return id }
+        // Looked up for every reference an export walks: only the commit is read, not the key again.
+        return written?.value(of: UInt8(ascii: "C"), key: reference) { GitObjectID(hexUTF8: $0) }
+    }
+
+    /// A content's blob and, when kept, its Adler-32.
+    func blob(of sha256: String) -> (id: GitObjectID, adler: UInt32?)? {
+        if let id = blobs[sha256] { return (id, adler(of: sha256)) }
+        return writtenBlob(sha256)
+    }
+
+    private func adler(of sha256: String) -> UInt32? {
+        adlers[sha256] ?? writtenBlob(sha256)?.adler
+    }
+
+    func writtenBlob(_ sha256: String) -> (id: GitObjectID, adler: UInt32?)? {
+        written?.entry(of: UInt8(ascii: "B"), key: sha256).flatMap { if case .blob(_, let id, let adler) = $0 { (id, adler) } else { nil } }
+    }
+
+    func tree(of directory: DirectoryVersionID) -> Tree? {
+        if let tree = trees[directory] { return tree }
+        return written?.entry(of: UInt8(ascii: "T"), key: directory).flatMap { if case .tree(_, let tree) = $0 { tree } else { nil } }
+    }
+
+    func holder(of id: GitObjectID) -> Int? {
+        if let bundle = holders[id] { return bundle }
+        return written?.value(of: UInt8(ascii: "H"), key: id) { field in
+            ExportBase.number(field, radix: 10, maxDigits: 18).flatMap { $0 > 0 ? Int($0) : nil }
+        }
+    }
+
+    /// Every holder: those of the maps, then those written that the maps do not replace.
+    func forEachHolder(_ body: (GitObjectID, Int) -> Void) {
+        for (id, bundle) in holders { body(id, bundle) }
+        written?.forEachEntry(of: UInt8(ascii: "H")) { entry in
+            if case .holder(let id, let bundle) = entry, holders[id] == nil { body(id, bundle) }
+        }
+    }
+
+    /// Every commit made of a reference.
+    var allCommits: [GitObjectID] {
+        var ids = Array(commits.values)
+        written?.forEachEntry(of: UInt8(ascii: "C")) { entry in
+            if case .commit(let reference, let id) = entry, commits[reference] == nil { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// This base with every entry in the maps and none written: what it holds, whatever form.
+    func materialized() -> ExportBase {
+        guard let written else { return self }
+        var whole = self
+        whole.written = nil
+        written.forEachEntry(of: nil) { entry in
+            switch entry {
+            case .commit(let reference, let id): if commits[reference] == nil { whole.commits[reference] = id }
+            case .blob(let sha256, let id, let adler):
+                if blobs[sha256] == nil { whole.blobs[sha256] = id }
+                if adlers[sha256] == nil, let adler { whole.adlers[sha256] = adler }
+            case .tree(let directory, let tree): if trees[directory] == nil { whole.trees[directory] = tree }
+            case .holder(let id, let bundle): if holders[id] == nil { whole.holders[id] = bundle }
+            case .ref, .other: break
+            }
+        }
+        return whole
+    }
+
+    /// After the state was written whole as `text` (`lines()`): its entries are looked up there, and
+    /// the maps empty again. A follower's base stays the size of what changed since.
+    mutating func wroteWhole(_ text: [UInt8]) {
+        guard let written = WrittenState(text) else { preconditionFailure("a state written whole reads back") }
+        self.written = written
+        commits = [:]; blobs = [:]; trees = [:]; adlers = [:]; holders = [:]
+        changed = ChangedKeys()
+    }
 
     // The maps change through these during an export, so that the changes are counted.
 
@@ -72,7 +167,8 @@ public struct ExportBase: Sendable {
 
     mutating func record(blob id: GitObjectID, adler: UInt32?, of sha256: String) {
         blobs[sha256] = id
-        if let adler { adlers[sha256] = adler }
+        // An Adler-32 is the content's, whatever its encoding: one known stays.
+        if let adler = adler ?? (written != nil ? writtenBlob(sha256)?.adler : nil) { adlers[sha256] = adler }
         changed?.blobs.insert(sha256)
     }
 
@@ -88,10 +184,11 @@ public struct ExportBase: Sendable {
 
     /// Every object the receiver has.
     var objects: Set<GitObjectID> {
-        var ids = Set(otherObjects)
-        ids.formUnion(commits.values)
-        ids.formUnion(blobs.values)
-        for tree in trees.values { if let id = tree.id { ids.insert(id) } }
+        let whole = materialized()
+        var ids = Set(whole.otherObjects)
+        ids.formUnion(whole.commits.values)
+        ids.formUnion(whole.blobs.values)
+        for tree in whole.trees.values { if let id = tree.id { ids.insert(id) } }
         return ids
     }
 
@@ -100,8 +197,13 @@ public struct ExportBase: Sendable {
     /// hold every object they need, and can be restored, or copied into one bundle, without the
     /// bundles before. Every object when that full bundle's holdings are not recorded.
     func known(forChainFrom lastFull: Int?) -> KnownObjects {
-        guard let lastFull, holders.values.contains(lastFull) else { return KnownObjects(objects) }
+        guard let lastFull, holds(bundle: lastFull) else { return KnownObjects(objects) }
         return KnownObjects(heldFrom: lastFull)
+    }
+
+    /// Whether some object is recorded as held by bundle `number`.
+    func holds(bundle number: Int) -> Bool {
+        holders.values.contains(number) || (written?.holds(bundle: number) ?? false)
     }
 }
 
@@ -374,7 +476,7 @@ public struct BundleExporter: Sendable {
 
         var ids: [String: GitObjectID] = [:]
         for (name, reference) in named {
-            guard let id = builder.state.commits[reference] else {
+            guard let id = builder.state.commit(of: reference) else {
                 preconditionFailure("every planned ref names a reference the export made a commit of")
             }
             ids[name] = id
@@ -427,14 +529,15 @@ struct KnownObjects {
         self.heldFrom = heldFrom
     }
 
-    func contains(_ id: GitObjectID, holders: [GitObjectID: Int]) -> Bool {
-        if let heldFrom, let holder = holders[id], holder >= heldFrom { return true }
-        return objects.contains(id)
+    func contains(_ id: GitObjectID, in state: ExportBase) -> Bool {
+        if objects.contains(id) { return true }
+        guard let heldFrom, let holder = state.holder(of: id) else { return false }
+        return holder >= heldFrom
     }
 
     /// Adds `id`; false when it was known.
-    mutating func insert(_ id: GitObjectID, holders: [GitObjectID: Int]) -> Bool {
-        !contains(id, holders: holders) && objects.insert(id).inserted
+    mutating func insert(_ id: GitObjectID, in state: ExportBase) -> Bool {
+        !contains(id, in: state) && objects.insert(id).inserted
     }
 }
 
@@ -522,7 +625,7 @@ final class ObjectBuilder {
         for task in preparing { task.cancel() }
     }
 
-    private func isKnown(_ id: GitObjectID) -> Bool { known.contains(id, holders: state.holders) }
+    private func isKnown(_ id: GitObjectID) -> Bool { known.contains(id, in: state) }
 
     /// Records that this bundle holds `id`.
     private func wrote(_ id: GitObjectID) {
@@ -530,7 +633,7 @@ final class ObjectBuilder {
     }
 
     func commit(for reference: ReferenceSummary, parent: GitObjectID?, owner: Owner?) async throws -> GitObjectID {
-        if let done = state.commits[reference.referenceID], isKnown(done) {
+        if let done = state.commit(of: reference.referenceID), isKnown(done) {
             reachedCommits.insert(done)
             return done
         }
@@ -538,7 +641,7 @@ final class ObjectBuilder {
         let tree = try await self.tree(reference.directoryID, referencedBy: "reference \(reference.referenceID)").id ?? GitObjectID.emptyTree
         if tree == .emptyTree && !isKnown(.emptyTree) {
             _ = try [UInt8]().withUnsafeBytes { try pack.add(.tree, content: $0) }
-            _ = known.insert(.emptyTree, holders: state.holders)
+            _ = known.insert(.emptyTree, in: state)
             wrote(.emptyTree)
         }
         let name = owner?.ownerName ?? "grace"
@@ -549,7 +652,7 @@ final class ObjectBuilder {
         let message = "\(text)\n\nGrace-Reference-Id: \(reference.referenceID)\n"
         let content = GitCommit(tree: tree, parents: parent.map { [$0] } ?? [], author: signature, committer: signature, message: message).encode()
         let id = GitObjectID.of(.commit, content: content)
-        if known.insert(id, holders: state.holders) {
+        if known.insert(id, in: state) {
             _ = try content.withUnsafeBytes { try pack.add(.commit, content: $0) }
             wrote(id)
             newCommits += 1
@@ -562,7 +665,7 @@ final class ObjectBuilder {
     /// The tree of a directory version, nil when no file lies anywhere below it.
     /// - Parameter parent: the path of the directory version listing this one; nil for a reference's root.
     func tree(_ directoryID: DirectoryVersionID, in parent: String? = nil, referencedBy: String) async throws -> (id: GitObjectID?, name: String) {
-        if treeIsKnown(directoryID), let done = state.trees[directoryID] { return (done.id, done.name) }
+        if treeIsKnown(directoryID), let done = state.tree(of: directoryID) { return (done.id, done.name) }
         let directory = try await self.directory(directoryID, referencedBy: referencedBy)
         var entries: [GitTreeEntry] = []
         let previous = lastFileEntries.removeValue(forKey: directory.relativePath) ?? []
@@ -595,7 +698,7 @@ final class ObjectBuilder {
         }
         let content = GitTree.encode(entries)
         let id = GitObjectID.of(.tree, content: content)
-        if known.insert(id, holders: state.holders) {
+        if known.insert(id, in: state) {
             let path = directory.relativePath
             var depth = 0
             var offset: Int64?
@@ -620,7 +723,7 @@ final class ObjectBuilder {
 
     /// Whether the tree of a directory version is known to the receiver (or is no tree at all).
     private func treeIsKnown(_ id: DirectoryVersionID) -> Bool {
-        guard let done = state.trees[id] else { return false }
+        guard let done = state.tree(of: id) else { return false }
         return done.id.map(isKnown) ?? true
     }
 
@@ -638,7 +741,7 @@ final class ObjectBuilder {
         directories = [:]
         Task.detached(priority: .utility) { withExtendedLifetime(finished) {} }
         let roots = references
-            .filter { reference in !(state.commits[reference.referenceID].map(isKnown) ?? false) }
+            .filter { reference in !(state.commit(of: reference.referenceID).map(isKnown) ?? false) }
             .map { (id: $0.directoryID, referencedBy: "reference \($0.referenceID)") }
         var visited = Set<DirectoryVersionID>()
         _ = try await unknownDirectories(below: roots, visited: &visited)
@@ -712,7 +815,7 @@ final class ObjectBuilder {
 
     /// A content's blob id and Adler-32 from an earlier export, when both are known.
     static func cached(_ file: FileVersion, in state: ExportBase) -> (id: GitObjectID, adler: UInt32)? {
-        guard let id = state.blobs[file.sha256Hash], let adler = state.adlers[file.sha256Hash] else { return nil }
+        guard let (id, adler) = state.blob(of: file.sha256Hash), let adler else { return nil }
         return (id, adler)
     }
 
@@ -745,7 +848,7 @@ final class ObjectBuilder {
                     if index < previous.count, previous[index].sha256Hash == files[index].sha256Hash { continue }
                     guard seen.insert(files[index].sha256Hash).inserted else { continue }
                     let file = files[index]
-                    if let id = state.blobs[file.sha256Hash], isKnown(id) { continue }
+                    if let id = state.blob(of: file.sha256Hash)?.id, isKnown(id) { continue }
                     let name = try Self.entryName(file.relativePath, in: directory.relativePath)
                     let suffix = Self.fileExtension(name)
                     let base = isStreamed(file) ? nil : deltaBase(for: file, named: name, recent: recent[suffix] ?? [], planned: planned)
@@ -956,7 +1059,7 @@ final class ObjectBuilder {
         case let .whole(size, stream):
             offset = try pack.add(.blob, size: size, zlibStream: stream)
         }
-        _ = known.insert(prepared.id, holders: state.holders)
+        _ = known.insert(prepared.id, in: state)
         lastBlob[path] = (offset, prepared.file, depth)
         wrote(prepared.id)
         newBlobs += 1
@@ -969,7 +1072,7 @@ final class ObjectBuilder {
         let key = try ObjectKey.fileVersion(file, in: repositoryID)
         let (offset, id, adler) = try await StreamedContent.write(file, key: key, objects: objects, into: pack, progress: progress)
         state.record(blob: id, adler: adler, of: file.sha256Hash)
-        guard known.insert(id, holders: state.holders) else {
+        guard known.insert(id, in: state) else {
             pack.discardEntry()
             return
         }
@@ -993,11 +1096,11 @@ final class ObjectBuilder {
         if let batch = batchOfContent[file.sha256Hash] {
             while batchesWritten <= batch, try await writeNextBatch() {}
         }
-        if let done = state.blobs[file.sha256Hash], isKnown(done) { return done }
+        if let done = state.blob(of: file.sha256Hash)?.id, isKnown(done) { return done }
         // Not prepared with its directory (it should have been), or a delta whose base was not the pack's
         // newest entry at its path: the same work, one content, whole.
         try await writeWhole(file)
-        return state.blobs[file.sha256Hash]!
+        return state.blob(of: file.sha256Hash)!.id
     }
 
     /// A file version's bytes as Grace stores them at `key`; a missing object is named.

@@ -16,10 +16,11 @@ extension ExportCatalog {
     ///
     /// - Parameter chain: the records from the newest full bundle on.
     func reusableEntries(_ chain: [BundleExportRecord], base: ExportBase?) async throws -> ReusedEntries? {
-        guard let base, let lastFull = chain.first?.number, chain.first?.full == true, base.holders.values.contains(lastFull) else { return nil }
+        guard let base, let lastFull = chain.first?.number, chain.first?.full == true, base.holds(bundle: lastFull) else { return nil }
         var heldBy: [Int: Int] = [:]
-        var objects = Set<GitObjectID>(minimumCapacity: base.holders.count)
-        for (id, bundle) in base.holders where bundle >= lastFull {
+        var objects = Set<GitObjectID>(minimumCapacity: base.entryCount)
+        base.forEachHolder { id, bundle in
+            guard bundle >= lastFull else { return }
             heldBy[bundle, default: 0] += 1
             objects.insert(id)
         }
@@ -32,7 +33,7 @@ extension ExportCatalog {
         // Every object the state names is in exactly one of the bundles.
         guard segments.reduce(0, { $0 + $1.count }) == objects.count else { return nil }
         let store = self.store, copied = segments
-        return ReusedEntries(objects: objects, commits: Set(base.commits.values.filter(objects.contains)), count: objects.count,
+        return ReusedEntries(objects: objects, commits: Set(base.allCommits.filter(objects.contains)), count: objects.count,
                              bytes: segments.reduce(0) { $0 + $1.end - $1.start }) { descriptor, offset in
             var position = offset
             for segment in copied {

@@ -147,8 +147,13 @@ public struct ExportCatalog: Sendable {
         let key = try ObjectKey(name)
         do {
             let stored = try await store.getBytes(key)
-            // States were gzipped before version 2 (`.gz`); since, they are plain text (`.txt`).
-            return stored.starts(with: [0x1f, 0x8b]) ? try Inflater.decompress(stored, format: .gzip) : stored
+            // States were gzipped before version 2 (`.gz`); since, they are plain text (`.txt`), named by
+            // their SHA-256, which is checked: a state is searched where it lies, its lines not all read.
+            if stored.starts(with: [0x1f, 0x8b]) { return try Inflater.decompress(stored, format: .gzip) }
+            if let named = Self.namedHash(of: name), !Vault.sha256Hex(stored).hasPrefix(named) {
+                throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "its SHA-256 is not the one its name gives", location: store.location)
+            }
+            return stored
         } catch let failure as StorageFailure where failure.reason == .notFound {
             // Only the files of the newest two records are kept: an older one was deleted by exports that
             // came after this one was listed, and one of them has the number this export would take.
@@ -157,6 +162,13 @@ public struct ExportCatalog: Sendable {
             }
             throw ExportCatalogFailure.damaged(key: key.rawValue, detail: "it is missing", location: store.location)
         }
+    }
+
+    /// The hexadecimal digits of the SHA-256 a state file's name carries (`state/<n>-<h>.txt`).
+    static func namedHash(of key: String) -> Substring? {
+        guard key.hasSuffix(".txt"), let dash = key.lastIndex(of: "-") else { return nil }
+        let digits = key[key.index(after: dash)..<key.index(key.endIndex, offsetBy: -4)]
+        return digits.count == 16 && digits.allSatisfy(\.isHexDigit) ? digits : nil
     }
 
     /// A state's changes are written instead of the state while they have at most one entry in this
@@ -208,7 +220,7 @@ public struct ExportCatalog: Sendable {
         }
         try await store.put(try ObjectKey("\(root)/latest.json"), bytes: Array(try GraceJSON.encode(record)))
         try await store.synchronize()
-        if changesOf == nil { next.changed = ExportBase.ChangedKeys() }
+        if changesOf == nil { next.wroteWhole(state) }
         return record
     }
 

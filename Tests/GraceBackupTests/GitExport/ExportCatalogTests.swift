@@ -274,25 +274,66 @@ struct ExportCatalogTests {
                      "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d1 \(id(5)) a name with  spaces ", "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d2 - empty"] {
             #expect(written.split(separator: "\n").contains(Substring(line)), "\(line)")
         }
+        // Sorted by their bytes, so that an entry is found where it lies, never read into maps.
+        let body = written.split(separator: "\n").dropFirst().map { Array($0.utf8) }
+        #expect(body == body.sorted { $0.lexicographicallyPrecedes($1) } && body.count == 13, "\(written)")
+        // The same entries in maps of other sizes (which iterate in another order) write the same bytes:
+        // two exports of one position store one state under one name.
+        var resized = state
+        resized.holders = Dictionary(minimumCapacity: 1_000); resized.trees = Dictionary(minimumCapacity: 1_000)
+        resized.blobs = Dictionary(minimumCapacity: 1_000); resized.commits = Dictionary(minimumCapacity: 1_000)
+        for (key, value) in state.holders.reversed() { resized.holders[key] = value }
+        for (key, value) in state.trees.reversed() { resized.trees[key] = value }
+        for (key, value) in state.blobs.reversed() { resized.blobs[key] = value }
+        for (key, value) in state.commits.reversed() { resized.commits[key] = value }
+        #expect(resized.lines() == state.lines())
         let read = try #require(await ExportBase.reading(lines: state.lines()))
-        #expect(read.refs == state.refs && read.commits == state.commits && read.blobs == state.blobs && read.adlers == state.adlers)
-        #expect(read.trees == state.trees && read.otherObjects == state.otherObjects && read.holders == state.holders)
-        // The two readings split the kinds by where they are written; lines in another order read the same.
+        #expect(read.commits.isEmpty && read.blobs.isEmpty && read.trees.isEmpty && read.holders.isEmpty, "looked up, not read")
+        let whole = read.materialized()
+        #expect(whole.refs == state.refs && whole.commits == state.commits && whole.blobs == state.blobs && whole.adlers == state.adlers)
+        #expect(whole.trees == state.trees && whole.otherObjects == state.otherObjects && whole.holders == state.holders)
+        #expect(read.commit(of: guid("0a")) == id(1) && read.commit(of: guid("0b")) == id(2) && read.tree(of: guid("d2")) == .init(id: nil, name: "empty"))
+        #expect(read.blob(of: String(repeating: "a", count: 64))! == (id(3), 0xdead_beef) && read.holder(of: id(5)) == 1_234_567)
+        #expect(read.tree(of: guid("d1"))?.name == "a name with  spaces " && read.tree(of: guid("ff")) == .init(id: id(6), name: ""))
+        // Absent keys: before the first, between two, after the last, and of another kind.
+        #expect(read.commit(of: guid("00")) == nil && read.commit(of: guid("0c")) == nil && read.commit(of: guid("ff")) == nil)
+        #expect(read.holder(of: id(2)) == nil && read.holder(of: id(0)) == nil && read.holder(of: id(9)) == nil)
+        #expect(read.blob(of: String(repeating: "a", count: 63)) == nil && read.blob(of: String(repeating: "a", count: 65)) == nil)
+        #expect(read.entryCount == state.entryCount && read.holds(bundle: 2) && !read.holds(bundle: 3))
+        // Entries recorded over a state read back are merged into its lines: the same bytes as the same
+        // entries written from maps.
+        var changed = read
+        changed.record(commit: id(8), of: guid("0b"))
+        changed.record(commit: id(9), of: guid("0c"))
+        changed.record(blob: id(10), adler: nil, of: String(repeating: "a", count: 64))
+        changed.record(tree: .init(id: id(11), name: "new"), of: guid("00"))
+        changed.record(holder: 7, of: id(0))
+        changed.record(holder: 8, of: id(5))
+        #expect(changed.lines() == changed.materialized().lines())
+        #expect(changed.commit(of: guid("0b")) == id(8) && changed.blob(of: String(repeating: "a", count: 64))! == (id(10), 0xdead_beef), "an Adler-32 known stays")
+        let rewritten = try #require(await ExportBase.reading(lines: changed.lines()))
+        #expect(rewritten.holder(of: id(5)) == 8 && rewritten.holder(of: id(0)) == 7 && rewritten.tree(of: guid("00"))?.name == "new")
+        #expect(rewritten.materialized().commits == changed.materialized().commits)
+        // A state of version 2 (lines in any order) is still read, into maps, on two cores.
         var lines = written.split(separator: "\n")
-        let header = lines.removeFirst()
+        lines.removeFirst()
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5 {
-            let shuffled = ([header] + lines.shuffled(using: &generator)).joined(separator: "\n") + "\n"
+            let shuffled = (["grace-backup-export-state 2"] + lines.shuffled(using: &generator)).joined(separator: "\n") + "\n"
             let reread = try #require(await ExportBase.reading(lines: Array(shuffled.utf8)))
-            #expect(reread.commits == state.commits && reread.blobs == state.blobs && reread.trees == state.trees && reread.holders == state.holders, "\(shuffled)")
+            #expect(reread.written?.entryCount == nil && reread.commits == state.commits && reread.blobs == state.blobs && reread.trees == state.trees && reread.holders == state.holders, "\(shuffled)")
         }
+        // A line of version 3 that does not parse is taken as absent: the export builds that object again.
+        let unparsed = try #require(await ExportBase.reading(lines: Array("grace-backup-export-state 3\nC 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e10a nothex\n".utf8)))
+        #expect(unparsed.commit(of: guid("0a")) == nil)
         #expect(written.hasPrefix(ExportBase.stateHeader + "\n"))
         // Version 1, without holders, still reads (ids in either case, as Grace's Guids parse); anything malformed does not.
         let version1 = "grace-backup-export-state 1\nC 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E10A \(id(1))\nB \(String(repeating: "c", count: 64)) \(id(2)) ff\n"
             + "T 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1d1 \(id(3)) n m\n"
         let old = try #require(await ExportBase.reading(lines: Array(version1.utf8)))
         #expect(old.trees[guid("d1")]?.name == "n m" && old.commits[guid("0a")] == id(1) && old.adlers.values.first == 0xff && old.holders.isEmpty)
-        for broken in ["", "grace-backup-export-state 3\n", "grace-backup-export-state 2\nC 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e10a nothex\n",
+        for broken in ["", "grace-backup-export-state 4\n", "grace-backup-export-state 3\nX a b\n", "grace-backup-export-state 3\nA a b\n",
+                       "grace-backup-export-state 3\nC a b\nD c d\nH e f\n", "grace-backup-export-state 3\nC a b", "grace-backup-export-state 2\nC 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e10a nothex\n",
                        "grace-backup-export-state 2\nC ref-a \(id(1))\n", "grace-backup-export-state 2\nT dir \(id(1)) name\n", "grace-backup-export-state 2\nX a b\n",
                        "grace-backup-export-state 2\nH \(id(1)) 0\n", "grace-backup-export-state 2\nB sha \(id(1)) zz\n",
                        "grace-backup-export-state 2\nH \(id(1)) -1\n", "grace-backup-export-state 2\nH \(id(1)) 12x\n",
@@ -307,7 +348,7 @@ struct ExportCatalogTests {
         let request = BundleExportRequest(repositoryID: repository)
         var record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
         let state = try await catalog.store.getBytes(try ObjectKey(try #require(record.state)))
-        #expect(state.starts(with: Array("grace-backup-export-state 2\n".utf8)))
+        #expect(state.starts(with: Array("grace-backup-export-state 3\n".utf8)))
         // As the first catalogs wrote states: gzipped, under `state/<number>.gz`, which the record does not name.
         let gzipped = try ObjectKey("\(repository)/state/00000001.gz")
         try await catalog.store.put(gzipped, bytes: try Deflater.compress(state, format: .gzip, level: 6))
@@ -317,7 +358,7 @@ struct ExportCatalogTests {
         for copy in ["exports/00000001.json", "latest.json"] {
             try await catalog.store.put(try ObjectKey("\(repository)/\(copy)"), bytes: Array(try GraceJSON.encode(record)))
         }
-        let base = try await catalog.base(after: record)
+        let base = try await catalog.base(after: record).materialized()
         #expect(base.holders.count > 0 && base.commits.count > 0)
         try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
         // A full export reads it to copy the first bundle, and its sweep of files no record names keeps
@@ -325,6 +366,26 @@ struct ExportCatalogTests {
         let (report, _) = try await catalog.exportNext(from: fixture.deployment, request, full: true, now: fixture.clock.now())
         #expect(report.full && report.newCommits == 1 && report.copiedObjects > 0, "\(report)")
         #expect(try await catalog.store.head(gzipped) != nil, "the state of the record before the newest stays")
+    }
+
+    /// A state is searched where it lies, its lines not all read: a byte changed in storage is found
+    /// by the SHA-256 its name carries, before an export trusts it.
+    @Test func aStateWhoseBytesAreNotTheOnesItsNameGivesIsRefused() async throws {
+        let (fixture, repository, catalog) = try await Self.start(files: 20, operations: 4)
+        defer { fixture.remove() }
+        let record = try #require(try await catalog.exportNext(from: fixture.deployment, BundleExportRequest(repositoryID: repository), now: fixture.clock.now()).1)
+        let key = try ObjectKey(try #require(record.state))
+        var bytes = try await catalog.store.getBytes(key)
+        _ = try await catalog.base(after: record)
+        // One hexadecimal digit of an id changed: still a state that reads, with a wrong entry.
+        let digit = try #require(bytes.indices.last { bytes[$0] == UInt8(ascii: "a") })
+        bytes[digit] = UInt8(ascii: "b")
+        try await catalog.store.put(key, bytes: bytes)
+        await #expect {
+            _ = try await catalog.base(after: record)
+        } throws: { error in
+            "\(error)".contains("SHA-256") && "\(error)".contains(key.rawValue)
+        }
     }
 
     /// A follower's export writes what changed since the last state written whole, not the state: the
@@ -340,8 +401,8 @@ struct ExportCatalogTests {
             if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
             let record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1)
             records.append(record)
-            let held = try #require(tip?.base)
-            let read = try await catalog.base(after: record)
+            let held = try #require(tip?.base).materialized()
+            let read = try await catalog.base(after: record).materialized()
             #expect(read.refs == held.refs && read.commits == held.commits && read.blobs == held.blobs && read.adlers == held.adlers, "round \(round)")
             #expect(read.trees == held.trees && read.holders == held.holders, "round \(round)")
             #expect(record.version == (record.stateChanges == nil ? 1 : 2))
