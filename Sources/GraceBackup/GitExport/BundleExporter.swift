@@ -149,13 +149,14 @@ public struct ExportBase: Sendable {
         return whole
     }
 
-    /// After the state was written whole as `text` (`lines()`): its entries are looked up there, and
-    /// the maps empty again. A follower's base stays the size of what changed since.
+    /// After the state was written whole as `text` (`lines()`): a base searched in place searches that
+    /// text now, its maps empty again; one held in maps (a follower's, `CatalogTip.heldInMaps`) stays so.
     mutating func wroteWhole(_ text: [UInt8]) {
+        changed = ChangedKeys()
+        guard self.written != nil else { return }
         guard let written = WrittenState(text) else { preconditionFailure("a state written whole reads back") }
         self.written = written
         commits = [:]; blobs = [:]; trees = [:]; adlers = [:]; holders = [:]
-        changed = ChangedKeys()
     }
 
     // The maps change through these during an export, so that the changes are counted.

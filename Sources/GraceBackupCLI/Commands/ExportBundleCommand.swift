@@ -83,6 +83,7 @@ struct ExportBundleCommand: AsyncParsableCommand {
                     if !stopping { try await Task.sleep(for: .milliseconds(200)) }
                     do {
                         let (report, record) = try await exportToCatalog(opened, catalog, continuing: &tip)
+                        tip = tip?.heldInMaps()
                         if global.json { printJSONLine(report) } else if let record { writeLine(Self.describe(report, to: record.bundle)) }
                         seen = report.position
                     } catch let failure as BundleExportFailure {

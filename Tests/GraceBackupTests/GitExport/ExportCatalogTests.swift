@@ -388,18 +388,35 @@ struct ExportCatalogTests {
         }
     }
 
-    /// A follower's export writes what changed since the last state written whole, not the state: the
-    /// changes read back over that state give what the follower holds, until they pass their share.
+    /// An export writes what changed since the last state written whole, not the state: the changes
+    /// read back over that state give what the export held, until they pass their share. An export
+    /// that reads the state each time (searching it in place) and a follower that holds it in maps
+    /// write the same files.
     @Test func aStateIsWrittenAsItsChangesWhileTheyAreFewAndReadsBackTheSame() async throws {
         var (fixture, repository, catalog) = try await Self.start(files: 40, operations: 10)
         defer { fixture.remove() }
         catalog.changesShare = 4  // changes while they are at most a quarter of the state's entries
+        // A second follower whose state is held in maps (as `export-bundle --follow` holds it), not
+        // searched in place: the same bundles and states, byte for byte.
+        var inMaps = ExportCatalog(store: try FileSystemObjectStore(root: fixture.root.appendingPathComponent("catalog-in-maps"), create: true),
+                                   repositoryID: repository)
+        inMaps.changesShare = 4
         let request = BundleExportRequest(repositoryID: repository)
-        var tip: CatalogTip?
+        var tip: CatalogTip?, mapsTip: CatalogTip?
         var records: [BundleExportRecord] = []
         for round in 0..<8 {
             if round > 0 { try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1) }
+            // The first reads the catalog's state each time, as a new process does, and searches it in place.
+            tip = nil
             let record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &tip).1)
+            let other = try #require(try await inMaps.exportNext(from: fixture.deployment, request, now: fixture.clock.now(), continuing: &mapsTip).1)
+            #expect(mapsTip?.base.written == nil, "a base held in maps stays so, even when its state is written whole; round \(round)")
+            // As a follower started on a catalog finds it: the state read to be searched, then held in maps.
+            if round == 0 { mapsTip = try await inMaps.tip() }
+            #expect(round > 0 || mapsTip?.base.written != nil)
+            mapsTip = mapsTip?.heldInMaps()
+            #expect(mapsTip?.base.written == nil && (round == 0 || tip?.base.written != nil), "round \(round)")
+            #expect(other.bundle == record.bundle && other.state == record.state && other.stateChanges == record.stateChanges, "round \(round)")
             records.append(record)
             let held = try #require(tip?.base).materialized()
             let read = try await catalog.base(after: record).materialized()
