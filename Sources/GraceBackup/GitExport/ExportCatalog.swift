@@ -8,9 +8,10 @@ import GraceStorage
 /// state: an export exists once its record does. Format: docs/formats/bundle-catalog.md.
 public struct BundleExportRecord: Codable, Sendable, Hashable {
     public static let formatName = "grace-backup-bundle-export"
-    /// Version 2 names state changes (`stateChanges`); a record without them is written as version 1,
-    /// which readers before them read too.
-    public static let currentVersion = 2
+    /// Version 3 names a sorted state (searched in place), or changes over one; version 2 named state
+    /// changes (`stateChanges`) over an older state, version 1 neither. Readers before refuse what they
+    /// cannot read, by this number, rather than take a sorted state for a damaged one.
+    public static let currentVersion = 3
 
     public var format = BundleExportRecord.formatName
     public var version = BundleExportRecord.currentVersion
@@ -213,7 +214,8 @@ public struct ExportCatalog: Sendable {
             bundleBytes: report.bundleBytes, bundleSHA256: bundleSHA256, state: changesOf ?? stateKey.rawValue,
             stateChanges: changesOf.map { _ in stateKey.rawValue }, full: report.full, prerequisites: report.prerequisites, refs: report.refs,
             allRefs: next.refs, newCommits: report.newCommits, objects: report.objects, lastFull: lastFull)
-        if changesOf == nil { record.version = 1 }
+        // Changes over a state written before version 3 (the first exports after an upgrade) stay version 2.
+        if changesOf != nil, (previous?.version ?? 0) < 3 { record.version = 2 }
         // The bundle and state are durable before the record that makes them count.
         try await store.synchronize()
         let recordKey = try ObjectKey("\(root)/exports/\(Self.numbered(number)).json")

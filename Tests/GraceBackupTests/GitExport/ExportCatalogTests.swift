@@ -368,6 +368,41 @@ struct ExportCatalogTests {
         #expect(try await catalog.store.head(gzipped) != nil, "the state of the record before the newest stays")
     }
 
+    /// A catalog written before states were sorted: its state of version 2 is read into maps, the
+    /// changes over it keep record version 2, and the next state written whole is version 3.
+    @Test func aCatalogOfAnEarlierVersionIsContinued() async throws {
+        var (fixture, repository, catalog) = try await Self.start(files: 30, operations: 6)
+        defer { fixture.remove() }
+        catalog.changesShare = 4
+        let request = BundleExportRequest(repositoryID: repository)
+        var first = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+        // As version 2 wrote it: the same lines under its header, in another order, named by its SHA-256.
+        let sorted = try await catalog.store.getBytes(try ObjectKey(try #require(first.state)))
+        let lines = String(decoding: sorted, as: UTF8.self).split(separator: "\n").dropFirst()
+        let older = Array((["grace-backup-export-state 2"] + lines.reversed()).joined(separator: "\n").utf8) + [UInt8(ascii: "\n")]
+        let olderKey = "\(repository)/state/00000001-\(Vault.sha256Hex(older).prefix(16)).txt"
+        try await catalog.store.put(try ObjectKey(olderKey), bytes: older)
+        (first.state, first.version) = (olderKey, 1)
+        for copy in ["exports/00000001.json", "latest.json"] {
+            try await catalog.store.put(try ObjectKey("\(repository)/\(copy)"), bytes: Array(try GraceJSON.encode(first)))
+        }
+        let firstBase = try await catalog.base(after: first)
+        #expect(firstBase.written == nil && firstBase.commits.count > 0, "read into maps")
+        var versions: [Int] = [], states: [String] = []
+        for round in 1...6 {
+            try await BundleExportTests.promoteEdits(fixture, repository: repository, rounds: 1)
+            let record = try #require(try await catalog.exportNext(from: fixture.deployment, request, now: fixture.clock.now()).1)
+            versions.append(record.version)
+            states.append(String(decoding: try await catalog.store.getBytes(try ObjectKey(try #require(record.state))).prefix(27), as: UTF8.self))
+            #expect(try await catalog.base(after: record).materialized().commits.count == firstBase.commits.count + round, "one commit more a promotion")
+        }
+        // Changes over the older state, then a state written whole (sorted), and changes over that.
+        #expect(versions.first == 2 && states.first == "grace-backup-export-state 2" && versions.contains(3), "\(versions) \(states)")
+        for (version, state) in zip(versions, states) {
+            #expect(version == (state == "grace-backup-export-state 3" ? 3 : 2), "\(versions) \(states)")
+        }
+    }
+
     /// A state is searched where it lies, its lines not all read: a byte changed in storage is found
     /// by the SHA-256 its name carries, before an export trusts it.
     @Test func aStateWhoseBytesAreNotTheOnesItsNameGivesIsRefused() async throws {
@@ -422,7 +457,7 @@ struct ExportCatalogTests {
             let read = try await catalog.base(after: record).materialized()
             #expect(read.refs == held.refs && read.commits == held.commits && read.blobs == held.blobs && read.adlers == held.adlers, "round \(round)")
             #expect(read.trees == held.trees && read.holders == held.holders, "round \(round)")
-            #expect(record.version == (record.stateChanges == nil ? 1 : 2))
+            #expect(record.version == 3)
             if let changes = record.stateChanges {
                 let text = try await catalog.store.getBytes(try ObjectKey(changes))
                 #expect(text.starts(with: Array("\(ExportBase.changesHeader) \(try #require(record.state))\n".utf8)))
