@@ -102,25 +102,27 @@ struct WrittenState: Sendable {
     }
 
     func entry<Kind>(of kind: UInt8, key: GraceID<Kind>) -> StateLine? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: GraceID<Kind>.textLength) { text in
-            let count = key.writeText(into: text)
-            return line(of: kind, key: UnsafeBufferPointer(rebasing: text[..<count])) { StateLine($0) }
-        }
+        Self.withText(of: key) { line(of: kind, key: $0) { StateLine($0) } }
     }
 
     /// The second field of the line of `kind` keyed by `key`'s text, read by `value`: of a line with two
     /// fields (`C` and `H`), the rest of the line after its key.
     func value<Key, Value>(of kind: UInt8, key: GraceID<Key>, _ value: (UnsafeBufferPointer<UInt8>) -> Value?) -> Value? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: GraceID<Key>.textLength) { text in
-            let count = key.writeText(into: text)
-            return self.value(of: kind, key: UnsafeBufferPointer(rebasing: text[..<count]), value)
-        }
+        Self.withText(of: key) { self.value(of: kind, key: $0, value) }
     }
 
     func value<Value>(of kind: UInt8, key: GitObjectID, _ value: (UnsafeBufferPointer<UInt8>) -> Value?) -> Value? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { text in
             let count = key.writeHex(into: text)
             return self.value(of: kind, key: UnsafeBufferPointer(rebasing: text[..<count]), value)
+        }
+    }
+
+    /// A Guid's text as a key, without making a string of it.
+    private static func withText<Kind, Result>(of id: GraceID<Kind>, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: GraceID<Kind>.textLength) { text in
+            let count = id.writeText(into: text)
+            return body(UnsafeBufferPointer(rebasing: text[..<count]))
         }
     }
 
